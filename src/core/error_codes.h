@@ -1,0 +1,39 @@
+// The stable error codes of Pando. A code, once released, keeps its meaning forever; new
+// situations get new codes. docs/errors.md lists each with what it means and what to do.
+#pragma once
+
+#include <string_view>
+
+namespace pando::codes {
+
+// Entry decoding and validation (docs/entry-format.md, "Validation").
+inline constexpr std::string_view kMalformed = "MALFORMED";
+inline constexpr std::string_view kUnknownVersion = "UNKNOWN_VERSION";
+inline constexpr std::string_view kOversize = "OVERSIZE";
+inline constexpr std::string_view kInvalidGroup = "INVALID_GROUP";
+inline constexpr std::string_view kBadSignature = "BAD_SIGNATURE";
+inline constexpr std::string_view kFutureTimestamp = "FUTURE_TIMESTAMP";
+inline constexpr std::string_view kTimestampRegression = "TIMESTAMP_REGRESSION";
+inline constexpr std::string_view kWrongPrev = "WRONG_PREV";
+inline constexpr std::string_view kSeqGap = "SEQ_GAP";
+inline constexpr std::string_view kDuplicate = "DUPLICATE";
+inline constexpr std::string_view kForked = "FORKED";                // This entry proves a fork.
+inline constexpr std::string_view kAuthorForked = "AUTHOR_FORKED";  // Author already cut off.
+
+// Identifiers, bundles and arguments.
+inline constexpr std::string_view kBadId = "BAD_ID";
+inline constexpr std::string_view kBadBundle = "BAD_BUNDLE";
+inline constexpr std::string_view kBadArgument = "BAD_ARGUMENT";
+inline constexpr std::string_view kNotFound = "NOT_FOUND";
+
+// Local state.
+inline constexpr std::string_view kNoIdentity = "NO_IDENTITY";
+inline constexpr std::string_view kIdentityExists = "IDENTITY_EXISTS";
+inline constexpr std::string_view kBadKeyFile = "BAD_KEY_FILE";
+inline constexpr std::string_view kIo = "IO_ERROR";
+inline constexpr std::string_view kStore = "STORE_ERROR";
+inline constexpr std::string_view kStoreTooNew = "STORE_TOO_NEW";
+inline constexpr std::string_view kVerifyFailed = "VERIFY_FAILED";
+inline constexpr std::string_view kCrypto = "CRYPTO_ERROR";
+
+}  // namespace pando::codes
