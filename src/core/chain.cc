@@ -9,11 +9,12 @@ RunVerdict AuthenticateRun(std::span<const Entry> run) {
   if (run.empty()) return v;
   v.linked = 1;
   const PublicKey author = run[0].author();
+  const std::string_view group = run[0].group();
   for (; v.linked < run.size(); ++v.linked) {
     const Entry& prev = run[v.linked - 1];
     const Entry& next = run[v.linked];
-    if (next.author() != author) {
-      v.link_error = Error{codes::kSeqGap, "The run changes author."};
+    if (next.author() != author || next.group() != group) {
+      v.link_error = Error{codes::kSeqGap, "The run changes feed (author or group)."};
       break;
     }
     FeedHead head{prev.seq(), prev.id(), prev.timestamp_ms()};

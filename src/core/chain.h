@@ -1,4 +1,7 @@
-// Chain verification: authenticating a run of one author's entries with one signature check.
+// Chain verification: authenticating a run of one feed's entries with one signature check.
+//
+// A feed is the sequence of one author's entries in one group: seq and prev count within
+// (author, group), so a node that carries a group holds complete feeds of it.
 //
 // Entry n+1 carries prev = id(entry n), and an id is the hash of a whole entry, signature
 // included. So an author who signs entry k commits to the exact bytes of every earlier
@@ -21,7 +24,7 @@ namespace pando {
 
 // The verdict on a run.
 struct RunVerdict {
-  // run[0, linked) are consecutive entries of one feed: same author, seq increasing by one,
+  // run[0, linked) are consecutive entries of one feed: same author and group, seq increasing by one,
   // each prev the id of the one before, timestamps not decreasing.
   size_t linked = 0;
   // Why run[linked] does not link to run[linked-1] (unset when linked == run.size()).

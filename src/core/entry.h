@@ -1,4 +1,7 @@
-// Entry: one signed record of an author's append-only feed, in its canonical encoding.
+// Entry: one signed record of an append-only feed, in its canonical encoding.
+//
+// A feed is one author's entries in one group: seq counts from 1 within (author, group) and
+// prev is the id of the feed's previous entry.
 //
 // docs/entry-format.md specifies the bytes. An Entry object always holds a structurally valid
 // encoding: Decode() rejects anything else, and Sign() produces only valid encodings. Holding
@@ -37,7 +40,7 @@ inline constexpr size_t kOverhead = kGroup + 4 + 64;
 // What an author fills in to create an entry; Sign() turns it into an Entry.
 struct EntryDraft {
   uint64_t seq = 1;
-  Hash32 prev{};  // Id of the author's entry seq-1; all zero for seq 1.
+  Hash32 prev{};  // Id of the feed's entry seq-1; all zero for seq 1.
   int64_t timestamp_ms = 0;
   std::string group;
   uint16_t kind = 0;
@@ -94,15 +97,15 @@ Status VerifyEntrySignature(const Entry& entry);
 // entry is refused for now and may be accepted later.
 Status CheckNotFromFuture(const Entry& entry, int64_t now_ms);
 
-// The last accepted entry of an author's feed, as the store remembers it.
+// The last accepted entry of a feed, as the store remembers it.
 struct FeedHead {
   uint64_t seq = 0;
   Hash32 id{};
   int64_t timestamp_ms = 0;
 };
 
-// Checks that `next` may follow `head` in the same author's feed (head is nullopt-like
-// with seq 0 when the author has no entry yet). Errors: SEQ_GAP, WRONG_PREV,
+// Checks that `next` may follow `head` in the same feed (head.seq is 0 when the feed has no
+// entry yet). Errors: SEQ_GAP, WRONG_PREV,
 // TIMESTAMP_REGRESSION. Entries at or below head.seq are the caller's business
 // (duplicate or fork), so this must only be called with next.seq() > head.seq.
 Status CheckSuccessor(const FeedHead& head, const Entry& next);

@@ -47,8 +47,8 @@ Status VerifyForkProof(const ForkProof& proof) {
   PANDO_RETURN_IF_ERROR(CheckSide(proof.b));
   const Entry& x = proof.a.front();
   const Entry& y = proof.b.front();
-  if (x.author() != y.author() || x.seq() != y.seq()) {
-    return BadProof("the two entries must share author and seq");
+  if (x.author() != y.author() || x.group() != y.group() || x.seq() != y.seq()) {
+    return BadProof("the two entries must share author, group and seq");
   }
   if (x.id() == y.id()) return BadProof("the two entries are the same entry");
   return Status::Ok();

@@ -1,9 +1,10 @@
-// ForkProof: evidence that an author signed two different entries with the same seq.
+// ForkProof: evidence that an author signed two different entries with the same seq in the
+// same feed (author and group).
 //
 // Each side is a run of linked entries that starts with one of the two conflicting entries
 // and ends with an entry whose own signature verifies (usually the run is that one entry).
 // Anyone can check a proof with no other state; a node that holds a valid proof refuses
-// every later entry of that author (docs/entry-format.md, "Forks").
+// every later entry of that author, in every group (docs/entry-format.md, "Forks").
 #pragma once
 
 #include <vector>

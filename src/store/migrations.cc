@@ -1,0 +1,99 @@
+#include "store/migrations.h"
+
+#include <string>
+
+#include "core/error_codes.h"
+
+namespace pando::store {
+namespace {
+
+// Migration 1: feeds, entries and fork proofs (docs/store.md explains every column).
+constexpr std::string_view kSchema1 = R"sql(
+CREATE TABLE authors (
+  author_ref INTEGER PRIMARY KEY,
+  key        BLOB NOT NULL UNIQUE,        -- Ed25519 public key, 32 bytes
+  forked     INTEGER NOT NULL DEFAULT 0   -- 1 once a fork proof for this author is stored
+);
+CREATE TABLE groups (
+  group_ref INTEGER PRIMARY KEY,
+  name      TEXT NOT NULL UNIQUE
+);
+CREATE TABLE feeds (
+  feed_ref   INTEGER PRIMARY KEY,
+  author_ref INTEGER NOT NULL REFERENCES authors(author_ref),
+  group_ref  INTEGER NOT NULL REFERENCES groups(group_ref),
+  head_seq   INTEGER NOT NULL,
+  head_id    BLOB NOT NULL,
+  head_ts    INTEGER NOT NULL,
+  UNIQUE (author_ref, group_ref)
+);
+CREATE TABLE entries (
+  entry_ref  INTEGER PRIMARY KEY,   -- local arrival order
+  feed_ref   INTEGER NOT NULL REFERENCES feeds(feed_ref),
+  seq        INTEGER NOT NULL,
+  group_ref  INTEGER NOT NULL,
+  ts         INTEGER NOT NULL,
+  kind       INTEGER NOT NULL,
+  id_prefix  INTEGER NOT NULL,      -- first 63 bits of the id, for a compact id index
+  id         BLOB NOT NULL,
+  raw        BLOB NOT NULL          -- canonical encoding, docs/entry-format.md
+);
+CREATE UNIQUE INDEX entries_by_feed_seq ON entries (feed_ref, seq);
+CREATE INDEX entries_by_group_time ON entries (group_ref, ts, id);
+CREATE INDEX entries_by_id ON entries (id_prefix);
+CREATE TABLE fork_proofs (
+  author_ref  INTEGER PRIMARY KEY REFERENCES authors(author_ref),
+  proof       BLOB NOT NULL,        -- docs/bundle-format.md, "Fork proof"
+  detected_ms INTEGER NOT NULL
+);
+)sql";
+
+constexpr Migration kMigrations[] = {
+    {1, kSchema1},
+};
+
+}  // namespace
+
+std::span<const Migration> Migrations() { return kMigrations; }
+
+Result<int> SchemaVersion(Db& db) {
+  auto stmt = db.Prepare("PRAGMA user_version");
+  if (!stmt.ok()) return stmt.error();
+  auto row = stmt->Step();
+  if (!row.ok()) return row.error();
+  return static_cast<int>(stmt->Int(0));
+}
+
+Status Migrate(Db& db, std::span<const Migration> migrations) {
+  auto current = SchemaVersion(db);
+  if (!current.ok()) return current.error();
+  const int latest = migrations.empty() ? 0 : migrations.back().version;
+  if (*current > latest) {
+    return Error{codes::kStoreTooNew, "The store has schema version " +
+                                          std::to_string(*current) + " but this pando knows " +
+                                          "only up to " + std::to_string(latest) +
+                                          "; use a newer pando."};
+  }
+  for (const Migration& m : migrations) {
+    if (m.version <= *current) continue;
+    PANDO_RETURN_IF_ERROR(db.Exec("BEGIN IMMEDIATE"));
+    // Another process may have migrated between our read and our lock: read again.
+    auto locked = SchemaVersion(db);
+    if (!locked.ok() || *locked >= m.version) {
+      (void)db.Exec("COMMIT");
+      if (!locked.ok()) return locked.error();
+      continue;
+    }
+    Status s = db.Exec(m.sql);
+    if (s.ok()) s = db.Exec("PRAGMA user_version = " + std::to_string(m.version));
+    if (s.ok()) s = db.Exec("COMMIT");
+    if (!s.ok()) {
+      (void)db.Exec("ROLLBACK");
+      return Error{codes::kStore, "Migration " + std::to_string(m.version) +
+                                      " failed and was rolled back: " + s.error().message};
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace pando::store

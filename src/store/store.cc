@@ -1,0 +1,162 @@
+#include "store/store.h"
+
+#include <algorithm>
+#include <map>
+
+#include "core/chain.h"
+#include "core/error_codes.h"
+#include "store/migrations.h"
+#include "store/writer.h"
+
+namespace pando::store {
+
+struct Store::WriteJob {
+  std::variant<Run, ForkProof> item;
+  std::promise<std::vector<Status>> done;
+  size_t entries() const {
+    return std::holds_alternative<Run>(item) ? std::get<Run>(item).entries.size() : 1;
+  }
+};
+
+int64_t IdPrefix(const Hash32& id) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | id[i];
+  return static_cast<int64_t>(v >> 1);
+}
+
+std::string StorePathIn(const std::string& data_dir) { return data_dir + "/pando.db"; }
+
+namespace {
+
+// WAL with synchronous=FULL: each commit is fsynced before it is acknowledged, so an
+// acknowledged entry survives a process kill and a power cut (docs/store.md).
+constexpr std::string_view kPragmas =
+    "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA cache_size=-65536;"
+    "PRAGMA temp_store=MEMORY;";
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
+  auto db = Db::Open(options.path, options.create);
+  if (!db.ok()) return db.error();
+  PANDO_RETURN_IF_ERROR(db->Exec(kPragmas));
+  PANDO_RETURN_IF_ERROR(Migrate(*db, Migrations()));
+  auto writer = Writer::Open(options.path);
+  if (!writer.ok()) return writer.error();
+  PANDO_RETURN_IF_ERROR(db->Exec("PRAGMA query_only=1"));
+  std::unique_ptr<Store> store(new Store());
+  store->reader_.emplace(std::move(db).value());
+  store->writer_ = std::move(writer).value();
+  store->batch_entries_max_ = std::max<size_t>(1, options.batch_entries_max);
+  store->writer_thread_ = std::thread([s = store.get()] { s->WriterLoop(); });
+  return store;
+}
+
+Store::~Store() {
+  {
+    std::lock_guard lock(queue_mu_);
+    stopping_ = true;
+  }
+  queue_cv_.notify_all();
+  if (writer_thread_.joinable()) writer_thread_.join();
+}
+
+std::future<std::vector<Status>> Store::Enqueue(std::variant<Run, ForkProof> item) {
+  auto job = std::make_unique<WriteJob>();
+  job->item = std::move(item);
+  auto fut = job->done.get_future();
+  {
+    std::lock_guard lock(queue_mu_);
+    queue_.push_back(std::move(job));
+  }
+  queue_cv_.notify_one();
+  return fut;
+}
+
+std::future<std::vector<Status>> Store::Submit(Run run) { return Enqueue(std::move(run)); }
+
+std::future<Status> Store::SubmitForkProof(ForkProof proof) {
+  auto fut = std::make_shared<std::future<std::vector<Status>>>(Enqueue(std::move(proof)));
+  return std::async(std::launch::deferred, [fut] { return fut->get().front(); });
+}
+
+// Takes every queued job up to batch_entries_max_ entries, applies them in one transaction
+// and fulfils their futures after the commit. A store failure anywhere rolls the whole
+// batch back and reports STORE_ERROR for all of it, so nothing half-written remains.
+void Store::WriterLoop() {
+  while (true) {
+    std::vector<std::unique_ptr<WriteJob>> batch;
+    {
+      std::unique_lock lock(queue_mu_);
+      queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // Stopping and drained.
+      size_t n = 0;
+      while (!queue_.empty() && (batch.empty() || n + queue_.front()->entries() <=
+                                                      batch_entries_max_)) {
+        n += queue_.front()->entries();
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    std::vector<std::vector<Status>> results;
+    Status failure = writer_->Begin();
+    for (auto& job : batch) {
+      if (!failure.ok()) break;
+      if (auto* run = std::get_if<Run>(&job->item)) {
+        results.push_back(writer_->ApplyRun(*run));
+      } else {
+        results.push_back({writer_->ApplyForkProof(std::get<ForkProof>(job->item))});
+      }
+      for (const Status& s : results.back()) {
+        if (s.code() == codes::kStore) failure = s;
+      }
+    }
+    if (failure.ok()) failure = writer_->Commit();
+    if (!failure.ok()) {
+      writer_->Rollback();
+      for (auto& job : batch) {
+        job->done.set_value(std::vector<Status>(
+            job->entries(), Error{codes::kStore, "Nothing of this batch was stored: " +
+                                                     failure.error().message}));
+      }
+      continue;
+    }
+    for (size_t i = 0; i < batch.size(); ++i) batch[i]->done.set_value(std::move(results[i]));
+  }
+}
+
+std::vector<Status> Store::Add(std::span<const Entry> entries, int64_t now_ms) {
+  std::vector<Status> out(entries.size());
+  // Group entries by feed, keeping input order inside each feed, then cut each feed's list
+  // into linked runs.
+  std::map<std::pair<PublicKey, std::string>, std::vector<size_t>> by_feed;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    Status s = CheckNotFromFuture(entries[i], now_ms);
+    if (!s.ok()) {
+      out[i] = s;
+      continue;
+    }
+    by_feed[{entries[i].author(), std::string(entries[i].group())}].push_back(i);
+  }
+  std::vector<std::pair<std::vector<size_t>, std::future<std::vector<Status>>>> pending;
+  for (auto& [feed, idx] : by_feed) {
+    std::vector<Entry> feed_entries;
+    for (size_t i : idx) feed_entries.push_back(entries[i]);
+    for (size_t start = 0; start < idx.size();) {
+      RunVerdict v = AuthenticateRun(std::span(feed_entries).subspan(start));
+      std::vector<Entry> run_entries(feed_entries.begin() + start,
+                                     feed_entries.begin() + start + v.linked);
+      std::vector<size_t> run_idx(idx.begin() + start, idx.begin() + start + v.linked);
+      pending.emplace_back(std::move(run_idx),
+                           Submit(Run{std::move(run_entries), v.authenticated}));
+      start += v.linked;
+    }
+  }
+  for (auto& [idx, fut] : pending) {
+    std::vector<Status> res = fut.get();
+    for (size_t k = 0; k < idx.size(); ++k) out[idx[k]] = std::move(res[k]);
+  }
+  return out;
+}
+
+}  // namespace pando::store

@@ -1,0 +1,148 @@
+// Store: Pando's SQLite database of entries, feeds and fork proofs.
+//
+// One writer thread owns the only writing connection and batches queued submissions into
+// one transaction each; an entry is accepted only once that transaction has committed, and
+// a submission's future is fulfilled only then. Every rejection happens before anything of
+// that entry is written, so a rejected input leaves the store exactly as it was.
+// Reads use a separate connection (WAL lets them run beside the writer).
+//
+// Thread safety: every public method may be called from any thread. The Store must outlive
+// the futures it hands out being waited on; destroying it drains the queue first.
+// docs/store.md describes the schema, the durability settings and what they survive.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include "core/bundle.h"
+#include "core/entry.h"
+#include "core/error.h"
+#include "core/fork_proof.h"
+#include "store/sqlite.h"
+
+namespace pando::store {
+
+struct StoreOptions {
+  std::string path;            // The database file; "-wal" and "-shm" files sit beside it.
+  bool create = true;          // Create the file if it does not exist.
+  size_t batch_entries_max = 8192;  // Most entries committed in one transaction.
+};
+
+// A linked run of one feed's entries (see core/chain.h) whose first `authenticated`
+// entries were authenticated by the caller; the writer refuses the rest with
+// BAD_SIGNATURE. Build one with AuthenticateRun() or use Store::Add().
+struct Run {
+  std::vector<Entry> entries;
+  size_t authenticated = 0;
+};
+
+struct LogQuery {
+  std::optional<std::string> group;
+  std::optional<PublicKey> author;
+  size_t limit = 0;  // 0: no limit.
+  bool newest_first = false;
+};
+
+struct AuthorInfo {
+  PublicKey key{};
+  bool forked = false;
+  int64_t entries = 0;
+};
+
+struct FeedInfo {
+  PublicKey author{};
+  std::string group;
+  FeedHead head;
+};
+
+struct StoreStats {
+  int64_t entries = 0;
+  int64_t authors = 0;
+  int64_t feeds = 0;
+  int64_t groups = 0;
+  int64_t fork_proofs = 0;
+};
+
+struct VerifyReport {
+  int64_t entries_checked = 0;
+  int64_t feeds_checked = 0;
+  int64_t signatures_checked = 0;
+  int64_t chain_authenticated_only = 0;  // Entries whose own signature fails but a later one covers.
+  std::vector<std::string> problems;      // Empty when the store is sound.
+  bool ok() const { return problems.empty(); }
+};
+
+class Store {
+ public:
+  static Result<std::unique_ptr<Store>> Open(const StoreOptions& options);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // --- Writing -------------------------------------------------------------------------
+  // Queues a run; the future yields one Status per entry once its transaction committed
+  // (OK: stored; DUPLICATE: already stored; FORKED: it proved a fork, which is now stored
+  // and the author refused; or the rejection).
+  std::future<std::vector<Status>> Submit(Run run);
+  // Queues a fork proof received from elsewhere; the caller has verified it
+  // (VerifyForkProof). OK also when the author was already known to be forked.
+  std::future<Status> SubmitForkProof(ForkProof proof);
+
+  // Validates and stores entries that arrive together: checks each against the clock
+  // (now_ms), splits them into runs of one feed, authenticates each run by chain
+  // verification, submits and waits. Returns one Status per entry, in input order.
+  std::vector<Status> Add(std::span<const Entry> entries, int64_t now_ms);
+
+  // --- Reading -------------------------------------------------------------------------
+  Result<std::optional<Entry>> Get(const Hash32& id);
+  // Entries whose id starts with the given hex prefix (at least 4 characters), at most 10.
+  Result<std::vector<Entry>> FindByIdPrefix(std::string_view hex_prefix);
+  // Entries in log order: timestamp, then id (the order every node shows).
+  Result<std::vector<Entry>> Log(const LogQuery& query);
+  Result<std::optional<FeedHead>> Head(const PublicKey& author, std::string_view group);
+  Result<std::vector<AuthorInfo>> Authors();
+  Result<std::vector<FeedInfo>> Feeds();
+  Result<std::vector<ForkProof>> ForkProofs();
+  Result<StoreStats> Stats();
+  // Writes every fork proof, then every feed's entries in seq order, to *out.
+  Status Export(BundleWriter* out);
+  // Re-verifies the whole store: each entry decodes and matches its id and columns, each
+  // feed's chain links, each feed's head signature verifies (every signature when
+  // all_signatures), each fork proof verifies, and SQLite's integrity_check passes.
+  Result<VerifyReport> Verify(bool all_signatures);
+
+ private:
+  struct WriteJob;
+  class Writer;
+
+  Store() = default;
+  void WriterLoop();
+  std::future<std::vector<Status>> Enqueue(std::variant<Run, ForkProof> item);
+
+  std::mutex read_mu_;
+  std::optional<Db> reader_;  // Guarded by read_mu_.
+
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::deque<std::unique_ptr<WriteJob>> queue_;  // Guarded by queue_mu_.
+  bool stopping_ = false;                        // Guarded by queue_mu_.
+  std::unique_ptr<Writer> writer_;               // Used by the writer thread only.
+  std::thread writer_thread_;
+  size_t batch_entries_max_ = 0;
+};
+
+// The id_prefix column: the first 63 bits of an id, so integer order matches byte order.
+int64_t IdPrefix(const Hash32& id);
+
+// Where a store opened at path keeps its file ("pando.db" inside a data directory).
+std::string StorePathIn(const std::string& data_dir);
+
+}  // namespace pando::store

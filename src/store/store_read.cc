@@ -1,0 +1,191 @@
+// Store's read side: queries on the reader connection, export and whole-store verification.
+#include <algorithm>
+
+#include "core/chain.h"
+#include "core/error_codes.h"
+#include "store/store.h"
+
+namespace pando::store {
+namespace {
+
+Error Corrupt(const std::string& what) {
+  return Error{codes::kStore, "The store holds a damaged record: " + what + "."};
+}
+
+Result<Entry> DecodeStored(ByteSpan raw) {
+  auto e = Entry::Decode(raw);
+  if (!e.ok()) return Corrupt("an entry no longer decodes (" + e.error().message + ")");
+  return e;
+}
+
+// Runs stmt to the end, decoding column 0 of every row as an entry.
+Result<std::vector<Entry>> CollectEntries(Stmt& stmt) {
+  std::vector<Entry> out;
+  while (true) {
+    auto row = stmt.Step();
+    if (!row.ok()) return row.error();
+    if (!*row) break;
+    auto e = DecodeStored(stmt.Blob(0));
+    if (!e.ok()) return e.error();
+    out.push_back(std::move(e).value());
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::optional<Entry>> Store::Get(const Hash32& id) {
+  std::lock_guard lock(read_mu_);
+  auto stmt = reader_->Prepare("SELECT raw FROM entries WHERE id_prefix=? AND id=?");
+  if (!stmt.ok()) return stmt.error();
+  stmt->Bind(1, IdPrefix(id)).Bind(2, ByteSpan(id));
+  auto found = CollectEntries(*stmt);
+  if (!found.ok()) return found.error();
+  if (found->empty()) return std::optional<Entry>();
+  return std::optional<Entry>(std::move(found->front()));
+}
+
+Result<std::vector<Entry>> Store::FindByIdPrefix(std::string_view hex_prefix) {
+  const bool all_hex = std::all_of(hex_prefix.begin(), hex_prefix.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+  });
+  if (hex_prefix.size() < 4 || hex_prefix.size() > 64 || !all_hex) {
+    return Error{codes::kBadId, "'" + std::string(hex_prefix) +
+                                    "' is not an entry id: give 4 to 64 lower-case hex digits."};
+  }
+  // The first 15 hex digits (60 bits) select a range of id_prefix; the rest filter.
+  std::string head(hex_prefix.substr(0, std::min<size_t>(15, hex_prefix.size())));
+  std::string lo = head + std::string(16 - head.size(), '0');
+  std::string hi = head + std::string(16 - head.size(), 'f');
+  auto to_prefix = [](const std::string& h) {
+    Hash32 id{};
+    auto b = FromHex(h);
+    std::copy(b->begin(), b->end(), id.begin());
+    return IdPrefix(id);
+  };
+  std::lock_guard lock(read_mu_);
+  auto stmt = reader_->Prepare(
+      "SELECT raw FROM entries WHERE id_prefix BETWEEN ? AND ? ORDER BY id LIMIT 1000");
+  if (!stmt.ok()) return stmt.error();
+  stmt->Bind(1, to_prefix(lo)).Bind(2, to_prefix(hi));
+  auto found = CollectEntries(*stmt);
+  if (!found.ok()) return found.error();
+  std::vector<Entry> out;
+  for (Entry& e : *found) {
+    if (ToHex(e.id()).starts_with(hex_prefix) && out.size() < 10) out.push_back(std::move(e));
+  }
+  return out;
+}
+
+Result<std::vector<Entry>> Store::Log(const LogQuery& q) {
+  std::string sql = "SELECT e.raw FROM entries e";
+  if (q.group) sql += " JOIN groups g ON g.group_ref = e.group_ref AND g.name = ?1";
+  if (q.author) {
+    sql += " JOIN feeds f ON f.feed_ref = e.feed_ref JOIN authors a ON a.author_ref = "
+           "f.author_ref AND a.key = ?2";
+  }
+  sql += q.newest_first ? " ORDER BY e.ts DESC, e.id DESC" : " ORDER BY e.ts, e.id";
+  if (q.limit) sql += " LIMIT " + std::to_string(q.limit);
+  std::lock_guard lock(read_mu_);
+  auto stmt = reader_->Prepare(sql);
+  if (!stmt.ok()) return stmt.error();
+  if (q.group) stmt->Bind(1, std::string_view(*q.group));
+  if (q.author) stmt->Bind(2, ByteSpan(*q.author));
+  return CollectEntries(*stmt);
+}
+
+Result<std::optional<FeedHead>> Store::Head(const PublicKey& author, std::string_view group) {
+  std::lock_guard lock(read_mu_);
+  auto stmt = reader_->Prepare(
+      "SELECT f.head_seq, f.head_id, f.head_ts FROM feeds f JOIN authors a USING (author_ref) "
+      "JOIN groups g USING (group_ref) WHERE a.key = ? AND g.name = ?");
+  if (!stmt.ok()) return stmt.error();
+  stmt->Bind(1, ByteSpan(author)).Bind(2, group);
+  auto row = stmt->Step();
+  if (!row.ok()) return row.error();
+  if (!*row) return std::optional<FeedHead>();
+  FeedHead h;
+  h.seq = static_cast<uint64_t>(stmt->Int(0));
+  ByteSpan id = stmt->Blob(1);
+  if (id.size() != 32) return Corrupt("a feed head id is not 32 bytes");
+  std::copy(id.begin(), id.end(), h.id.begin());
+  h.timestamp_ms = stmt->Int(2);
+  return std::optional<FeedHead>(h);
+}
+
+Result<std::vector<AuthorInfo>> Store::Authors() {
+  std::lock_guard lock(read_mu_);
+  auto stmt = reader_->Prepare(
+      "SELECT a.key, a.forked, (SELECT COALESCE(SUM(f.head_seq), 0) FROM feeds f "
+      "WHERE f.author_ref = a.author_ref) FROM authors a ORDER BY a.key");
+  if (!stmt.ok()) return stmt.error();
+  std::vector<AuthorInfo> out;
+  while (true) {
+    auto row = stmt->Step();
+    if (!row.ok()) return row.error();
+    if (!*row) break;
+    AuthorInfo info;
+    ByteSpan key = stmt->Blob(0);
+    if (key.size() != 32) return Corrupt("an author key is not 32 bytes");
+    std::copy(key.begin(), key.end(), info.key.begin());
+    info.forked = stmt->Int(1) != 0;
+    info.entries = stmt->Int(2);
+    out.push_back(info);
+  }
+  return out;
+}
+
+Result<std::vector<FeedInfo>> Store::Feeds() {
+  std::lock_guard lock(read_mu_);
+  auto stmt = reader_->Prepare(
+      "SELECT a.key, g.name, f.head_seq, f.head_id, f.head_ts FROM feeds f "
+      "JOIN authors a USING (author_ref) JOIN groups g USING (group_ref) ORDER BY f.feed_ref");
+  if (!stmt.ok()) return stmt.error();
+  std::vector<FeedInfo> out;
+  while (true) {
+    auto row = stmt->Step();
+    if (!row.ok()) return row.error();
+    if (!*row) break;
+    FeedInfo f;
+    ByteSpan key = stmt->Blob(0);
+    ByteSpan id = stmt->Blob(3);
+    if (key.size() != 32 || id.size() != 32) return Corrupt("a feed row has a bad key or id");
+    std::copy(key.begin(), key.end(), f.author.begin());
+    f.group = stmt->Text(1);
+    f.head.seq = static_cast<uint64_t>(stmt->Int(2));
+    std::copy(id.begin(), id.end(), f.head.id.begin());
+    f.head.timestamp_ms = stmt->Int(4);
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+Result<std::vector<ForkProof>> Store::ForkProofs() {
+  std::lock_guard lock(read_mu_);
+  auto stmt = reader_->Prepare("SELECT proof FROM fork_proofs ORDER BY author_ref");
+  if (!stmt.ok()) return stmt.error();
+  std::vector<ForkProof> out;
+  while (true) {
+    auto row = stmt->Step();
+    if (!row.ok()) return row.error();
+    if (!*row) break;
+    auto p = DecodeForkProof(stmt->Blob(0));
+    if (!p.ok()) return Corrupt("a fork proof no longer decodes");
+    out.push_back(std::move(p).value());
+  }
+  return out;
+}
+
+Result<StoreStats> Store::Stats() {
+  std::lock_guard lock(read_mu_);
+  auto stmt = reader_->Prepare(
+      "SELECT (SELECT COUNT(*) FROM entries), (SELECT COUNT(*) FROM authors), "
+      "(SELECT COUNT(*) FROM feeds), (SELECT COUNT(*) FROM groups), "
+      "(SELECT COUNT(*) FROM fork_proofs)");
+  if (!stmt.ok()) return stmt.error();
+  auto row = stmt->Step();
+  if (!row.ok()) return row.error();
+  return StoreStats{stmt->Int(0), stmt->Int(1), stmt->Int(2), stmt->Int(3), stmt->Int(4)};
+}
+
+}  // namespace pando::store
