@@ -1,0 +1,47 @@
+// Import of a bundle into a store with chain verification.
+//
+// The importer streams the bundle: it cuts each feed's entries into runs of up to
+// kImportRunEntriesMax, authenticates each run with one signature check where the run is
+// honest (core/chain.h), and keeps up to kImportRunsInFlight runs queued at the store's
+// writer, so decoding and hashing overlap with SQLite's commits. Entries whose signature is
+// covered only by a later entry of their feed wait, up to kImportPendingEntriesMax of them,
+// for that entry to arrive (docs/entry-format.md, "Authentication and chain verification").
+#pragma once
+
+#include <functional>
+#include <istream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/bundle.h"
+#include "store/store.h"
+
+namespace pando::store {
+
+inline constexpr size_t kImportRunEntriesMax = 2048;
+inline constexpr size_t kImportRunsInFlight = 16;
+inline constexpr size_t kImportPendingEntriesMax = 65536;
+
+struct ImportReport {
+  int64_t records = 0;
+  int64_t accepted = 0;                  // Newly stored entries.
+  int64_t fork_proofs = 0;               // Fork proofs accepted from the bundle.
+  std::map<std::string, int64_t> refused;  // By error code (DUPLICATE counts here too).
+  std::vector<std::string> first_errors;   // Up to 20 messages, for people.
+  int64_t signatures_checked = 0;
+  Status bundle_status;  // BAD_BUNDLE or a decode error if the bundle itself is damaged.
+};
+
+struct ImportOptions {
+  int64_t now_ms = 0;  // For the future-timestamp rule.
+  // Called after each commit with the number of bundle entries whose fate is final
+  // (stored or refused), in bundle order. Everything before that count is durable.
+  std::function<void(int64_t settled)> on_progress;
+};
+
+// Imports everything in *in. Stops at the first damaged record (reported in
+// bundle_status); everything settled before it stays stored.
+ImportReport ImportBundle(Store& store, std::istream* in, const ImportOptions& options);
+
+}  // namespace pando::store
