@@ -95,7 +95,7 @@ class Importer {
   }
 
   void Refuse(const Status& s) {
-    ++report_->refused[std::string(s.code())];
+    ++report_->refused[s.code()];
     if (report_->first_errors.size() < 20) report_->first_errors.push_back(s.error().ToString());
   }
 

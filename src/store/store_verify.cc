@@ -134,12 +134,14 @@ Result<VerifyReport> Store::Verify(bool all_signatures) {
       continue;
     }
     ByteSpan id = rows->Blob(5);
+    ByteSpan key = rows->Blob(8);
+    const PublicKey author = e->author();
     const bool columns_match =
         id.size() == 32 && std::equal(id.begin(), id.end(), e->id().begin()) &&
         rows->Int(1) == static_cast<int64_t>(e->seq()) && rows->Int(2) == e->timestamp_ms() &&
         rows->Int(3) == e->kind() && rows->Int(4) == IdPrefix(e->id()) &&
         rows->Text(7) == e->group() && rows->Int(12) == 1 &&
-        std::equal(e->author().begin(), e->author().end(), rows->Blob(8).begin());
+        key.size() == 32 && std::equal(author.begin(), author.end(), key.begin());
     if (!columns_match) {
       checker.Problem("seq " + std::to_string(e->seq()) + ": its columns disagree with its bytes");
     }

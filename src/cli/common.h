@@ -1,0 +1,65 @@
+// What the CLI verbs share: locating the data directory, opening the store, reporting
+// errors with their stable code, and formatting entries for people and for scripts.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <memory>
+#include <string>
+
+#include "core/entry.h"
+#include "core/error.h"
+#include "store/store.h"
+
+namespace pando::cli {
+
+// Exit statuses of `pando`: 0 success, 1 the operation failed (an error code was printed),
+// 2 bad usage.
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitUsage = 2;
+
+// Options every verb shares.
+struct Context {
+  std::string data_dir_flag;  // --data-dir, empty when not given.
+  // --data-dir, else $PANDO_HOME, else $XDG_DATA_HOME/pando, else ~/.local/share/pando.
+  std::string DataDir() const;
+  Result<std::unique_ptr<store::Store>> OpenStore(bool create) const;
+};
+
+// Thrown by verbs to end with an error; main() prints "error: CODE: message" on stderr and
+// exits with kExitFailure.
+struct Failure {
+  Error error;
+};
+[[noreturn]] void Fail(const Error& error);
+template <typename T>
+T Check(Result<T> r) {
+  if (!r.ok()) Fail(r.error());
+  return std::move(r).value();
+}
+inline void Check(const Status& s) {
+  if (!s.ok()) Fail(s.error());
+}
+
+int64_t NowMs();
+std::string FormatTime(int64_t ms);  // UTC, "2026-11-21 23:59:07.123"
+// Parses an entry id: 64 hex digits. Error: BAD_ID.
+Result<Hash32> ParseEntryId(std::string_view text);
+// Resolves a full id or a prefix of at least 4 hex digits to one stored entry.
+Entry ResolveEntry(store::Store& store, std::string_view id_or_prefix);
+
+nlohmann::json EntryJson(const Entry& e, bool author_forked);
+
+// Registration of each verb (one file each).
+void AddInit(CLI::App& app, Context& ctx);
+void AddId(CLI::App& app, Context& ctx);
+void AddPost(CLI::App& app, Context& ctx);
+void AddLog(CLI::App& app, Context& ctx);
+void AddShow(CLI::App& app, Context& ctx);
+void AddVerify(CLI::App& app, Context& ctx);
+void AddExport(CLI::App& app, Context& ctx);
+void AddImport(CLI::App& app, Context& ctx);
+void AddForks(CLI::App& app, Context& ctx);
+
+}  // namespace pando::cli

@@ -1,0 +1,40 @@
+// Entry kinds known to this version (docs/entry-format.md, "Kinds"). The kind tells
+// applications how to read a payload; validation does not depend on it.
+#pragma once
+
+#include <charconv>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace pando::kinds {
+
+inline constexpr uint16_t kRaw = 0;   // Opaque bytes.
+inline constexpr uint16_t kPost = 1;  // A post: UTF-8 Markdown text.
+
+}  // namespace pando::kinds
+
+namespace pando {
+
+// "raw", "post" or a decimal number 0..65535.
+inline std::optional<uint16_t> ParseKind(std::string_view text) {
+  if (text == "raw") return kinds::kRaw;
+  if (text == "post") return kinds::kPost;
+  unsigned v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || p != text.data() + text.size() || v > 65535) return std::nullopt;
+  return static_cast<uint16_t>(v);
+}
+
+inline std::string_view KindName(uint16_t kind) {
+  switch (kind) {
+    case kinds::kRaw:
+      return "raw";
+    case kinds::kPost:
+      return "post";
+    default:
+      return "";
+  }
+}
+
+}  // namespace pando
