@@ -98,18 +98,27 @@ Result<std::optional<BundleRecord>> BundleReader::Next() {
     if (len != 32 || !std::equal(sum.begin(), sum.end(), body_.begin())) {
       return BadBundle("its checksum does not match its contents");
     }
+    if (in_->peek() != std::char_traits<char>::eof()) {
+      return BadBundle("bytes follow its end record");
+    }
     return std::optional<BundleRecord>();
   }
   hasher_.Update(header);
   hasher_.Update(body_);
   if (type == BundleRecordType::kEntry) {
     auto e = Entry::Decode(body_);
-    if (!e.ok()) return e.error();
+    if (!e.ok()) {
+      done_ = true;
+      return e.error();
+    }
     return std::optional<BundleRecord>(std::move(e).value());
   }
   if (type == BundleRecordType::kForkProof) {
     auto p = DecodeForkProof(body_);
-    if (!p.ok()) return p.error();
+    if (!p.ok()) {
+      done_ = true;
+      return p.error();
+    }
     return std::optional<BundleRecord>(std::move(p).value());
   }
   done_ = true;

@@ -154,7 +154,8 @@ Status VerifyEntrySignature(const Entry& entry) {
 }
 
 Status CheckNotFromFuture(const Entry& entry, int64_t now_ms) {
-  if (entry.timestamp_ms() > now_ms && entry.timestamp_ms() - now_ms > limits::kFutureSkewMsMax) {
+  // Written so that no subtraction can overflow: timestamps are at most 2^63-1.
+  if (entry.timestamp_ms() - limits::kFutureSkewMsMax > now_ms) {
     return Error{codes::kFutureTimestamp,
                  "The entry's timestamp is " +
                      std::to_string((entry.timestamp_ms() - now_ms) / 1000) +
