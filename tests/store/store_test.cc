@@ -1,0 +1,356 @@
+#include "store/store.h"
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+#include <thread>
+
+#include "core/bundle.h"
+#include "core/error_codes.h"
+#include "store/import.h"
+#include "store/migrations.h"
+#include "testutil/feed.h"
+
+namespace pando::store {
+namespace {
+
+using pando::testing::FeedBuilder;
+using pando::testing::TempDir;
+using pando::testing::TestKey;
+using pando::testing::WithBadSignature;
+
+constexpr int64_t kNow = 1'800'000'000'000;
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Reopen(); }
+  void Reopen() {
+    store_.reset();
+    auto s = Store::Open(StoreOptions{path()});
+    ASSERT_TRUE(s.ok()) << s.error().ToString();
+    store_ = std::move(s).value();
+  }
+  std::string path() const { return dir_.path() + "/pando.db"; }
+
+  Status AddOne(const Entry& e) { return store_->Add(std::span(&e, 1), kNow).front(); }
+  std::vector<Status> AddAll(const std::vector<Entry>& es) { return store_->Add(es, kNow); }
+
+  // Every row of every table, as text: equal dumps mean an identical logical store.
+  std::string Dump() {
+    auto db = Db::Open(path(), false).value();
+    std::string out;
+    auto tables = db.Prepare("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")
+                      .value();
+    std::vector<std::string> names;
+    while (*tables.Step()) names.push_back(tables.Text(0));
+    for (const auto& t : names) {
+      auto cols = db.Prepare("SELECT group_concat('quote(' || name || ')', '||''|''||') FROM "
+                             "pragma_table_info('" + t + "')")
+                      .value();
+      (void)*cols.Step();
+      auto all = db.Prepare("SELECT " + cols.Text(0) + " FROM " + t + " ORDER BY rowid").value();
+      out += "[" + t + "]\n";
+      while (*all.Step()) out += all.Text(0) + "\n";
+    }
+    return out;
+  }
+
+  TempDir dir_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(StoreTest, NewStoreHasLatestSchemaAndReopens) {
+  auto db = Db::Open(path(), false).value();
+  EXPECT_EQ(SchemaVersion(db).value(), Migrations().back().version);
+  Reopen();
+  EXPECT_EQ(store_->Stats()->entries, 0);
+}
+
+TEST_F(StoreTest, StoresAndReadsBackInLogOrder) {
+  FeedBuilder a(TestKey(1), "blog.a", 1000);
+  FeedBuilder b(TestKey(2), "blog.b", 1000);
+  std::vector<Entry> es = {a.Next("a1"), b.Next("b1"), a.Next("a2"), b.Next("b2")};
+  for (const Status& s : AddAll(es)) EXPECT_TRUE(s.ok()) << s.error().ToString();
+
+  for (const Entry& e : es) {
+    auto got = store_->Get(e.id());
+    ASSERT_TRUE(got.ok() && got->has_value());
+    EXPECT_EQ(**got, e);
+  }
+  auto log = store_->Log(LogQuery{}).value();
+  ASSERT_EQ(log.size(), 4u);
+  for (size_t i = 1; i < log.size(); ++i) {
+    const auto key = [](const Entry& e) { return std::make_pair(e.timestamp_ms(), e.id()); };
+    EXPECT_LT(key(log[i - 1]), key(log[i]));
+  }
+  LogQuery only_a;
+  only_a.group = "blog.a";
+  EXPECT_EQ(store_->Log(only_a)->size(), 2u);
+  LogQuery by_b;
+  by_b.author = TestKey(2).public_key();
+  EXPECT_EQ(store_->Log(by_b)->size(), 2u);
+  auto head = store_->Head(TestKey(1).public_key(), "blog.a").value();
+  ASSERT_TRUE(head.has_value());
+  EXPECT_EQ(head->seq, 2u);
+  EXPECT_EQ(head->id, es[2].id());
+  EXPECT_FALSE(store_->Head(TestKey(1).public_key(), "blog.b")->has_value());
+}
+
+TEST_F(StoreTest, FindsByIdPrefix) {
+  FeedBuilder a(TestKey(1), "g");
+  Entry e = a.Next();
+  ASSERT_TRUE(AddOne(e).ok());
+  const std::string hex = ToHex(e.id());
+  for (size_t n : {4u, 5u, 15u, 16u, 17u, 64u}) {
+    auto found = store_->FindByIdPrefix(hex.substr(0, n)).value();
+    ASSERT_EQ(found.size(), 1u) << n;
+    EXPECT_EQ(found[0], e);
+  }
+  EXPECT_EQ(store_->FindByIdPrefix("abc").code(), codes::kBadId);
+  EXPECT_EQ(store_->FindByIdPrefix("zzzz").code(), codes::kBadId);
+}
+
+// Each rejection must leave every table byte for byte as it was.
+TEST_F(StoreTest, RejectionsLeaveTheStoreUnchanged) {
+  FeedBuilder a(TestKey(1), "g", 5000);
+  Entry e1 = a.Next("one");
+  Entry e2 = a.Next("two");
+  ASSERT_TRUE(AddOne(e1).ok());
+  ASSERT_TRUE(AddOne(e2).ok());
+  FeedBuilder fresh(TestKey(9), "new.group");
+  Entry fresh1 = fresh.Next();
+  const std::string before = Dump();
+
+  struct Case {
+    const char* name;
+    Entry entry;
+    std::string_view code;
+  };
+  FeedBuilder old_clock(TestKey(1), "g", 10);
+  std::vector<Case> cases = {
+      {"gap", a.At(5, e2.id(), "gap"), codes::kSeqGap},
+      {"wrong prev", a.At(3, e1.id(), "wp"), codes::kWrongPrev},
+      {"bad signature", WithBadSignature(a.At(3, e2.id(), "bs")), codes::kBadSignature},
+      {"duplicate", e2, codes::kDuplicate},
+      {"timestamp regression", old_clock.At(3, e2.id(), "old"), codes::kTimestampRegression},
+      {"future", FeedBuilder(TestKey(1), "g", kNow + 301'000).At(3, e2.id(), "f"),
+       codes::kFutureTimestamp},
+      {"new author with gap", fresh.At(2, fresh1.id(), "x"), codes::kSeqGap},
+      {"new author bad signature", WithBadSignature(fresh1), codes::kBadSignature},
+  };
+  for (const Case& c : cases) {
+    Status s = AddOne(c.entry);
+    EXPECT_EQ(s.code(), c.code) << c.name << ": " << (s.ok() ? "ok" : s.error().ToString());
+    EXPECT_EQ(Dump(), before) << c.name;
+  }
+}
+
+TEST_F(StoreTest, ForkIsProvenStoredAndRefusesTheAuthorEverywhere) {
+  FeedBuilder a(TestKey(3), "g");
+  FeedBuilder other_group(TestKey(3), "h");
+  Entry e1 = a.Next("one");
+  Entry e2 = a.Next("two");
+  ASSERT_TRUE(AddOne(e1).ok());
+  ASSERT_TRUE(AddOne(e2).ok());
+  Entry twin = a.At(2, e1.id(), "another two");
+  Status s = AddOne(twin);
+  EXPECT_EQ(s.code(), codes::kForked);
+
+  auto proofs = store_->ForkProofs().value();
+  ASSERT_EQ(proofs.size(), 1u);
+  EXPECT_TRUE(VerifyForkProof(proofs[0]).ok());
+  EXPECT_EQ(proofs[0].a.front(), e2);
+  EXPECT_EQ(proofs[0].b.front(), twin);
+  auto authors = store_->Authors().value();
+  ASSERT_EQ(authors.size(), 1u);
+  EXPECT_TRUE(authors[0].forked);
+
+  EXPECT_EQ(AddOne(a.Next("three")).code(), codes::kAuthorForked);
+  EXPECT_EQ(AddOne(other_group.Next("elsewhere")).code(), codes::kAuthorForked);
+  // The entries stored before the fork stay; the twin was not stored as an entry.
+  EXPECT_EQ(store_->Stats()->entries, 2);
+  EXPECT_FALSE(store_->Get(twin.id())->has_value());
+  EXPECT_TRUE(store_->Verify(true)->ok());
+}
+
+TEST_F(StoreTest, ForkProofTravelsInBundles) {
+  FeedBuilder a(TestKey(3), "g");
+  Entry e1 = a.Next("one");
+  ASSERT_TRUE(AddOne(e1).ok());
+  ASSERT_EQ(AddOne(a.At(1, Hash32{}, "other one")).code(), codes::kForked);
+
+  std::stringstream bundle;
+  BundleWriter w(&bundle);
+  ASSERT_TRUE(store_->Export(&w).ok());
+  ASSERT_TRUE(w.Finish().ok());
+
+  TempDir other;
+  auto b = Store::Open(StoreOptions{other.path() + "/pando.db"}).value();
+  ImportReport r = ImportBundle(*b, &bundle, ImportOptions{kNow, nullptr});
+  EXPECT_TRUE(r.bundle_status.ok());
+  EXPECT_EQ(r.fork_proofs, 1);
+  // The proof comes first, so the author's entry is refused by the importing node too.
+  EXPECT_EQ(r.refused[codes::kAuthorForked], 1);
+  EXPECT_TRUE(b->Authors().value().at(0).forked);
+}
+
+TEST_F(StoreTest, ChainCoversAnEntryWithABadOwnSignature) {
+  FeedBuilder a(TestKey(4), "g");
+  std::vector<Entry> es = a.Take(5);
+  // A bad signature changes the id, so rebuild the chain above it: sign 3.. again on top of
+  // the bad entry (an author may do this; the rule says a later signature covers it).
+  FeedBuilder b(TestKey(4), "g");
+  std::vector<Entry> chain = {b.Next("1"), b.Next("2")};
+  Entry bad3 = WithBadSignature(b.At(3, chain[1].id(), "3"));
+  chain.push_back(bad3);
+  chain.push_back(b.At(4, bad3.id(), "4"));
+  for (const Status& s : AddAll(chain)) EXPECT_TRUE(s.ok()) << s.error().ToString();
+  auto report = store_->Verify(true).value();
+  EXPECT_TRUE(report.ok());
+  EXPECT_EQ(report.chain_authenticated_only, 1);
+}
+
+TEST_F(StoreTest, UnauthenticatedTailIsRefused) {
+  FeedBuilder a(TestKey(4), "g");
+  std::vector<Entry> es = a.Take(3);
+  FeedBuilder b(TestKey(4), "g");
+  std::vector<Entry> chain = {b.Next("1"), b.Next("2")};
+  chain.push_back(WithBadSignature(b.At(3, chain[1].id(), "3")));
+  auto res = AddAll(chain);
+  EXPECT_TRUE(res[0].ok());
+  EXPECT_TRUE(res[1].ok());
+  EXPECT_EQ(res[2].code(), codes::kBadSignature);
+  EXPECT_EQ(store_->Stats()->entries, 2);
+}
+
+TEST_F(StoreTest, ExportImportRoundTripKeepsTheLog) {
+  FeedBuilder a(TestKey(5), "g1");
+  FeedBuilder b(TestKey(6), "g2");
+  std::vector<Entry> es = a.Take(300);
+  for (Entry& e : b.Take(300)) es.push_back(e);
+  for (const Status& s : AddAll(es)) ASSERT_TRUE(s.ok());
+  std::stringstream bundle;
+  BundleWriter w(&bundle);
+  ASSERT_TRUE(store_->Export(&w).ok());
+  ASSERT_TRUE(w.Finish().ok());
+
+  TempDir other;
+  auto b2 = Store::Open(StoreOptions{other.path() + "/pando.db"}).value();
+  std::vector<int64_t> progress;
+  ImportOptions opts{kNow, [&](int64_t n) { progress.push_back(n); }};
+  ImportReport r = ImportBundle(*b2, &bundle, opts);
+  EXPECT_TRUE(r.bundle_status.ok());
+  EXPECT_EQ(r.accepted, 600);
+  EXPECT_LE(r.signatures_checked, 4);  // Chain verification: one per run.
+  ASSERT_FALSE(progress.empty());
+  EXPECT_EQ(progress.back(), 600);
+  EXPECT_TRUE(std::is_sorted(progress.begin(), progress.end()));
+  EXPECT_EQ(b2->Log(LogQuery{}).value(), store_->Log(LogQuery{}).value());
+
+  // Importing again stores nothing new.
+  bundle.clear();
+  bundle.seekg(0);
+  ImportReport again = ImportBundle(*b2, &bundle, ImportOptions{kNow, nullptr});
+  EXPECT_EQ(again.accepted, 0);
+  EXPECT_EQ(again.refused[codes::kDuplicate], 600);
+}
+
+TEST_F(StoreTest, DamagedBundleKeepsWhatWasSettled) {
+  FeedBuilder a(TestKey(7), "g");
+  std::stringstream bundle;
+  BundleWriter w(&bundle);
+  for (const Entry& e : a.Take(10)) w.WriteEntry(e);
+  ASSERT_TRUE(w.Finish().ok());
+  std::string bytes = bundle.str();
+  bytes[bytes.size() - 1] ^= 1;  // Break the checksum.
+  std::stringstream damaged(bytes);
+  ImportReport r = ImportBundle(*store_, &damaged, ImportOptions{kNow, nullptr});
+  EXPECT_EQ(r.bundle_status.code(), codes::kBadBundle);
+  EXPECT_TRUE(store_->Verify(false)->ok());
+}
+
+TEST_F(StoreTest, ConcurrentSubmittersAllLand) {
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([this, t] {
+      FeedBuilder f(TestKey(static_cast<uint8_t>(20 + t)), "g");
+      for (int i = 0; i < 50; ++i) {
+        Entry e = f.Next();
+        EXPECT_TRUE(AddOne(e).ok());
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(store_->Stats()->entries, 200);
+  EXPECT_TRUE(store_->Verify(true)->ok());
+}
+
+TEST_F(StoreTest, VerifyFindsTamperedRows) {
+  FeedBuilder a(TestKey(8), "g");
+  for (const Status& s : AddAll(a.Take(5))) ASSERT_TRUE(s.ok());
+  store_.reset();
+  {
+    auto db = Db::Open(path(), false).value();
+    // Change one payload byte of entry 3 behind Pando's back.
+    ASSERT_TRUE(db.Exec("UPDATE entries SET raw = substr(raw, 1, 100) || x'ff' || "
+                        "substr(raw, 102) WHERE seq = 3")
+                    .ok());
+  }
+  Reopen();
+  auto report = store_->Verify(false).value();
+  EXPECT_FALSE(report.ok());
+}
+
+TEST_F(StoreTest, DataSurvivesReopen) {
+  FeedBuilder a(TestKey(9), "g");
+  auto es = a.Take(20);
+  for (const Status& s : AddAll(es)) ASSERT_TRUE(s.ok());
+  Reopen();
+  EXPECT_EQ(store_->Stats()->entries, 20);
+  EXPECT_EQ(AddOne(a.Next()).code(), std::string_view());
+}
+
+// --- Migrations -------------------------------------------------------------------------
+
+TEST(MigrationTest, AppliesInOrderAndRollsBackAFailure) {
+  TempDir dir;
+  auto db = Db::Open(dir.path() + "/m.db", true).value();
+  const Migration good[] = {{1, "CREATE TABLE a(x);"}, {2, "CREATE TABLE b(y);"}};
+  ASSERT_TRUE(Migrate(db, good).ok());
+  EXPECT_EQ(SchemaVersion(db).value(), 2);
+  // Re-running is a no-op.
+  ASSERT_TRUE(Migrate(db, good).ok());
+
+  const Migration bad[] = {good[0], good[1],
+                           {3, "CREATE TABLE c(z); INSERT INTO nowhere VALUES(1);"}};
+  Status s = Migrate(db, bad);
+  EXPECT_EQ(s.code(), codes::kStore);
+  EXPECT_EQ(SchemaVersion(db).value(), 2);
+  auto c = db.Prepare("SELECT count(*) FROM sqlite_master WHERE name='c'").value();
+  ASSERT_TRUE(*c.Step());
+  EXPECT_EQ(c.Int(0), 0);  // Migration 3's first statement was rolled back too.
+}
+
+TEST(MigrationTest, RefusesAStoreFromTheFuture) {
+  TempDir dir;
+  const std::string path = dir.path() + "/pando.db";
+  {
+    auto db = Db::Open(path, true).value();
+    ASSERT_TRUE(db.Exec("PRAGMA user_version = 999").ok());
+  }
+  auto s = Store::Open(StoreOptions{path});
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code, codes::kStoreTooNew);
+}
+
+TEST(MigrationTest, OpeningAMissingFileWithoutCreateFails) {
+  TempDir dir;
+  StoreOptions o{dir.path() + "/absent.db"};
+  o.create = false;
+  auto s = Store::Open(o);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code, codes::kStore);
+}
+
+}  // namespace
+}  // namespace pando::store
