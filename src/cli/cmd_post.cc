@@ -59,7 +59,8 @@ void AddPost(CLI::App& app, Context& ctx) {
     }
     std::string text = args->text;
     if (text == "-") text.assign(std::istreambuf_iterator<char>(std::cin), {});
-    auto store = Check(ctx.OpenStore(/*create=*/false));
+    // An identity makes the directory a Pando home, so a missing store is created.
+    auto store = Check(ctx.OpenStore(/*create=*/true));
     PostLock lock(dir);
     EntryDraft draft;
     draft.group = args->group;

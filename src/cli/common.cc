@@ -20,8 +20,8 @@ std::string Context::DataDir() const {
 Result<std::unique_ptr<store::Store>> Context::OpenStore(bool create) const {
   const std::string dir = DataDir();
   if (!create && !std::filesystem::exists(store::StorePathIn(dir))) {
-    return Error{codes::kNoIdentity,
-                 "No Pando data in " + dir + "; run `pando init` (or pass --data-dir)."};
+    return Error{codes::kNoStore,
+                 "No Pando store in " + dir + "; run `pando init` (or pass --data-dir)."};
   }
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);

@@ -60,7 +60,7 @@ class Blake2bHasher {
 };
 
 // The printable, self-certifying form of an author key: "pd" followed by the base32 of the
-// 32 key bytes and a 2-byte BLAKE2b checksum that catches typing mistakes (55 characters).
+// 32 key bytes and a 2-byte BLAKE2b checksum that catches typing mistakes (57 characters).
 std::string AuthorId(const PublicKey& key);
 // Parses AuthorId() output. Errors with BAD_ID.
 Result<PublicKey> ParseAuthorId(std::string_view text);

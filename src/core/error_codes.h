@@ -28,6 +28,7 @@ inline constexpr std::string_view kNotFound = "NOT_FOUND";
 
 // Local state.
 inline constexpr std::string_view kNoIdentity = "NO_IDENTITY";
+inline constexpr std::string_view kNoStore = "NO_STORE";
 inline constexpr std::string_view kIdentityExists = "IDENTITY_EXISTS";
 inline constexpr std::string_view kBadKeyFile = "BAD_KEY_FILE";
 inline constexpr std::string_view kIo = "IO_ERROR";
