@@ -55,8 +55,8 @@ void AddLog(CLI::App& app, Context& ctx) {
     for (const Entry& e : entries) {
       const bool is_forked = forked.count(e.author()) > 0;
       if (args->json) {
-        std::cout << EntryJson(e, is_forked).dump(-1, ' ', false,
-                                                  nlohmann::json::error_handler_t::replace)
+        std::cout << EntryJson(e, is_forked)
+                         .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
                   << "\n";
         continue;
       }
@@ -64,8 +64,8 @@ void AddLog(CLI::App& app, Context& ctx) {
       if (kind.empty()) kind = std::to_string(e.kind());
       std::cout << FormatTime(e.timestamp_ms()) << "  " << ToHex(e.id()).substr(0, 12) << "  "
                 << AuthorId(e.author()).substr(0, 12) << (is_forked ? " [FORKED]" : "") << "  "
-                << e.group() << "#" << e.seq() << "  " << kind << "  "
-                << OneLine(e.payload(), 60) << "\n";
+                << e.group() << "#" << e.seq() << "  " << kind << "  " << OneLine(e.payload(), 60)
+                << "\n";
     }
     if (!args->json && entries.empty()) std::cout << "(no entries)\n";
   });
@@ -115,8 +115,8 @@ void AddForks(CLI::App& app, Context& ctx) {
     auto store = Check(ctx.OpenStore(/*create=*/false));
     auto proofs = Check(store->ForkProofs());
     for (const ForkProof& p : proofs) {
-      std::cout << AuthorId(p.author()) << "  group " << p.a.front().group() << "  seq "
-                << p.seq() << "  " << ToHex(p.a.front().id()).substr(0, 12) << " vs "
+      std::cout << AuthorId(p.author()) << "  group " << p.a.front().group() << "  seq " << p.seq()
+                << "  " << ToHex(p.a.front().id()).substr(0, 12) << " vs "
                 << ToHex(p.b.front().id()).substr(0, 12) << "\n";
     }
     if (proofs.empty()) std::cout << "(no fork proofs)\n";

@@ -69,8 +69,8 @@ Entry ResolveEntry(store::Store& store, std::string_view text) {
     Fail(Error{codes::kNotFound, "No entry id starts with " + std::string(text) + "."});
   }
   if (matches.size() > 1) {
-    Fail(Error{codes::kBadId, "More than one entry id starts with " + std::string(text) +
-                                  "; give more digits."});
+    Fail(Error{codes::kBadId,
+               "More than one entry id starts with " + std::string(text) + "; give more digits."});
   }
   return matches.front();
 }

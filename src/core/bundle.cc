@@ -8,8 +8,8 @@ namespace {
 
 // Largest record body a reader accepts: a fork proof of two maximal runs.
 constexpr size_t kRecordBytesMax =
-    2 * (4 + kForkProofRunEntriesMax * (4 + entry_layout::kOverhead +
-                                        limits::kGroupNameBytesMax + limits::kPayloadBytesMax));
+    2 * (4 + kForkProofRunEntriesMax * (4 + entry_layout::kOverhead + limits::kGroupNameBytesMax +
+                                        limits::kPayloadBytesMax));
 
 Error BadBundle(const std::string& why) {
   return Error{codes::kBadBundle, "The bundle is damaged or not a Pando bundle: " + why + "."};

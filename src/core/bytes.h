@@ -14,9 +14,9 @@ namespace pando {
 using Bytes = std::vector<uint8_t>;
 using ByteSpan = std::span<const uint8_t>;
 
-using Hash32 = std::array<uint8_t, 32>;       // A BLAKE2b-256 digest.
-using PublicKey = std::array<uint8_t, 32>;    // An Ed25519 public key.
-using Signature = std::array<uint8_t, 64>;    // An Ed25519 signature.
+using Hash32 = std::array<uint8_t, 32>;     // A BLAKE2b-256 digest.
+using PublicKey = std::array<uint8_t, 32>;  // An Ed25519 public key.
+using Signature = std::array<uint8_t, 64>;  // An Ed25519 signature.
 
 inline ByteSpan AsBytes(std::string_view s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};

@@ -24,8 +24,8 @@ namespace pando {
 
 // The verdict on a run.
 struct RunVerdict {
-  // run[0, linked) are consecutive entries of one feed: same author and group, seq increasing by one,
-  // each prev the id of the one before, timestamps not decreasing.
+  // run[0, linked) are consecutive entries of one feed: same author and group, seq increasing by
+  // one, each prev the id of the one before, timestamps not decreasing.
   size_t linked = 0;
   // Why run[linked] does not link to run[linked-1] (unset when linked == run.size()).
   Status link_error;

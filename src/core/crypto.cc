@@ -69,13 +69,13 @@ Blake2bHasher::Blake2bHasher() {
                           32);
 }
 void Blake2bHasher::Update(ByteSpan data) {
-  crypto_generichash_update(reinterpret_cast<crypto_generichash_state*>(state_.data()),
-                            data.data(), data.size());
+  crypto_generichash_update(reinterpret_cast<crypto_generichash_state*>(state_.data()), data.data(),
+                            data.size());
 }
 Hash32 Blake2bHasher::Final() {
   Hash32 out;
-  crypto_generichash_final(reinterpret_cast<crypto_generichash_state*>(state_.data()),
-                           out.data(), out.size());
+  crypto_generichash_final(reinterpret_cast<crypto_generichash_state*>(state_.data()), out.data(),
+                           out.size());
   return out;
 }
 

@@ -53,9 +53,8 @@ Result<Entry> Entry::Decode(ByteSpan bytes) {
   constexpr size_t kEntryBytesMax =
       L::kOverhead + limits::kGroupNameBytesMax + limits::kPayloadBytesMax;
   if (n > kEntryBytesMax) {
-    return Error{codes::kOversize, "The entry is " + std::to_string(n) +
-                                       " bytes; at most " + std::to_string(kEntryBytesMax) +
-                                       " are allowed."};
+    return Error{codes::kOversize, "The entry is " + std::to_string(n) + " bytes; at most " +
+                                       std::to_string(kEntryBytesMax) + " are allowed."};
   }
   if (n < L::kOverhead) return Malformed("it is shorter than the fixed fields");
   const uint64_t seq = GetU64(&bytes[L::kSeq]);
@@ -169,13 +168,15 @@ Status CheckSuccessor(const FeedHead& head, const Entry& next) {
   if (next.seq() != head.seq + 1) {
     return Error{codes::kSeqGap, "Entry seq " + std::to_string(next.seq()) +
                                      " does not follow the feed's last entry, seq " +
-                                     std::to_string(head.seq) + "; send the missing entries "
+                                     std::to_string(head.seq) +
+                                     "; send the missing entries "
                                      "first."};
   }
   if (next.seq() > 1 && next.prev() != head.id) {
     return Error{codes::kWrongPrev, "Entry seq " + std::to_string(next.seq()) +
                                         " names a prev that is not the id of the feed's entry "
-                                        "seq " + std::to_string(head.seq) + "."};
+                                        "seq " +
+                                        std::to_string(head.seq) + "."};
   }
   if (next.timestamp_ms() < head.timestamp_ms) {
     return Error{codes::kTimestampRegression,

@@ -27,8 +27,8 @@ struct Error {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
-  Result(Error error) : v_(std::move(error)) {}    // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
+  Result(Error error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
@@ -83,8 +83,8 @@ class [[nodiscard]] Status {
 }  // namespace pando
 
 // Returns the error of a Status or Result expression from the enclosing function.
-#define PANDO_RETURN_IF_ERROR(expr)                   \
-  do {                                                \
-    auto pando_status_ = (expr);                      \
+#define PANDO_RETURN_IF_ERROR(expr)                        \
+  do {                                                     \
+    auto pando_status_ = (expr);                           \
     if (!pando_status_.ok()) return pando_status_.error(); \
   } while (0)

@@ -17,7 +17,7 @@ inline constexpr std::string_view kTimestampRegression = "TIMESTAMP_REGRESSION";
 inline constexpr std::string_view kWrongPrev = "WRONG_PREV";
 inline constexpr std::string_view kSeqGap = "SEQ_GAP";
 inline constexpr std::string_view kDuplicate = "DUPLICATE";
-inline constexpr std::string_view kForked = "FORKED";                // This entry proves a fork.
+inline constexpr std::string_view kForked = "FORKED";               // This entry proves a fork.
 inline constexpr std::string_view kAuthorForked = "AUTHOR_FORKED";  // Author already cut off.
 
 // Identifiers, bundles and arguments.

@@ -27,8 +27,8 @@ Result<KeyPair> CreateIdentity(const std::string& data_dir) {
   std::error_code ec;
   std::filesystem::create_directories(data_dir, ec);
   if (ec) {
-    return Error{codes::kIo, "Cannot create the data directory " + data_dir + ": " +
-                                 ec.message() + "."};
+    return Error{codes::kIo,
+                 "Cannot create the data directory " + data_dir + ": " + ec.message() + "."};
   }
   ::chmod(data_dir.c_str(), 0700);
   const std::string path = IdentityPath(data_dir);
@@ -66,8 +66,8 @@ Result<KeyPair> LoadIdentity(const std::string& data_dir) {
     return IoError("Cannot read " + path);
   }
   if ((st.st_mode & 077) != 0) {
-    return Error{codes::kBadKeyFile, path + " is readable by other users; run `chmod 600 " +
-                                         path + "` if it is yours."};
+    return Error{codes::kBadKeyFile, path + " is readable by other users; run `chmod 600 " + path +
+                                         "` if it is yours."};
   }
   std::ifstream in(path);
   std::string header, hex;

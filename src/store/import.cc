@@ -112,12 +112,16 @@ class Importer {
     if (f.run) results = f.run->get();
     if (f.proof) {
       Status s = f.proof->get();
-      if (s.ok()) ++report_->fork_proofs;
-      else Refuse(s);
+      if (s.ok())
+        ++report_->fork_proofs;
+      else
+        Refuse(s);
     }
     for (const Status& s : results) {
-      if (s.ok()) ++report_->accepted;
-      else Refuse(s);
+      if (s.ok())
+        ++report_->accepted;
+      else
+        Refuse(s);
     }
     settled_ += static_cast<int64_t>(f.count);
     if (options_.on_progress) options_.on_progress(settled_);

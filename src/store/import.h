@@ -25,10 +25,10 @@ inline constexpr size_t kImportPendingEntriesMax = 65536;
 
 struct ImportReport {
   int64_t records = 0;
-  int64_t accepted = 0;                  // Newly stored entries.
-  int64_t fork_proofs = 0;               // Fork proofs accepted from the bundle.
+  int64_t accepted = 0;                         // Newly stored entries.
+  int64_t fork_proofs = 0;                      // Fork proofs accepted from the bundle.
   std::map<std::string_view, int64_t> refused;  // By error code; DUPLICATE counts here too.
-  std::vector<std::string> first_errors;   // Up to 20 messages, for people.
+  std::vector<std::string> first_errors;        // Up to 20 messages, for people.
   int64_t signatures_checked = 0;
   Status bundle_status;  // BAD_BUNDLE or a decode error if the bundle itself is damaged.
 };

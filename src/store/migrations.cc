@@ -69,10 +69,9 @@ Status Migrate(Db& db, std::span<const Migration> migrations) {
   if (!current.ok()) return current.error();
   const int latest = migrations.empty() ? 0 : migrations.back().version;
   if (*current > latest) {
-    return Error{codes::kStoreTooNew, "The store has schema version " +
-                                          std::to_string(*current) + " but this pando knows " +
-                                          "only up to " + std::to_string(latest) +
-                                          "; use a newer pando."};
+    return Error{codes::kStoreTooNew, "The store has schema version " + std::to_string(*current) +
+                                          " but this pando knows " + "only up to " +
+                                          std::to_string(latest) + "; use a newer pando."};
   }
   for (const Migration& m : migrations) {
     if (m.version <= *current) continue;

@@ -49,7 +49,7 @@ class Stmt {
   ~Stmt();
 
   Stmt& Bind(int i, int64_t v);
-  Stmt& Bind(int i, ByteSpan v);  // The bytes must stay alive until the statement is reset.
+  Stmt& Bind(int i, ByteSpan v);          // The bytes must stay alive until the statement is reset.
   Stmt& Bind(int i, std::string_view v);  // Likewise.
   Stmt& BindNull(int i);
 

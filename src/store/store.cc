@@ -91,8 +91,8 @@ void Store::WriterLoop() {
       queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // Stopping and drained.
       size_t n = 0;
-      while (!queue_.empty() && (batch.empty() || n + queue_.front()->entries() <=
-                                                      batch_entries_max_)) {
+      while (!queue_.empty() &&
+             (batch.empty() || n + queue_.front()->entries() <= batch_entries_max_)) {
         n += queue_.front()->entries();
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
@@ -116,8 +116,8 @@ void Store::WriterLoop() {
       writer_->Rollback();
       for (auto& job : batch) {
         job->done.set_value(std::vector<Status>(
-            job->entries(), Error{codes::kStore, "Nothing of this batch was stored: " +
-                                                     failure.error().message}));
+            job->entries(),
+            Error{codes::kStore, "Nothing of this batch was stored: " + failure.error().message}));
       }
       continue;
     }

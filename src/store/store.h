@@ -31,8 +31,8 @@
 namespace pando::store {
 
 struct StoreOptions {
-  std::string path;            // The database file; "-wal" and "-shm" files sit beside it.
-  bool create = true;          // Create the file if it does not exist.
+  std::string path;                 // The database file; "-wal" and "-shm" files sit beside it.
+  bool create = true;               // Create the file if it does not exist.
   size_t batch_entries_max = 8192;  // Most entries committed in one transaction.
 };
 
@@ -75,8 +75,9 @@ struct VerifyReport {
   int64_t entries_checked = 0;
   int64_t feeds_checked = 0;
   int64_t signatures_checked = 0;
-  int64_t chain_authenticated_only = 0;  // Entries whose own signature fails but a later one covers.
-  std::vector<std::string> problems;      // Empty when the store is sound.
+  int64_t chain_authenticated_only =
+      0;                              // Entries whose own signature fails but a later one covers.
+  std::vector<std::string> problems;  // Empty when the store is sound.
   bool ok() const { return problems.empty(); }
 };
 

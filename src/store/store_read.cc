@@ -81,8 +81,9 @@ Result<std::vector<Entry>> Store::Log(const LogQuery& q) {
   std::string sql = "SELECT e.raw FROM entries e";
   if (q.group) sql += " JOIN groups g ON g.group_ref = e.group_ref AND g.name = ?1";
   if (q.author) {
-    sql += " JOIN feeds f ON f.feed_ref = e.feed_ref JOIN authors a ON a.author_ref = "
-           "f.author_ref AND a.key = ?2";
+    sql +=
+        " JOIN feeds f ON f.feed_ref = e.feed_ref JOIN authors a ON a.author_ref = "
+        "f.author_ref AND a.key = ?2";
   }
   sql += q.newest_first ? " ORDER BY e.ts DESC, e.id DESC" : " ORDER BY e.ts, e.id";
   if (q.limit) sql += " LIMIT " + std::to_string(q.limit);

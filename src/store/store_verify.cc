@@ -129,8 +129,8 @@ Result<VerifyReport> Store::Verify(bool all_signatures) {
     }
     auto e = Entry::Decode(rows->Blob(6));
     if (!e.ok()) {
-      checker.Problem("seq " + std::to_string(rows->Int(1)) + " does not decode: " +
-                      e.error().ToString());
+      checker.Problem("seq " + std::to_string(rows->Int(1)) +
+                      " does not decode: " + e.error().ToString());
       continue;
     }
     ByteSpan id = rows->Blob(5);
@@ -140,8 +140,8 @@ Result<VerifyReport> Store::Verify(bool all_signatures) {
         id.size() == 32 && std::equal(id.begin(), id.end(), e->id().begin()) &&
         rows->Int(1) == static_cast<int64_t>(e->seq()) && rows->Int(2) == e->timestamp_ms() &&
         rows->Int(3) == e->kind() && rows->Int(4) == IdPrefix(e->id()) &&
-        rows->Text(7) == e->group() && rows->Int(12) == 1 &&
-        key.size() == 32 && std::equal(author.begin(), author.end(), key.begin());
+        rows->Text(7) == e->group() && rows->Int(12) == 1 && key.size() == 32 &&
+        std::equal(author.begin(), author.end(), key.begin());
     if (!columns_match) {
       checker.Problem("seq " + std::to_string(e->seq()) + ": its columns disagree with its bytes");
     }

@@ -46,8 +46,7 @@ Status Store::Writer::Prepare() {
   PANDO_RETURN_IF_ERROR(prep(ins_entry_,
                              "INSERT INTO entries(feed_ref, seq, group_ref, ts, kind, "
                              "id_prefix, id, raw) VALUES(?,?,?,?,?,?,?,?)"));
-  PANDO_RETURN_IF_ERROR(
-      prep(sel_entry_at_, "SELECT raw FROM entries WHERE feed_ref=? AND seq=?"));
+  PANDO_RETURN_IF_ERROR(prep(sel_entry_at_, "SELECT raw FROM entries WHERE feed_ref=? AND seq=?"));
   PANDO_RETURN_IF_ERROR(prep(sel_feed_from_,
                              "SELECT raw FROM entries WHERE feed_ref=? AND seq>=? "
                              "ORDER BY seq LIMIT 64"));
@@ -194,8 +193,8 @@ Status Store::Writer::ApplyEntry(const Run& run, size_t i) {
   auto author = Author(key);
   if (!author.ok()) return author.error();
   if ((*author)->forked) {
-    return Error{codes::kAuthorForked, "Author " + AuthorId(key) +
-                                           " signed a fork and is refused by this node."};
+    return Error{codes::kAuthorForked,
+                 "Author " + AuthorId(key) + " signed a fork and is refused by this node."};
   }
   auto feed = Feed(**author, key, e.group());
   if (!feed.ok()) return feed.error();
@@ -241,14 +240,14 @@ Result<std::vector<Entry>> Store::Writer::StoredSide(int64_t feed_ref, uint64_t 
   }
   sel_feed_from_->Reset();
   if (side.empty() || side.front().seq() != seq) {
-    return Error{codes::kStore, "The store lacks seq " + std::to_string(seq) +
-                                    " below its feed head."};
+    return Error{codes::kStore,
+                 "The store lacks seq " + std::to_string(seq) + " below its feed head."};
   }
   return side;
 }
 
-Status Store::Writer::RecordFork(AuthorState& author, const Entry& stored_first,
-                                 int64_t feed_ref, std::vector<Entry> incoming_side) {
+Status Store::Writer::RecordFork(AuthorState& author, const Entry& stored_first, int64_t feed_ref,
+                                 std::vector<Entry> incoming_side) {
   auto stored = StoredSide(feed_ref, stored_first.seq());
   if (!stored.ok()) return stored.error();
   ForkProof proof{std::move(stored).value(), std::move(incoming_side)};
@@ -256,8 +255,10 @@ Status Store::Writer::RecordFork(AuthorState& author, const Entry& stored_first,
   PANDO_RETURN_IF_ERROR(StoreProof(author, proof));
   return Error{codes::kForked, "Entry " + ToHex(proof.b.front().id()) + " and stored entry " +
                                    ToHex(proof.a.front().id()) + " share seq " +
-                                   std::to_string(proof.seq()) + ": the fork proof is stored "
-                                   "and author " + AuthorId(proof.author()) + " is refused."};
+                                   std::to_string(proof.seq()) +
+                                   ": the fork proof is stored "
+                                   "and author " +
+                                   AuthorId(proof.author()) + " is refused."};
 }
 
 Status Store::Writer::StoreProof(AuthorState& author, const ForkProof& proof) {

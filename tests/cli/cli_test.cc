@@ -1,16 +1,15 @@
 // End-to-end tests of the `pando` binary: each test runs real processes on temp directories.
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include <array>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -188,8 +187,8 @@ TEST_F(CliTest, FailuresPrintTheirCodeAndStoreNothing) {
 }
 
 TEST_F(CliTest, HelpWorksEverywhere) {
-  for (const char* verb : {"init", "id", "post", "log", "show", "verify", "export", "import",
-                           "forks"}) {
+  for (const char* verb :
+       {"init", "id", "post", "log", "show", "verify", "export", "import", "forks"}) {
     Outcome o = Run({verb, "--help"});
     EXPECT_EQ(o.exit_code, 0) << verb;
     EXPECT_NE(o.out.find("Usage"), std::string::npos) << verb;

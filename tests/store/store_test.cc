@@ -39,13 +39,15 @@ class StoreTest : public ::testing::Test {
   std::string Dump() {
     auto db = Db::Open(path(), false).value();
     std::string out;
-    auto tables = db.Prepare("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")
-                      .value();
+    auto tables =
+        db.Prepare("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name").value();
     std::vector<std::string> names;
     while (*tables.Step()) names.push_back(tables.Text(0));
     for (const auto& t : names) {
-      auto cols = db.Prepare("SELECT group_concat('quote(' || name || ')', '||''|''||') FROM "
-                             "pragma_table_info('" + t + "')")
+      auto cols = db.Prepare(
+                        "SELECT group_concat('quote(' || name || ')', '||''|''||') FROM "
+                        "pragma_table_info('" +
+                        t + "')")
                       .value();
       (void)*cols.Step();
       auto all = db.Prepare("SELECT " + cols.Text(0) + " FROM " + t + " ORDER BY rowid").value();
@@ -321,8 +323,8 @@ TEST(MigrationTest, AppliesInOrderAndRollsBackAFailure) {
   // Re-running is a no-op.
   ASSERT_TRUE(Migrate(db, good).ok());
 
-  const Migration bad[] = {good[0], good[1],
-                           {3, "CREATE TABLE c(z); INSERT INTO nowhere VALUES(1);"}};
+  const Migration bad[] = {
+      good[0], good[1], {3, "CREATE TABLE c(z); INSERT INTO nowhere VALUES(1);"}};
   Status s = Migrate(db, bad);
   EXPECT_EQ(s.code(), codes::kStore);
   EXPECT_EQ(SchemaVersion(db).value(), 2);
