@@ -39,7 +39,8 @@ void AddImport(CLI::App& app, Context& ctx) {
       "import", "Verify and store the entries and fork proofs of a bundle (or - for stdin)");
   cmd->add_option("file", args->path, "Bundle file to read, or -")->required();
   cmd->add_flag("--progress", args->progress,
-                "Print 'settled N' after each commit: the first N entries are final");
+                "Print 'settled N' as records become final: the first N records are stored "
+                "(committed) or refused");
   cmd->callback([&ctx, args] {
     auto store = Check(ctx.OpenStore(/*create=*/true));
     std::ifstream file;
@@ -59,19 +60,17 @@ void AddImport(CLI::App& app, Context& ctx) {
               << "  fork proofs: " << r.fork_proofs
               << "  signatures checked: " << r.signatures_checked << "\n";
     int64_t bad = 0;
-    std::string_view first_code;  // Codes are static strings, so this outlives the report.
     for (const auto& [code, n] : r.refused) {
       std::cout << "refused " << code << ": " << n << "\n";
-      if (code == codes::kDuplicate) continue;
-      bad += n;
-      if (first_code.empty()) first_code = code;
+      if (code != codes::kDuplicate) bad += n;
     }
-    for (const auto& e : r.first_errors) {
-      if (!e.starts_with("DUPLICATE")) std::cerr << "  " << e << "\n";
-    }
+    for (const auto& e : r.first_errors) std::cerr << "  " << e << "\n";
     Check(r.bundle_status);
     if (bad > 0) {
-      Fail(Error{first_code, std::to_string(bad) + " entries of the bundle were refused."});
+      // Codes are static strings, so first_refusal outlives the report.
+      Fail(Error{r.first_refusal, std::to_string(bad) +
+                                      " records of the bundle were refused; the code is the "
+                                      "first refusal's."});
     }
   });
 }

@@ -40,7 +40,8 @@ void AddLog(CLI::App& app, Context& ctx) {
       "log", "Show stored entries in log order (timestamp, then id), the order every node shows");
   cmd->add_option("--group,-g", args->group, "Only this group");
   cmd->add_option("--author,-a", args->author, "Only this author (a pd... id)");
-  cmd->add_option("--limit,-n", args->limit, "Show at most this many (the newest)");
+  cmd->add_option("--limit,-n", args->limit, "Show at most this many (the newest)")
+      ->check(CLI::Range(size_t{0}, size_t{1'000'000'000}));
   cmd->add_flag("--json", args->json, "One JSON object per line instead of text");
   cmd->callback([&ctx, args] {
     auto store = Check(ctx.OpenStore(/*create=*/false));

@@ -46,17 +46,19 @@ void AddPost(CLI::App& app, Context& ctx) {
   auto* cmd = app.add_subcommand("post", "Sign and store a new entry in a group");
   cmd->add_option("--group,-g", args->group, "Group to post to, e.g. blog.alice")->required();
   cmd->add_option("--kind,-k", args->kind, "Entry kind: a name (post, raw) or a number 0-65535")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Validator(
+          [](const std::string& k) {
+            return ParseKind(k) ? std::string() : "use post, raw or a number 0-65535";
+          },
+          "KIND"));
   cmd->add_option("text", args->text, "The payload, or - to read it from standard input")
       ->required();
   cmd->callback([&ctx, args] {
     const std::string dir = ctx.DataDir();
     KeyPair key = Check(LoadIdentity(dir));
-    auto kind = ParseKind(args->kind);
-    if (!kind) {
-      Fail(Error{codes::kBadArgument,
-                 "Unknown kind '" + args->kind + "': use post, raw or a number 0-65535."});
-    }
+    const std::optional<uint16_t> kind = ParseKind(args->kind);
+    CHECK(kind.has_value());  // The option's validator accepted it.
     std::string text = args->text;
     if (text == "-") text.assign(std::istreambuf_iterator<char>(std::cin), {});
     // An identity makes the directory a Pando home, so a missing store is created.

@@ -19,7 +19,8 @@ std::string Context::DataDir() const {
 
 Result<std::unique_ptr<store::Store>> Context::OpenStore(bool create) const {
   const std::string dir = DataDir();
-  if (!create && !std::filesystem::exists(store::StorePathIn(dir))) {
+  std::error_code exists_ec;
+  if (!create && !std::filesystem::exists(store::StorePathIn(dir), exists_ec)) {
     return Error{codes::kNoStore,
                  "No Pando store in " + dir + "; run `pando init` (or pass --data-dir)."};
   }

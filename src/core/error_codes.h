@@ -19,6 +19,8 @@ inline constexpr std::string_view kSeqGap = "SEQ_GAP";
 inline constexpr std::string_view kDuplicate = "DUPLICATE";
 inline constexpr std::string_view kForked = "FORKED";               // This entry proves a fork.
 inline constexpr std::string_view kAuthorForked = "AUTHOR_FORKED";  // Author already cut off.
+// Conflicts with a stored entry, but no portable fork proof can be built (docs/entry-format.md).
+inline constexpr std::string_view kConflict = "CONFLICT";
 
 // Identifiers, bundles and arguments.
 inline constexpr std::string_view kBadId = "BAD_ID";

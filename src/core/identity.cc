@@ -25,12 +25,15 @@ std::string IdentityPath(const std::string& data_dir) { return data_dir + "/iden
 
 Result<KeyPair> CreateIdentity(const std::string& data_dir) {
   std::error_code ec;
-  std::filesystem::create_directories(data_dir, ec);
+  // A directory made here is private; an existing one (say --data-dir ~) keeps its mode.
+  const bool created = std::filesystem::create_directories(data_dir, ec);
   if (ec) {
     return Error{codes::kIo,
                  "Cannot create the data directory " + data_dir + ": " + ec.message() + "."};
   }
-  ::chmod(data_dir.c_str(), 0700);
+  if (created && ::chmod(data_dir.c_str(), 0700) != 0) {
+    return IoError("Cannot make " + data_dir + " private");
+  }
   const std::string path = IdentityPath(data_dir);
   // O_EXCL: an existing key is never overwritten, even by two `init` racing.
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -66,10 +69,13 @@ Result<KeyPair> LoadIdentity(const std::string& data_dir) {
     return IoError("Cannot read " + path);
   }
   if ((st.st_mode & 077) != 0) {
-    return Error{codes::kBadKeyFile, path + " is readable by other users; run `chmod 600 " + path +
-                                         "` if it is yours."};
+    return Error{codes::kBadKeyFile, path +
+                                         " is open to other users (its mode has group or other "
+                                         "bits); run `chmod 600 " +
+                                         path + "` if it is yours."};
   }
   std::ifstream in(path);
+  if (!in) return IoError("Cannot read " + path);
   std::string header, hex;
   std::getline(in, header);
   std::getline(in, hex);

@@ -96,6 +96,8 @@ class Importer {
 
   void Refuse(const Status& s) {
     ++report_->refused[s.code()];
+    if (s.code() == codes::kDuplicate) return;
+    if (report_->first_refusal.empty()) report_->first_refusal = s.code();
     if (report_->first_errors.size() < 20) report_->first_errors.push_back(s.error().ToString());
   }
 

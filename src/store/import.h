@@ -28,15 +28,17 @@ struct ImportReport {
   int64_t accepted = 0;                         // Newly stored entries.
   int64_t fork_proofs = 0;                      // Fork proofs accepted from the bundle.
   std::map<std::string_view, int64_t> refused;  // By error code; DUPLICATE counts here too.
-  std::vector<std::string> first_errors;        // Up to 20 messages, for people.
+  std::string_view first_refusal;               // Code of the first refusal other than DUPLICATE.
+  std::vector<std::string> first_errors;        // Up to 20 messages (not DUPLICATE), for people.
   int64_t signatures_checked = 0;
   Status bundle_status;  // BAD_BUNDLE or a decode error if the bundle itself is damaged.
 };
 
 struct ImportOptions {
   int64_t now_ms = 0;  // For the future-timestamp rule.
-  // Called after each commit with the number of bundle entries whose fate is final
-  // (stored or refused), in bundle order. Everything before that count is durable.
+  // Called as records become final, with the number of bundle records (entries and fork
+  // proofs) whose fate is settled: stored (committed) or refused. Records are settled in
+  // bundle order, so everything stored among the first N records is durable.
   std::function<void(int64_t settled)> on_progress;
 };
 

@@ -113,7 +113,7 @@ class Store {
   Result<std::vector<FeedInfo>> Feeds();
   Result<std::vector<ForkProof>> ForkProofs();
   Result<StoreStats> Stats();
-  // Writes every fork proof, then every feed's entries in seq order, to *out.
+  // Writes every feed's entries in seq order, then every fork proof, to *out.
   Status Export(BundleWriter* out);
   // Re-verifies the whole store: each entry decodes and matches its id and columns, each
   // feed's chain links, each feed's head signature verifies (every signature when

@@ -46,7 +46,7 @@ Status Store::Writer::Prepare() {
   PANDO_RETURN_IF_ERROR(prep(ins_entry_,
                              "INSERT INTO entries(feed_ref, seq, group_ref, ts, kind, "
                              "id_prefix, id, raw) VALUES(?,?,?,?,?,?,?,?)"));
-  PANDO_RETURN_IF_ERROR(prep(sel_entry_at_, "SELECT raw FROM entries WHERE feed_ref=? AND seq=?"));
+  PANDO_RETURN_IF_ERROR(prep(sel_id_at_, "SELECT id FROM entries WHERE feed_ref=? AND seq=?"));
   PANDO_RETURN_IF_ERROR(prep(sel_feed_from_,
                              "SELECT raw FROM entries WHERE feed_ref=? AND seq>=? "
                              "ORDER BY seq LIMIT 64"));
@@ -203,12 +203,17 @@ Status Store::Writer::ApplyEntry(const Run& run, size_t i) {
     PANDO_RETURN_IF_ERROR(CheckSuccessor(f.head, e));
     return Insert(**author, f, e);
   }
-  // At or below the head: the same entry again, or a second entry for a taken seq.
+  // At or below the head: the same entry again (common: re-delivery, re-import), or a
+  // second entry for a taken seq. The duplicate check reads only the stored id.
+  sel_id_at_->Bind(1, f.ref).Bind(2, static_cast<int64_t>(e.seq()));
+  auto row = sel_id_at_->Step();
+  const bool same = row.ok() && *row && sel_id_at_->Blob(0).size() == 32 &&
+                    std::equal(e.id().begin(), e.id().end(), sel_id_at_->Blob(0).begin());
+  sel_id_at_->Reset();
+  if (!row.ok()) return row.error();
+  if (same) return Error{codes::kDuplicate, "Entry " + ToHex(e.id()) + " is already stored."};
   auto stored = StoredSide(f.ref, e.seq());
   if (!stored.ok()) return stored.error();
-  if (stored->front().id() == e.id()) {
-    return Error{codes::kDuplicate, "Entry " + ToHex(e.id()) + " is already stored."};
-  }
   // The incoming side: from this entry to the first one whose own signature verifies.
   std::vector<Entry> incoming;
   for (size_t j = i; j < run.authenticated && incoming.size() < kForkProofRunEntriesMax; ++j) {
@@ -220,7 +225,7 @@ Status Store::Writer::ApplyEntry(const Run& run, size_t i) {
                                            " conflicts with a stored entry but its signature "
                                            "cannot be shown within 64 entries."};
   }
-  return RecordFork(**author, stored->front(), f.ref, std::move(incoming));
+  return RecordFork(**author, std::move(stored).value(), std::move(incoming));
 }
 
 Result<std::vector<Entry>> Store::Writer::StoredSide(int64_t feed_ref, uint64_t seq) {
@@ -246,12 +251,17 @@ Result<std::vector<Entry>> Store::Writer::StoredSide(int64_t feed_ref, uint64_t 
   return side;
 }
 
-Status Store::Writer::RecordFork(AuthorState& author, const Entry& stored_first, int64_t feed_ref,
+Status Store::Writer::RecordFork(AuthorState& author, std::vector<Entry> stored_side,
                                  std::vector<Entry> incoming_side) {
-  auto stored = StoredSide(feed_ref, stored_first.seq());
-  if (!stored.ok()) return stored.error();
-  ForkProof proof{std::move(stored).value(), std::move(incoming_side)};
-  CHECK(VerifyForkProof(proof).ok());
+  ForkProof proof{std::move(stored_side), std::move(incoming_side)};
+  // The stored side is authenticated by the feed's head, but a proof side may hold only 64
+  // entries; if no signature verifies that close, the conflict cannot be shown to others.
+  if (!VerifyForkProof(proof).ok()) {
+    return Error{codes::kConflict, "Entry " + ToHex(proof.b.front().id()) +
+                                       " conflicts with a stored entry, but no stored "
+                                       "signature within 64 entries proves the fork; the "
+                                       "entry is refused and the author is not cut off."};
+  }
   PANDO_RETURN_IF_ERROR(StoreProof(author, proof));
   return Error{codes::kForked, "Entry " + ToHex(proof.b.front().id()) + " and stored entry " +
                                    ToHex(proof.a.front().id()) + " share seq " +

@@ -46,14 +46,14 @@ class Store::Writer {
   // The group's row id; 0 when it has none and create is false.
   Result<int64_t> GroupRef(std::string_view group, bool create);
   Status Insert(AuthorState& author, FeedState& feed, const Entry& e);
-  Status RecordFork(AuthorState& author, const Entry& stored_first, int64_t feed_ref,
+  Status RecordFork(AuthorState& author, std::vector<Entry> stored_side,
                     std::vector<Entry> incoming_side);
   Status StoreProof(AuthorState& author, const ForkProof& proof);
   Result<std::vector<Entry>> StoredSide(int64_t feed_ref, uint64_t seq);
 
   Db db_;
   std::optional<Stmt> sel_author_, ins_author_, sel_group_, ins_group_, sel_feed_, ins_feed_,
-      upd_feed_, ins_entry_, sel_entry_at_, sel_feed_from_, ins_proof_, upd_forked_;
+      upd_feed_, ins_entry_, sel_id_at_, sel_feed_from_, ins_proof_, upd_forked_;
   std::unordered_map<std::string, AuthorState> authors_;  // Keyed by the 32 key bytes.
   std::unordered_map<std::string, FeedState> feeds_;      // Keyed by key bytes + group.
   std::unordered_map<std::string, int64_t> groups_;

@@ -171,7 +171,8 @@ TEST_F(CliTest, FailuresPrintTheirCodeAndStoreNothing) {
   const std::vector<Case> cases = {
       {{"post", "-g", "Bad/Group", "x"}, "", "INVALID_GROUP", 1},
       {{"post", "-g", "g", "-"}, std::string(65537, 'a'), "OVERSIZE", 1},
-      {{"post", "-g", "g", "--kind", "nonsense", "x"}, "", "BAD_ARGUMENT", 1},
+      {{"post", "-g", "g", "--kind", "nonsense", "x"}, "", "BAD_ARGUMENT", 2},
+      {{"log", "-n", "-1"}, "", "BAD_ARGUMENT", 2},
       {{"post", "x"}, "", "BAD_ARGUMENT", 2},
       {{"log", "--author", "pdnotanid"}, "", "BAD_ID", 1},
       {{"frobnicate"}, "", "BAD_ARGUMENT", 2},

@@ -191,9 +191,31 @@ TEST_F(StoreTest, ForkProofTravelsInBundles) {
   ImportReport r = ImportBundle(*b, &bundle, ImportOptions{kNow, nullptr});
   EXPECT_TRUE(r.bundle_status.ok());
   EXPECT_EQ(r.fork_proofs, 1);
-  // The proof comes first, so the author's entry is refused by the importing node too.
-  EXPECT_EQ(r.refused[codes::kAuthorForked], 1);
+  // Entries come before proofs: the importer holds what the exporter holds.
+  EXPECT_EQ(r.accepted, 1);
+  EXPECT_TRUE(b->Get(e1.id())->has_value());
   EXPECT_TRUE(b->Authors().value().at(0).forked);
+}
+
+// A feed where only the last of 100 entries carries a valid signature: the chain
+// authenticates all of them, but a conflicting seq 1 cannot be proven within 64 entries.
+TEST_F(StoreTest, UnprovableConflictIsRefusedWithoutHarm) {
+  FeedBuilder b(TestKey(4), "g");
+  std::vector<Entry> chain;
+  Hash32 prev{};
+  for (uint64_t seq = 1; seq <= 100; ++seq) {
+    Entry e = b.At(seq, prev, "entry " + std::to_string(seq));
+    if (seq < 100) e = WithBadSignature(e);
+    prev = e.id();
+    chain.push_back(e);
+  }
+  for (const Status& s : AddAll(chain)) ASSERT_TRUE(s.ok()) << s.error().ToString();
+  const std::string before = Dump();
+  EXPECT_EQ(AddOne(b.At(1, Hash32{}, "a different first entry")).code(), codes::kConflict);
+  EXPECT_EQ(Dump(), before);
+  // Within 64 entries of a valid signature the same conflict is a provable fork.
+  EXPECT_EQ(AddOne(b.At(40, chain[38].id(), "a different 40")).code(), codes::kForked);
+  EXPECT_TRUE(VerifyForkProof(store_->ForkProofs().value().at(0)).ok());
 }
 
 TEST_F(StoreTest, ChainCoversAnEntryWithABadOwnSignature) {
