@@ -1,0 +1,157 @@
+// pando_fuzz_make_corpus OUT_DIR: writes a seed corpus for the fuzz targets.
+//
+// OUT_DIR/entry/        valid entries (several groups, payload sizes, seq 1 and later)
+// OUT_DIR/fork_proof/   valid fork proofs (single-entry sides and a two-entry side)
+// OUT_DIR/bundle/       valid bundles (entries and a fork proof, with the end record)
+//
+// Keys come from fixed seeds and timestamps are fixed, so the corpus is the same each run.
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "core/bundle.h"
+#include "core/crypto.h"
+#include "core/entry.h"
+#include "core/fork_proof.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using pando::Bytes;
+using pando::Entry;
+using pando::EntryDraft;
+using pando::KeyPair;
+
+constexpr int64_t kBaseTimestampMs = 1'700'000'000'000;
+
+KeyPair Key(uint8_t n) {
+  pando::Seed seed{};
+  seed.fill(n);
+  return KeyPair::FromSeed(seed);
+}
+
+Entry MustSign(const EntryDraft& draft, const KeyPair& key) {
+  auto e = Entry::Sign(draft, key);
+  if (!e.ok()) {
+    std::cerr << "make_corpus: " << e.error().ToString() << "\n";
+    std::exit(1);
+  }
+  return std::move(e).value();
+}
+
+// A feed of `count` linked entries.
+std::vector<Entry> Feed(const KeyPair& key, const std::string& group, int count,
+                        size_t payload_bytes) {
+  std::vector<Entry> feed;
+  for (int i = 0; i < count; ++i) {
+    EntryDraft d;
+    d.seq = static_cast<uint64_t>(i + 1);
+    if (i > 0) d.prev = feed.back().id();
+    d.timestamp_ms = kBaseTimestampMs + i * 1000;
+    d.group = group;
+    d.kind = static_cast<uint16_t>(i % 3);
+    d.payload.assign(payload_bytes, static_cast<uint8_t>('a' + i % 26));
+    feed.push_back(MustSign(d, key));
+  }
+  return feed;
+}
+
+void WriteFile(const fs::path& path, const Bytes& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
+  if (!out.good()) {
+    std::cerr << "make_corpus: cannot write " << path << "\n";
+    std::exit(1);
+  }
+}
+
+Bytes ToBytes(const std::string& s) { return Bytes(s.begin(), s.end()); }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::cerr << "usage: " << argv[0] << " OUT_DIR\n";
+    return 2;
+  }
+  pando::InitCrypto();
+  const fs::path out = argv[1];
+  for (const char* sub : {"entry", "fork_proof", "bundle"}) fs::create_directories(out / sub);
+
+  const KeyPair alice = Key(1);
+  const KeyPair bob = Key(2);
+  const std::vector<Entry> a_blog = Feed(alice, "blog.alice", 4, 40);
+  const std::vector<Entry> a_chat = Feed(alice, "chat", 2, 0);
+  const std::vector<Entry> b_big = Feed(bob, "0big-payloads_v2", 2, 3000);
+
+  // Entries.
+  int n = 0;
+  for (const auto* feed : {&a_blog, &a_chat, &b_big}) {
+    for (const Entry& e : *feed)
+      WriteFile(out / "entry" / ("entry-" + std::to_string(n++)), e.bytes());
+  }
+  {
+    // A 64-byte group name and a payload with every byte value.
+    EntryDraft d;
+    d.timestamp_ms = kBaseTimestampMs;
+    d.group = std::string(64, 'g');
+    d.kind = 65535;
+    for (int i = 0; i < 256; ++i) d.payload.push_back(static_cast<uint8_t>(i));
+    WriteFile(out / "entry" / ("entry-" + std::to_string(n++)), MustSign(d, bob).bytes());
+  }
+
+  // A fork: bob signs two different entries at seq 2 of "fork.test"; side b is a run of
+  // two entries (the conflicting one and its successor).
+  const std::vector<Entry> fork_base = Feed(bob, "fork.test", 1, 8);
+  auto fork_entry = [&](const std::string& text, uint64_t seq, const pando::Hash32& prev) {
+    EntryDraft d;
+    d.seq = seq;
+    d.prev = prev;
+    d.timestamp_ms = kBaseTimestampMs + static_cast<int64_t>(seq) * 1000;
+    d.group = "fork.test";
+    d.payload = ToBytes(text);
+    return MustSign(d, bob);
+  };
+  const Entry x = fork_entry("one version", 2, fork_base[0].id());
+  const Entry y = fork_entry("another version", 2, fork_base[0].id());
+  const Entry y3 = fork_entry("after the other", 3, y.id());
+  const pando::ForkProof proof1{{x}, {y}};
+  const pando::ForkProof proof2{{x}, {y, y3}};
+  for (const auto* p : {&proof1, &proof2}) {
+    if (!pando::VerifyForkProof(*p).ok()) {
+      std::cerr << "make_corpus: the seed fork proof does not verify\n";
+      return 1;
+    }
+  }
+  WriteFile(out / "fork_proof" / "proof-0", pando::EncodeForkProof(proof1));
+  WriteFile(out / "fork_proof" / "proof-1", pando::EncodeForkProof(proof2));
+
+  // Bundles: an empty one, one with entries only, one with entries and a fork proof.
+  auto bundle = [&](bool entries, bool proof) {
+    std::ostringstream s;
+    pando::BundleWriter w(&s);
+    if (proof) w.WriteForkProof(proof2);
+    if (entries) {
+      for (const auto* feed : {&a_blog, &a_chat, &fork_base}) {
+        for (const Entry& e : *feed) w.WriteEntry(e);
+      }
+    }
+    if (!w.Finish().ok()) {
+      std::cerr << "make_corpus: writing a bundle failed\n";
+      std::exit(1);
+    }
+    return ToBytes(s.str());
+  };
+  WriteFile(out / "bundle" / "bundle-empty", bundle(false, false));
+  WriteFile(out / "bundle" / "bundle-entries", bundle(true, false));
+  WriteFile(out / "bundle" / "bundle-entries-proof", bundle(true, true));
+
+  std::cout << "make_corpus: wrote " << n << " entries, 2 fork proofs, 3 bundles to "
+            << out.string() << "\n";
+  return 0;
+}

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets of fuzz/ with clang and runs each of them for a while.
+#
+#   scripts/fuzz.sh [SECONDS]    (default 60: the total, split evenly between the targets)
+#
+# Everything is written under build-fuzz/ in the repository root: the build, the corpora
+# (seeded from pando_fuzz_make_corpus, grown by the fuzzers), crash artifacts and logs.
+# Exits non-zero if a target finds a crash, a leak, a timeout or an out-of-memory input.
+set -euo pipefail
+
+TOTAL_SECONDS="${1:-60}"
+if ! [[ "$TOTAL_SECONDS" =~ ^[0-9]+$ ]] || ((TOTAL_SECONDS < 3)); then
+  echo "usage: $0 [SECONDS]   (a whole number, at least 3)" >&2
+  exit 2
+fi
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD="$ROOT/build-fuzz"
+TARGETS=(entry_decode_fuzz bundle_read_fuzz fork_proof_decode_fuzz)
+PER_TARGET=$((TOTAL_SECONDS / ${#TARGETS[@]}))
+JOBS="$(nproc 2>/dev/null || echo 2)"
+
+run() {
+  echo "+ $*"
+  "$@"
+}
+
+for tool in clang clang++ cmake ninja; do
+  command -v "$tool" >/dev/null || { echo "fuzz.sh: $tool not found (scripts/install-deps.sh)" >&2; exit 1; }
+done
+
+echo "== configure and build ($BUILD)"
+run env CC=clang CXX=clang++ cmake -S "$ROOT" -B "$BUILD" -G Ninja \
+  -DCMAKE_CXX_COMPILER=clang++ \
+  -DPANDO_FUZZ=ON -DPANDO_BENCH=OFF -DPANDO_TESTS=OFF
+run ninja -C "$BUILD" -j "$JOBS" "${TARGETS[@]}" pando_fuzz_make_corpus
+
+echo "== seed corpus"
+SEEDS="$BUILD/fuzz-seeds"
+rm -rf "$SEEDS"
+run "$BUILD/fuzz/pando_fuzz_make_corpus" "$SEEDS"
+
+corpus_of() {
+  case "$1" in
+    entry_decode_fuzz) echo entry ;;
+    bundle_read_fuzz) echo bundle ;;
+    fork_proof_decode_fuzz) echo fork_proof ;;
+  esac
+}
+
+max_len_of() {
+  case "$1" in
+    entry_decode_fuzz) echo 70000 ;;
+    bundle_read_fuzz) echo 300000 ;;
+    fork_proof_decode_fuzz) echo 300000 ;;
+  esac
+}
+
+failed=()
+summary=()
+for target in "${TARGETS[@]}"; do
+  kind="$(corpus_of "$target")"
+  corpus="$BUILD/fuzz-corpus/$target"
+  artifacts="$BUILD/fuzz-artifacts/$target"
+  log="$BUILD/fuzz-logs/$target.log"
+  mkdir -p "$corpus" "$artifacts" "$(dirname "$log")"
+  # The corpus persists between runs; the seeds are added again in case they were lost.
+  cp -f "$SEEDS/$kind"/* "$corpus"/
+  # Entries and fork proofs are inside bundles too: give each target the others' seeds.
+  if [[ "$target" == bundle_read_fuzz ]]; then cp -f "$SEEDS"/entry/* "$corpus"/; fi
+  if [[ "$target" == fork_proof_decode_fuzz ]]; then cp -f "$SEEDS"/entry/* "$corpus"/; fi
+  args=(
+    -max_total_time="$PER_TARGET"
+    -max_len="$(max_len_of "$target")"
+    -rss_limit_mb=2048
+    -timeout=25
+    -print_final_stats=1
+    -artifact_prefix="$artifacts/"
+  )
+  if [[ "$target" == bundle_read_fuzz ]]; then args+=(-dict="$ROOT/fuzz/bundle.dict"); fi
+  echo "== $target for ${PER_TARGET}s (log: $log)"
+  echo "+ $BUILD/fuzz/$target ${args[*]} $corpus"
+  status=0
+  "$BUILD/fuzz/$target" "${args[@]}" "$corpus" >"$log" 2>&1 || status=$?
+  execs="$(grep -E '^stat::number_of_executed_units:' "$log" | awk '{print $2}' | tail -n1)"
+  summary+=("$target: exit $status, ${execs:-?} executions, $(find "$corpus" -type f | wc -l) corpus files")
+  if ((status != 0)); then
+    failed+=("$target")
+    echo "!! $target failed (exit $status); last lines of $log:" >&2
+    tail -n 40 "$log" >&2
+    for crash in "$artifacts"/*; do
+      [[ -f "$crash" ]] || continue
+      echo "!! artifact $crash (hex):" >&2
+      od -An -tx1 -v "$crash" | tr -d ' \n' | head -c 4096 >&2
+      echo >&2
+    done
+  fi
+done
+
+echo "== summary"
+printf '  %s\n' "${summary[@]}"
+if ((${#failed[@]})); then
+  echo "fuzz.sh: FAILED: ${failed[*]}" >&2
+  exit 1
+fi
+echo "fuzz.sh: all targets ran ${PER_TARGET}s without finding a crash"
