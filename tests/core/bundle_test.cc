@@ -9,23 +9,15 @@
 #include <vector>
 
 #include "core/error_codes.h"
+#include "testutil/feed.h"
 
 namespace pando {
 namespace {
 
+using ::pando::testing::SignOrDie;
+using ::pando::testing::TestKey;
+
 constexpr int64_t kT0 = 1700000000000;
-
-KeyPair TestKey(uint8_t fill) {
-  Seed s;
-  s.fill(fill);
-  return KeyPair::FromSeed(s);
-}
-
-Entry SignOrDie(const EntryDraft& draft, const KeyPair& key) {
-  auto e = Entry::Sign(draft, key);
-  CHECK(e.ok());
-  return std::move(e).value();
-}
 
 EntryDraft Draft(uint64_t seq, const Hash32& prev, std::string_view text) {
   EntryDraft d;

@@ -8,33 +8,16 @@
 #include <vector>
 
 #include "core/error_codes.h"
+#include "testutil/feed.h"
 
 namespace pando {
 namespace {
 
+using ::pando::testing::SignOrDie;
+using ::pando::testing::TestKey;
+using ::pando::testing::WithBadSignature;
+
 constexpr int64_t kT0 = 1700000000000;
-
-KeyPair TestKey(uint8_t fill) {
-  Seed s;
-  s.fill(fill);
-  return KeyPair::FromSeed(s);
-}
-
-Entry SignOrDie(const EntryDraft& draft, const KeyPair& key) {
-  auto e = Entry::Sign(draft, key);
-  CHECK(e.ok());
-  return std::move(e).value();
-}
-
-// The same entry with one signature bit flipped, so its own signature no longer verifies.
-Entry WithBadSignature(const Entry& e) {
-  Bytes bytes = e.bytes();
-  bytes[bytes.size() - 64] ^= 0x01;
-  auto bad = Entry::Decode(bytes);
-  CHECK(bad.ok());
-  CHECK(!VerifyEntrySignature(*bad).ok());
-  return std::move(bad).value();
-}
 
 EntryDraft DraftAfter(const Entry* prev, int64_t ts, std::string_view text) {
   EntryDraft d;

@@ -7,31 +7,16 @@
 #include <vector>
 
 #include "core/error_codes.h"
+#include "testutil/feed.h"
 
 namespace pando {
 namespace {
 
+using ::pando::testing::SignOrDie;
+using ::pando::testing::TestKey;
+using ::pando::testing::WithBadSignature;
+
 constexpr int64_t kT0 = 1700000000000;
-
-KeyPair TestKey(uint8_t fill) {
-  Seed s;
-  s.fill(fill);
-  return KeyPair::FromSeed(s);
-}
-
-Entry SignOrDie(const EntryDraft& draft, const KeyPair& key) {
-  auto e = Entry::Sign(draft, key);
-  CHECK(e.ok());
-  return std::move(e).value();
-}
-
-Entry WithBadSignature(const Entry& e) {
-  Bytes bytes = e.bytes();
-  bytes[bytes.size() - 1] ^= 0x01;
-  auto bad = Entry::Decode(bytes);
-  CHECK(bad.ok());
-  return std::move(bad).value();
-}
 
 EntryDraft Draft(uint64_t seq, const Hash32& prev, std::string_view text) {
   EntryDraft d;

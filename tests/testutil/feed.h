@@ -17,6 +17,12 @@ inline KeyPair TestKey(uint8_t n) {
   return KeyPair::FromSeed(seed);
 }
 
+inline Entry SignOrDie(const EntryDraft& draft, const KeyPair& key) {
+  auto e = Entry::Sign(draft, key);
+  CHECK(e.ok());
+  return std::move(e).value();
+}
+
 // Builds consecutive entries of one feed (author, group).
 class FeedBuilder {
  public:
@@ -61,11 +67,13 @@ class FeedBuilder {
   Hash32 prev_{};
 };
 
-// The same entry with its signature's first byte flipped.
+// The same entry with one signature bit flipped, so its own signature no longer verifies.
 inline Entry WithBadSignature(const Entry& e) {
   Bytes raw = e.bytes();
   raw[raw.size() - 64] ^= 1;
-  return Entry::Decode(raw).value();
+  Entry bad = Entry::Decode(raw).value();
+  CHECK(!VerifyEntrySignature(bad).ok());
+  return bad;
 }
 
 // A temporary directory removed when the object dies.
