@@ -26,20 +26,21 @@ int64_t IdPrefix(const Hash32& id) {
 
 std::string StorePathIn(const std::string& data_dir) { return data_dir + "/pando.db"; }
 
-namespace {
-
 // WAL with synchronous=FULL: each commit is fsynced before it is acknowledged, so an
-// acknowledged entry survives a process kill and a power cut (docs/store.md).
-constexpr std::string_view kPragmas =
-    "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA cache_size=-65536;"
-    "PRAGMA temp_store=MEMORY;";
-
-}  // namespace
+// acknowledged entry survives a process kill and a power cut (docs/store.md). These are
+// per-connection settings (but journal_mode, which the file keeps), so every connection
+// runs this. The WAL is checkpointed every 10,000 pages (about 40 MB) rather than SQLite's
+// 1,000: large imports then rewrite the main file far less often.
+Status ConfigureConnection(Db& db) {
+  return db.Exec(
+      "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA cache_size=-65536;"
+      "PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=10000;");
+}
 
 Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   auto db = Db::Open(options.path, options.create);
   if (!db.ok()) return db.error();
-  PANDO_RETURN_IF_ERROR(db->Exec(kPragmas));
+  PANDO_RETURN_IF_ERROR(ConfigureConnection(*db));
   PANDO_RETURN_IF_ERROR(Migrate(*db, Migrations()));
   auto writer = Writer::Open(options.path);
   if (!writer.ok()) return writer.error();

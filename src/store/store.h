@@ -143,6 +143,9 @@ class Store {
 // The id_prefix column: the first 63 bits of an id, so integer order matches byte order.
 int64_t IdPrefix(const Hash32& id);
 
+// Applies Pando's durability and cache settings to a connection (docs/store.md).
+Status ConfigureConnection(Db& db);
+
 // Where a store opened at path keeps its file ("pando.db" inside a data directory).
 std::string StorePathIn(const std::string& data_dir);
 

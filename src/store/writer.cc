@@ -19,6 +19,7 @@ constexpr size_t kCachedFeedsMax = 200'000;
 Result<std::unique_ptr<Store::Writer>> Store::Writer::Open(const std::string& path) {
   auto db = Db::Open(path, false);
   if (!db.ok()) return db.error();
+  PANDO_RETURN_IF_ERROR(ConfigureConnection(*db));
   std::unique_ptr<Writer> w(new Writer(std::move(db).value()));
   PANDO_RETURN_IF_ERROR(w->Prepare());
   return w;
