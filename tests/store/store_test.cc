@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <sstream>
 #include <thread>
 
@@ -374,6 +376,38 @@ TEST(MigrationTest, OpeningAMissingFileWithoutCreateFails) {
   auto s = Store::Open(o);
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error().code, codes::kStore);
+}
+
+}  // namespace
+}  // namespace pando::store
+
+namespace pando::store {
+namespace {
+
+// tests/fixtures/store-v1.db was written by the first Pando release (schema version 1),
+// store-v1.log.jsonl is `pando log --json` of it then. Every later version must open the
+// file, migrate it, verify it and show the same log.
+TEST(FixtureTest, StoreFromSchemaVersion1StillLoads) {
+  pando::testing::TempDir dir;
+  const std::string path = dir.path() + "/pando.db";
+  std::filesystem::copy_file(PANDO_FIXTURES "/store-v1.db", path);
+  auto store = Store::Open(StoreOptions{path}).value();
+  auto report = store->Verify(true).value();
+  EXPECT_TRUE(report.ok());
+  EXPECT_EQ(report.entries_checked, 3);
+
+  std::ifstream expected(PANDO_FIXTURES "/store-v1.log.jsonl");
+  std::vector<std::string> ids;
+  for (std::string line; std::getline(expected, line);) {
+    const size_t at = line.find("\"id\":\"");
+    ASSERT_NE(at, std::string::npos);
+    ids.push_back(line.substr(at + 6, 64));
+  }
+  auto log = store->Log(LogQuery{}).value();
+  ASSERT_EQ(log.size(), ids.size());
+  for (size_t i = 0; i < log.size(); ++i) EXPECT_EQ(ToHex(log[i].id()), ids[i]);
+  auto db = Db::Open(path, false).value();
+  EXPECT_EQ(SchemaVersion(db).value(), Migrations().back().version);
 }
 
 }  // namespace
