@@ -36,6 +36,9 @@ int main(int argc, char** argv) {
   } catch (const Failure& f) {
     std::cerr << "error: " << f.error.ToString() << "\n";
     return kExitFailure;
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << pando::codes::kInternal << ": " << e.what() << "\n";
+    return kExitFailure;
   }
   return 0;
 }

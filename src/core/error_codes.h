@@ -37,6 +37,7 @@ inline constexpr std::string_view kIo = "IO_ERROR";
 inline constexpr std::string_view kStore = "STORE_ERROR";
 inline constexpr std::string_view kStoreTooNew = "STORE_TOO_NEW";
 inline constexpr std::string_view kVerifyFailed = "VERIFY_FAILED";
-inline constexpr std::string_view kCrypto = "CRYPTO_ERROR";
+// A failure Pando did not foresee (an exception from a library); a bug to report.
+inline constexpr std::string_view kInternal = "INTERNAL_ERROR";
 
 }  // namespace pando::codes

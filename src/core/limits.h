@@ -8,11 +8,11 @@
 namespace pando::limits {
 
 // Largest payload one entry may carry. Larger content goes to blobs, referenced by hash.
-inline constexpr size_t kPayloadBytesMax = 64 * 1024;
+inline constexpr size_t kPayloadBytesMax = size_t{64} * 1024;
 // Group names are 1..64 bytes of [a-z0-9._-], starting with [a-z0-9].
 inline constexpr size_t kGroupNameBytesMax = 64;
 // How far an entry's timestamp may lie ahead of the receiving node's clock.
-inline constexpr int64_t kFutureSkewMsMax = 5 * 60 * 1000;
+inline constexpr int64_t kFutureSkewMsMax = int64_t{5} * 60 * 1000;
 // A timestamp must fit a signed 64-bit integer and be non-negative.
 inline constexpr int64_t kTimestampMsMax = INT64_MAX;
 

@@ -144,10 +144,12 @@ std::vector<Status> Store::Add(std::span<const Entry> entries, int64_t now_ms) {
     std::vector<Entry> feed_entries;
     for (size_t i : idx) feed_entries.push_back(entries[i]);
     for (size_t start = 0; start < idx.size();) {
-      RunVerdict v = AuthenticateRun(std::span(feed_entries).subspan(start));
-      std::vector<Entry> run_entries(feed_entries.begin() + start,
-                                     feed_entries.begin() + start + v.linked);
-      std::vector<size_t> run_idx(idx.begin() + start, idx.begin() + start + v.linked);
+      const auto rest = std::span(feed_entries).subspan(start);
+      RunVerdict v = AuthenticateRun(rest);
+      const auto linked = rest.first(v.linked);
+      std::vector<Entry> run_entries(linked.begin(), linked.end());
+      const auto linked_idx = std::span(idx).subspan(start, v.linked);
+      std::vector<size_t> run_idx(linked_idx.begin(), linked_idx.end());
       pending.emplace_back(std::move(run_idx),
                            Submit(Run{std::move(run_entries), v.authenticated}));
       start += v.linked;
