@@ -27,10 +27,13 @@ echo "== pando verify"
 $PANDO verify
 cat <<MSG
 
-Try next (PANDO_HOME=$PANDO_HOME):
-  $PANDO post --group blog.demo "your text"     sign and store a post
-  $PANDO show <id prefix>                        one entry in full
-  $PANDO log --json                              the log for scripts
-  $PANDO export demo.pbdl && $PANDO --data-dir /tmp/other import demo.pbdl
-  $PANDO --help                                  every verb
+Try next:
+  export PANDO_HOME=$PANDO_HOME
+  P=$PANDO
+  \$P post --group blog.demo "your text"   # sign and store a post
+  \$P show <id prefix>                     # one entry in full
+  \$P log --json                           # the log, for scripts
+  \$P export demo.pbdl                     # a portable, verifiable bundle
+  \$P --data-dir /tmp/other import demo.pbdl
+  \$P --help                               # every verb
 MSG
