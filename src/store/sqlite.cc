@@ -110,6 +110,14 @@ ByteSpan Stmt::Blob(int col) const {
   return ByteSpan(static_cast<const uint8_t*>(p), static_cast<size_t>(n));
 }
 
+std::optional<std::array<uint8_t, 32>> Stmt::Blob32(int col) const {
+  ByteSpan b = Blob(col);
+  if (b.size() != 32) return std::nullopt;
+  std::array<uint8_t, 32> out;
+  std::copy(b.begin(), b.end(), out.begin());
+  return out;
+}
+
 std::string Stmt::Text(int col) const {
   const unsigned char* p = sqlite3_column_text(stmt_, col);
   return p ? std::string(reinterpret_cast<const char*>(p)) : std::string();

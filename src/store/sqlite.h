@@ -7,7 +7,9 @@
 
 #include <sqlite3.h>
 
+#include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -62,6 +64,8 @@ class Stmt {
   int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
   bool IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
   ByteSpan Blob(int col) const;
+  // A 32-byte blob (a key or an id); nullopt if the column holds anything else.
+  std::optional<std::array<uint8_t, 32>> Blob32(int col) const;
   std::string Text(int col) const;
 
  private:

@@ -107,9 +107,9 @@ Result<std::optional<FeedHead>> Store::Head(const PublicKey& author, std::string
   if (!*row) return std::optional<FeedHead>();
   FeedHead h;
   h.seq = static_cast<uint64_t>(stmt->Int(0));
-  ByteSpan id = stmt->Blob(1);
-  if (id.size() != 32) return Corrupt("a feed head id is not 32 bytes");
-  std::copy(id.begin(), id.end(), h.id.begin());
+  auto id = stmt->Blob32(1);
+  if (!id) return Corrupt("a feed head id is not 32 bytes");
+  h.id = *id;
   h.timestamp_ms = stmt->Int(2);
   return std::optional<FeedHead>(h);
 }
@@ -126,9 +126,9 @@ Result<std::vector<AuthorInfo>> Store::Authors() {
     if (!row.ok()) return row.error();
     if (!*row) break;
     AuthorInfo info;
-    ByteSpan key = stmt->Blob(0);
-    if (key.size() != 32) return Corrupt("an author key is not 32 bytes");
-    std::copy(key.begin(), key.end(), info.key.begin());
+    auto key = stmt->Blob32(0);
+    if (!key) return Corrupt("an author key is not 32 bytes");
+    info.key = *key;
     info.forked = stmt->Int(1) != 0;
     info.entries = stmt->Int(2);
     out.push_back(info);
@@ -148,13 +148,13 @@ Result<std::vector<FeedInfo>> Store::Feeds() {
     if (!row.ok()) return row.error();
     if (!*row) break;
     FeedInfo f;
-    ByteSpan key = stmt->Blob(0);
-    ByteSpan id = stmt->Blob(3);
-    if (key.size() != 32 || id.size() != 32) return Corrupt("a feed row has a bad key or id");
-    std::copy(key.begin(), key.end(), f.author.begin());
+    auto key = stmt->Blob32(0);
+    auto id = stmt->Blob32(3);
+    if (!key || !id) return Corrupt("a feed row has a bad key or id");
+    f.author = *key;
     f.group = stmt->Text(1);
     f.head.seq = static_cast<uint64_t>(stmt->Int(2));
-    std::copy(id.begin(), id.end(), f.head.id.begin());
+    f.head.id = *id;
     f.head.timestamp_ms = stmt->Int(4);
     out.push_back(std::move(f));
   }

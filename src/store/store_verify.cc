@@ -128,8 +128,7 @@ Result<VerifyReport> Store::Verify(bool all_signatures) {
       feed = rows->Int(0);
       FeedHead stored;
       stored.seq = static_cast<uint64_t>(rows->Int(9));
-      ByteSpan hid = rows->Blob(10);
-      if (hid.size() == 32) std::copy(hid.begin(), hid.end(), stored.id.begin());
+      stored.id = rows->Blob32(10).value_or(Hash32{});  // A bad head id shows as a mismatch.
       stored.timestamp_ms = rows->Int(11);
       checker.Start(feed, stored);
     }
@@ -139,15 +138,11 @@ Result<VerifyReport> Store::Verify(bool all_signatures) {
                       " does not decode: " + e.error().ToString());
       continue;
     }
-    ByteSpan id = rows->Blob(5);
-    ByteSpan key = rows->Blob(8);
-    const PublicKey author = e->author();
-    const bool columns_match =
-        id.size() == 32 && std::equal(id.begin(), id.end(), e->id().begin()) &&
-        rows->Int(1) == static_cast<int64_t>(e->seq()) && rows->Int(2) == e->timestamp_ms() &&
-        rows->Int(3) == e->kind() && rows->Int(4) == IdPrefix(e->id()) &&
-        rows->Text(7) == e->group() && rows->Int(12) == 1 && key.size() == 32 &&
-        std::equal(author.begin(), author.end(), key.begin());
+    const bool columns_match = rows->Blob32(5) == e->id() &&
+                               rows->Int(1) == static_cast<int64_t>(e->seq()) &&
+                               rows->Int(2) == e->timestamp_ms() && rows->Int(3) == e->kind() &&
+                               rows->Int(4) == IdPrefix(e->id()) && rows->Text(7) == e->group() &&
+                               rows->Int(12) == 1 && rows->Blob32(8) == e->author();
     if (!columns_match) {
       checker.Problem("seq " + std::to_string(e->seq()) + ": its columns disagree with its bytes");
     }

@@ -134,9 +134,7 @@ Result<Store::Writer::FeedState*> Store::Writer::Feed(AuthorState& author, const
     FeedState& f = it->second;
     f.ref = sel_feed_->Int(0);
     f.head.seq = static_cast<uint64_t>(sel_feed_->Int(1));
-    ByteSpan id = sel_feed_->Blob(2);
-    CHECK(id.size() == 32);
-    std::copy(id.begin(), id.end(), f.head.id.begin());
+    f.head.id = sel_feed_->Blob32(2).value_or(Hash32{});  // `verify` reports a bad one.
     f.head.timestamp_ms = sel_feed_->Int(3);
   }
   sel_feed_->Reset();
@@ -208,8 +206,7 @@ Status Store::Writer::ApplyEntry(const Run& run, size_t i) {
   // second entry for a taken seq. The duplicate check reads only the stored id.
   sel_id_at_->Bind(1, f.ref).Bind(2, static_cast<int64_t>(e.seq()));
   auto row = sel_id_at_->Step();
-  const bool same = row.ok() && *row && sel_id_at_->Blob(0).size() == 32 &&
-                    std::equal(e.id().begin(), e.id().end(), sel_id_at_->Blob(0).begin());
+  const bool same = row.ok() && *row && sel_id_at_->Blob32(0) == e.id();
   sel_id_at_->Reset();
   if (!row.ok()) return row.error();
   if (same) return Error{codes::kDuplicate, "Entry " + ToHex(e.id()) + " is already stored."};
