@@ -72,7 +72,7 @@ class Importer {
     report_->signatures_checked += static_cast<int64_t>(v.signatures_checked);
     size_t take = v.linked;
     if (v.authenticated < v.linked && !feed_ended && v.linked == pending_.size() &&
-        pending_.size() < kImportPendingEntriesMax) {
+        pending_.size() < kImportPendingEntriesMax && PendingBytes() < kImportPendingBytesMax) {
       // The unauthenticated tail may be covered by an entry still to come: keep it.
       take = v.authenticated;
     }
@@ -87,6 +87,12 @@ class Importer {
     f.count = run.entries.size();
     f.run = store_.Submit(std::move(run));
     Push(std::move(f));
+  }
+
+  size_t PendingBytes() const {
+    size_t n = 0;
+    for (const Entry& e : pending_) n += e.bytes().size();
+    return n;
   }
 
   void Push(InFlight f) {

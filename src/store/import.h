@@ -4,7 +4,8 @@
 // kImportRunEntriesMax, authenticates each run with one signature check where the run is
 // honest (core/chain.h), and keeps up to kImportRunsInFlight runs queued at the store's
 // writer, so decoding and hashing overlap with SQLite's commits. Entries whose signature is
-// covered only by a later entry of their feed wait, up to kImportPendingEntriesMax of them,
+// covered only by a later entry of their feed wait, up to kImportPendingEntriesMax of them
+// and kImportPendingBytesMax bytes,
 // for that entry to arrive (docs/entry-format.md, "Authentication and chain verification").
 #pragma once
 
@@ -22,6 +23,7 @@ namespace pando::store {
 inline constexpr size_t kImportRunEntriesMax = 2048;
 inline constexpr size_t kImportRunsInFlight = 16;
 inline constexpr size_t kImportPendingEntriesMax = 65536;
+inline constexpr size_t kImportPendingBytesMax = size_t{64} << 20;
 
 struct ImportReport {
   int64_t records = 0;
