@@ -17,6 +17,7 @@
 #include "core/crypto.h"
 #include "core/entry.h"
 #include "core/fork_proof.h"
+#include "proto/reconcile.h"
 
 namespace {
 
@@ -81,7 +82,9 @@ int main(int argc, char** argv) {
   }
   pando::InitCrypto();
   const fs::path out = argv[1];
-  for (const char* sub : {"entry", "fork_proof", "bundle"}) fs::create_directories(out / sub);
+  for (const char* sub : {"entry", "fork_proof", "bundle", "reconcile"}) {
+    fs::create_directories(out / sub);
+  }
 
   const KeyPair alice = Key(1);
   const KeyPair bob = Key(2);
@@ -150,6 +153,23 @@ int main(int argc, char** argv) {
   WriteFile(out / "bundle" / "bundle-empty", bundle(false, false));
   WriteFile(out / "bundle" / "bundle-entries", bundle(true, false));
   WriteFile(out / "bundle" / "bundle-entries-proof", bundle(true, true));
+
+  // Reconciliation: every message of a session between two overlapping sets.
+  std::vector<pando::proto::ReconItem> xs, ys;
+  for (uint64_t k = 0; k < 400; ++k) {
+    const pando::Hash32 id = pando::Blake2b256(pando::AsBytes(std::to_string(k)));
+    if (k % 7 != 0) xs.push_back({1'700'000'000'000 + k / 4, id});
+    if (k % 5 != 0) ys.push_back({1'700'000'000'000 + k / 4, id});
+  }
+  pando::proto::ItemSet a(xs), b(ys);
+  pando::proto::Session sa(&a), sb(&b);
+  std::optional<Bytes> msg = sa.Initiate();
+  pando::proto::Session* receiver = &sb;
+  for (int i = 0; msg && i < 20; ++i) {
+    WriteFile(out / "reconcile" / ("message-" + std::to_string(i)), *msg);
+    msg = receiver->Respond(*msg).value();
+    receiver = receiver == &sb ? &sa : &sb;
+  }
 
   std::cout << "make_corpus: wrote " << n << " entries, 2 fork proofs, 3 bundles to "
             << out.string() << "\n";

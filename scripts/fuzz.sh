@@ -16,7 +16,7 @@ fi
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="$ROOT/build-fuzz"
-TARGETS=(entry_decode_fuzz bundle_read_fuzz fork_proof_decode_fuzz)
+TARGETS=(entry_decode_fuzz bundle_read_fuzz fork_proof_decode_fuzz reconcile_fuzz)
 PER_TARGET=$((TOTAL_SECONDS / ${#TARGETS[@]}))
 JOBS="$(nproc 2>/dev/null || echo 2)"
 
@@ -45,6 +45,7 @@ corpus_of() {
     entry_decode_fuzz) echo entry ;;
     bundle_read_fuzz) echo bundle ;;
     fork_proof_decode_fuzz) echo fork_proof ;;
+    reconcile_fuzz) echo reconcile ;;
   esac
 }
 
@@ -53,6 +54,7 @@ max_len_of() {
     entry_decode_fuzz) echo 70000 ;;
     bundle_read_fuzz) echo 300000 ;;
     fork_proof_decode_fuzz) echo 300000 ;;
+    reconcile_fuzz) echo 270000 ;;
   esac
 }
 
