@@ -366,11 +366,13 @@ void Session::SplitOrList(Builder& out, const Bound& lower, const Bound& upper, 
     out.Add(std::move(r), lower, begin);
     return;
   }
+  // Never more buckets than items: an empty bucket would repeat its neighbour's bound.
+  const size_t buckets = std::min(kReconcileBuckets, count);
   size_t start = begin;
-  for (size_t b = 0; b < kReconcileBuckets && !out.full(); ++b) {
-    const size_t stop = begin + count * (b + 1) / kReconcileBuckets;
+  for (size_t b = 0; b < buckets && !out.full(); ++b) {
+    const size_t stop = begin + count * (b + 1) / buckets;
     const Bound bucket_upper =
-        b + 1 == kReconcileBuckets ? upper : Bound::Between((*items_)[stop - 1], (*items_)[stop]);
+        b + 1 == buckets ? upper : Bound::Between((*items_)[stop - 1], (*items_)[stop]);
     const Bound bucket_lower =
         start == begin ? lower : Bound::Between((*items_)[start - 1], (*items_)[start]);
     out.Add(Range{bucket_upper, RangeMode::kFingerprint, items_->Fp(start, stop), {}}, bucket_lower,
