@@ -71,6 +71,10 @@ uint64_t EncodeTimestamp(const Bound& b) { return b.IsInfinity() ? 0 : b.timesta
 
 size_t BoundSize(const Bound& b) { return VarintSize(EncodeTimestamp(b)) + 1 + b.prefix_len; }
 
+// The most a closing Skip and Fingerprint-to-infinity can take: a reply reserves this much,
+// whatever bound the close ends up naming.
+constexpr size_t kCloseBytesMax = (10 + 1 + 32 + 1) + (1 + 1 + 1 + 16);
+
 void PutBound(Bytes& out, const Bound& b) {
   PutVarint(out, EncodeTimestamp(b));
   out.push_back(b.prefix_len);
@@ -278,8 +282,7 @@ class Session::Builder {
   void Add(Range r, const Bound& lower, size_t begin) {
     if (full_) return;
     const size_t skip_size = pending_skip_ ? BoundSize(*pending_skip_) + 1 : 0;
-    const size_t closing_size = BoundSize(lower) + 1 + BoundSize(Bound::Infinity()) + 1 + 16;
-    if (size_ + skip_size + RangeSize(r) + closing_size > budget_) {
+    if (size_ + skip_size + RangeSize(r) + kCloseBytesMax > budget_) {
       Close(lower, begin);
       return;
     }
@@ -292,7 +295,7 @@ class Session::Builder {
   void AddMissing(const Bound& upper, const std::vector<size_t>& idx, const Bound& lower,
                   size_t begin, std::vector<Hash32>& have) {
     const size_t skip_size = pending_skip_ ? BoundSize(*pending_skip_) + 1 : 0;
-    const size_t fixed = skip_size + BoundSize(upper) + 1 + 10 + BoundSize(Bound::Infinity()) + 17;
+    const size_t fixed = skip_size + BoundSize(upper) + 1 + 10 + kCloseBytesMax;
     if (full_) return;
     if (size_ + fixed + 32 * idx.size() <= budget_) {
       Range r{upper, RangeMode::kMissing, {}, {}};
@@ -353,7 +356,9 @@ class Session::Builder {
 };
 
 Session::Session(const ItemSet* items, size_t message_bytes_max)
-    : items_(items), message_bytes_max_(message_bytes_max) {}
+    : items_(items),
+      message_bytes_max_(
+          std::clamp(message_bytes_max, kReconcileMessageBytesMin, kReconcileMessageBytesMax)) {}
 
 // A range with few items goes out as an IdList; a larger one as kReconcileBuckets
 // fingerprints of near-equal item counts.

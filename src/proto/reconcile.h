@@ -10,8 +10,10 @@
 // cancellation can hide a difference. docs/reconcile-format.md specifies the bytes.
 //
 // Sans-IO: Session takes bytes and returns bytes; the caller moves them. Either side may
-// start; the protocol is symmetric and both sides learn what they lack (need()) and what
-// the other lacks (have()).
+// start; the protocol is symmetric and each side learns exactly what it lacks (need()), so
+// each side pulls what it needs. have() lists only the ids this side told the peer about in
+// Missing ranges, a subset of what the peer lacks. When Respond returns nullopt the session
+// is over on this side; the peer learns it from the transport (no reply arrives).
 #pragma once
 
 #include <array>
@@ -32,6 +34,9 @@ inline constexpr size_t kReconcileIdListMax = 32;
 inline constexpr size_t kReconcileBuckets = 16;
 // Largest message a Session builds or accepts.
 inline constexpr size_t kReconcileMessageBytesMax = 256 * 1024;
+// Smallest budget a Session accepts (smaller ones are raised to it): a reply must always
+// fit an IdList of kReconcileIdListMax ids, or the exchange could stop making progress.
+inline constexpr size_t kReconcileMessageBytesMin = 2048;
 
 struct ReconItem {
   uint64_t timestamp_ms = 0;
@@ -109,7 +114,8 @@ class Session {
 
   // Ids the peer has and this side lacks: fetch these. Sorted, unique.
   std::vector<Hash32> need() const;
-  // Ids this side has and the peer lacks: offer these. Sorted, unique.
+  // Ids this side sent in Missing ranges (the peer lacks them; the peer's need() is the
+  // complete list). Sorted, unique.
   std::vector<Hash32> have() const;
   const ReconcileStats& stats() const { return stats_; }
 
