@@ -1,0 +1,195 @@
+// Membership: the HyParView overlay (Leitão, Pereira, Rodrigues, DSN 2007) as a sans-IO state
+// machine. Each node keeps a small symmetric *active view* (the peers it holds connections to
+// and broadcasts over) and a larger *passive view* (addresses to repair the active view from
+// when a neighbour fails). Joins spread by random walks (FORWARD_JOIN); periodic SHUFFLE walks
+// keep the passive views fresh and mixed. There is no failure monitor: the transport's own
+// connection errors drive repair.
+//
+// Conventions of src/proto/types.h apply: the runtime calls Start once, then OnMessage,
+// OnPeerDown and OnTimer with its clock's current time, and after each call carries out and
+// clears the MembershipOutbox. A Membership is single-threaded; it owns no heap memory, so
+// a million of them fit the simulator's memory budget (see kMembershipSizeMax).
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <utility>
+#include <vector>
+
+#include "core/check.h"
+#include "proto/membership_codec.h"
+#include "proto/types.h"
+
+namespace pando::proto {
+
+// Compile-time capacities of the views. The configured maxima must fit within them; they
+// are fixed so that the views live inside the object, with no allocation per node.
+inline constexpr size_t kActiveCapacity = 8;
+inline constexpr size_t kPassiveCapacity = 32;
+// The most view entries one shuffle carries besides the origin (shuffle_active +
+// shuffle_passive); they are remembered until the reply arrives.
+inline constexpr size_t kShuffleCapacity = 8;
+
+// The paper's parameters. The defaults suit up to about 10^4-10^6 nodes: active_max =
+// log10(N) + 1 with headroom, passive_max about 6 times larger.
+struct MembershipConfig {
+  uint8_t active_max = 5;    // Active view size; at most kActiveCapacity.
+  uint8_t passive_max = 30;  // Passive view size; at most kPassiveCapacity.
+  // With fewer neighbours than this, NEIGHBOR requests are high priority. The paper uses 1
+  // (only an empty active view); with 1, a node left with a single neighbour in a settled
+  // overlay, where almost every view is full, can wait indefinitely for a free slot, and
+  // one more failure cuts it off. A high-priority request makes its target drop a random
+  // neighbour, which then has active_max - 1 and asks at low priority: no cascade.
+  uint8_t active_min = 2;
+  uint8_t arwl = 6;             // Active random walk length of FORWARD_JOIN.
+  uint8_t prwl = 3;             // The walk's hop count at which a node notes the newcomer.
+  uint8_t shuffle_active = 3;   // ka: active entries sent per shuffle.
+  uint8_t shuffle_passive = 4;  // kp: passive entries sent per shuffle.
+  uint8_t shuffle_ttl = 6;      // Hops of a shuffle walk.
+  TimeMs shuffle_interval_ms = 10'000;
+  // How long a NEIGHBOR request may stay unanswered, and how long a node waits after a
+  // rejection before asking again while its active view is below active_max.
+  TimeMs neighbor_retry_ms = 1'000;
+};
+
+// What the runtime must do after a call. It carries out, in this order: open a connection
+// to each neighbor_up peer and tell the layer above, then the sends in order (a send may go
+// to a peer outside the active view: Join, NeighborReply, ShuffleReply and rejected requests
+// use a short-lived connection), then close the connection of each neighbor_down peer after
+// its pending sends (a DISCONNECT travels over the connection it ends). A peer appears in at
+// most one of neighbor_up and neighbor_down per call. A send that fails, or a connection
+// that breaks, is reported back with OnPeerDown.
+struct MembershipOutbox {
+  std::vector<std::pair<NodeId, MembershipMessage>> sends;
+  std::vector<NodeId> neighbor_up;
+  std::vector<NodeId> neighbor_down;
+  // When set, replaces the machine's single pending timer; the runtime then calls OnTimer at
+  // or after this time. Unset means "keep the timer as it was". A spurious or early OnTimer
+  // is harmless.
+  std::optional<TimeMs> next_timer_at;
+
+  void Clear() {
+    sends.clear();
+    neighbor_up.clear();
+    neighbor_down.clear();
+    next_timer_at.reset();
+  }
+};
+
+// A set of at most N distinct node ids stored inline. Order is unspecified: removal moves the
+// last element into the hole, which is O(1) and keeps the array dense. Membership tests are
+// linear scans, which for N <= 32 beat any hashed or sorted structure.
+template <size_t N>
+class NodeSet {
+ public:
+  static_assert(N <= 255, "the size is kept in one byte");
+
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  NodeId operator[](size_t i) const {
+    DCHECK(i < size_);
+    return ids_[i];
+  }
+  std::span<const NodeId> ids() const { return {ids_.data(), size_}; }
+
+  bool Contains(NodeId id) const {
+    for (size_t i = 0; i < size_; ++i) {
+      if (ids_[i] == id) return true;
+    }
+    return false;
+  }
+  // The caller makes sure there is room and that id is not present yet.
+  void Insert(NodeId id) {
+    CHECK(size_ < N);
+    DCHECK(!Contains(id));
+    ids_[size_++] = id;
+  }
+  // Returns whether id was present.
+  bool Erase(NodeId id) {
+    for (size_t i = 0; i < size_; ++i) {
+      if (ids_[i] == id) {
+        ids_[i] = ids_[--size_];
+        return true;
+      }
+    }
+    return false;
+  }
+  void Clear() { size_ = 0; }
+
+ private:
+  std::array<NodeId, N> ids_{};
+  uint8_t size_ = 0;
+};
+
+class Membership {
+ public:
+  // Aborts if config exceeds the capacities above or is otherwise inconsistent.
+  Membership(NodeId self, const MembershipConfig& config, uint64_t seed);
+
+  // Joins the overlay through contact, or starts a new one when contact is kNoNode. If the
+  // contact fails before the node has any other peer, the join is retried every
+  // neighbor_retry_ms.
+  void Start(TimeMs now, NodeId contact, MembershipOutbox& out);
+  // A message from peer `from`, decoded by the runtime.
+  void OnMessage(TimeMs now, NodeId from, const MembershipMessage& message, MembershipOutbox& out);
+  // The transport found peer unreachable: a connection broke, or a send or connect failed.
+  void OnPeerDown(TimeMs now, NodeId peer, MembershipOutbox& out);
+  // The timer set through next_timer_at fired: shuffle, and retry repairs that are due.
+  void OnTimer(TimeMs now, MembershipOutbox& out);
+
+  NodeId self() const { return self_; }
+  std::span<const NodeId> active() const { return active_.ids(); }
+  std::span<const NodeId> passive() const { return passive_.ids(); }
+  bool IsActive(NodeId peer) const { return active_.Contains(peer); }
+
+  // CHECKs the local invariants: self and kNoNode in no view, views disjoint, no duplicates,
+  // sizes within the configured maxima. Every call runs it in debug builds.
+  void CheckInvariants() const;
+
+ private:
+  void Handle(TimeMs now, NodeId from, const Join& m, MembershipOutbox& out);
+  void Handle(TimeMs now, NodeId from, const ForwardJoin& m, MembershipOutbox& out);
+  void Handle(TimeMs now, NodeId from, const Disconnect& m, MembershipOutbox& out);
+  void Handle(TimeMs now, NodeId from, const Neighbor& m, MembershipOutbox& out);
+  void Handle(TimeMs now, NodeId from, const NeighborReply& m, MembershipOutbox& out);
+  void Handle(TimeMs now, NodeId from, const Shuffle& m, MembershipOutbox& out);
+  void Handle(TimeMs now, NodeId from, const ShuffleReply& m, MembershipOutbox& out);
+
+  void SendJoin(TimeMs now, MembershipOutbox& out);
+  void ConnectTo(NodeId node, MembershipOutbox& out);
+  void AddActive(NodeId node, MembershipOutbox& out);
+  void DropRandomActive(MembershipOutbox& out);
+  void AddPassive(NodeId node);
+  void EvictPassive(std::span<const NodeId> evict_first);
+  void Integrate(std::span<const NodeId> incoming, std::span<const NodeId> evict_first);
+  void Repair(TimeMs now, MembershipOutbox& out);
+  void StartShuffle(MembershipOutbox& out);
+  void AcceptShuffle(const Shuffle& m, MembershipOutbox& out);
+  NodeId RandomActiveExcept(NodeId a, NodeId b);
+  template <size_t N>
+  void AppendSample(const NodeSet<N>& set, size_t count, NodeId except, std::vector<NodeId>& out);
+  bool NeedsRepairTick() const;
+  void Finish(TimeMs now, MembershipOutbox& out);
+
+  NodeId self_;
+  MembershipConfig config_;
+  Rng rng_;
+  NodeSet<kActiveCapacity> active_;
+  NodeSet<kPassiveCapacity> passive_;
+  // The view entries sent in our last shuffle: the first to make room for its reply.
+  NodeSet<kShuffleCapacity> shuffle_sent_;
+  NodeId contact_ = kNoNode;           // Kept to rejoin when every peer is gone.
+  NodeId pending_neighbor_ = kNoNode;  // The passive peer our NEIGHBOR request waits on.
+  TimeMs shuffle_at_ms_;               // When the next shuffle starts.
+  TimeMs repair_at_ms_;  // When a pending request times out or a rejected one is retried.
+  TimeMs timer_at_ms_;   // The timer the runtime holds for us, as last requested.
+};
+
+// The simulator budgets 16 KiB per node for every protocol together.
+inline constexpr size_t kMembershipSizeMax = 512;
+static_assert(sizeof(Membership) <= kMembershipSizeMax);
+
+}  // namespace pando::proto
