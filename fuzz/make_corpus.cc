@@ -17,6 +17,8 @@
 #include "core/crypto.h"
 #include "core/entry.h"
 #include "core/fork_proof.h"
+#include "proto/broadcast.h"
+#include "proto/membership_codec.h"
 #include "proto/reconcile.h"
 
 namespace {
@@ -82,7 +84,7 @@ int main(int argc, char** argv) {
   }
   pando::InitCrypto();
   const fs::path out = argv[1];
-  for (const char* sub : {"entry", "fork_proof", "bundle", "reconcile"}) {
+  for (const char* sub : {"entry", "fork_proof", "bundle", "reconcile", "overlay"}) {
     fs::create_directories(out / sub);
   }
 
@@ -169,6 +171,29 @@ int main(int argc, char** argv) {
     WriteFile(out / "reconcile" / ("message-" + std::to_string(i)), *msg);
     msg = receiver->Respond(*msg).value();
     receiver = receiver == &sb ? &sa : &sb;
+  }
+
+  // Overlay messages: one of each membership and broadcast type.
+  int m = 0;
+  const pando::proto::MembershipMessage memberships[] = {pando::proto::Join{},
+                                                         pando::proto::ForwardJoin{7, 3},
+                                                         pando::proto::Disconnect{},
+                                                         pando::proto::Neighbor{true},
+                                                         pando::proto::NeighborReply{false},
+                                                         pando::proto::Shuffle{9, 4, {1, 2, 3}},
+                                                         pando::proto::ShuffleReply{{4, 5}}};
+  for (const auto& msg : memberships) {
+    Bytes b;
+    pando::proto::Encode(msg, b);
+    WriteFile(out / "overlay" / ("membership-" + std::to_string(m++)), b);
+  }
+  const pando::proto::BroadcastMessage broadcasts[] = {
+      pando::proto::Gossip{{}, 3, 200}, pando::proto::IHave{{}, 2}, pando::proto::Graft{},
+      pando::proto::Prune{}};
+  for (const auto& msg : broadcasts) {
+    Bytes b;
+    pando::proto::Encode(msg, b);
+    WriteFile(out / "overlay" / ("broadcast-" + std::to_string(m++)), b);
   }
 
   std::cout << "make_corpus: wrote " << n << " entries, 2 fork proofs, 3 bundles to "

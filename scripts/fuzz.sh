@@ -16,7 +16,8 @@ fi
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="$ROOT/build-fuzz"
-TARGETS=(entry_decode_fuzz bundle_read_fuzz fork_proof_decode_fuzz reconcile_fuzz)
+TARGETS=(entry_decode_fuzz bundle_read_fuzz fork_proof_decode_fuzz reconcile_fuzz
+  overlay_decode_fuzz)
 PER_TARGET=$((TOTAL_SECONDS / ${#TARGETS[@]}))
 JOBS="$(nproc 2>/dev/null || echo 2)"
 
@@ -46,6 +47,7 @@ corpus_of() {
     bundle_read_fuzz) echo bundle ;;
     fork_proof_decode_fuzz) echo fork_proof ;;
     reconcile_fuzz) echo reconcile ;;
+    overlay_decode_fuzz) echo overlay ;;
   esac
 }
 
@@ -55,6 +57,7 @@ max_len_of() {
     bundle_read_fuzz) echo 300000 ;;
     fork_proof_decode_fuzz) echo 300000 ;;
     reconcile_fuzz) echo 270000 ;;
+    overlay_decode_fuzz) echo 1024 ;;
   esac
 }
 
