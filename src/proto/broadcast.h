@@ -17,6 +17,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <string_view>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -43,18 +44,23 @@ struct BroadcastConfig {
 // Messages. An entry travels in Gossip; the runtime attaches its bytes (payload_bytes
 // counts them, for byte accounting). hops counts the links an entry crossed.
 struct Gossip {
+  static constexpr std::string_view kName = "GOSSIP";
   Hash32 id{};
   uint16_t hops = 0;
   uint32_t payload_bytes = 0;
 };
 struct IHave {
+  static constexpr std::string_view kName = "IHAVE";
   Hash32 id{};
   uint16_t hops = 0;
 };
 struct Graft {
+  static constexpr std::string_view kName = "GRAFT";
   Hash32 id{};
 };
-struct Prune {};
+struct Prune {
+  static constexpr std::string_view kName = "PRUNE";
+};
 using BroadcastMessage = std::variant<Gossip, IHave, Graft, Prune>;
 
 // Bytes of a message on the wire, with the entry's bytes for Gossip (docs/broadcast-format.md).

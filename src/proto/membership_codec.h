@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -27,11 +28,13 @@ inline constexpr size_t kMaxMessageNodes = 64;
 
 // A new node asks its contact to take it into the active view.
 struct Join {
+  static constexpr std::string_view kName = "JOIN";
   friend bool operator==(const Join&, const Join&) = default;
 };
 
 // A random walk announcing new_node. ttl counts down by one per hop.
 struct ForwardJoin {
+  static constexpr std::string_view kName = "FORWARD_JOIN";
   NodeId new_node = kNoNode;
   uint8_t ttl = 0;
   friend bool operator==(const ForwardJoin&, const ForwardJoin&) = default;
@@ -39,24 +42,28 @@ struct ForwardJoin {
 
 // The sender has removed the receiver from its active view.
 struct Disconnect {
+  static constexpr std::string_view kName = "DISCONNECT";
   friend bool operator==(const Disconnect&, const Disconnect&) = default;
 };
 
 // The sender asks to enter the receiver's active view. A high-priority request (the sender
 // has no active neighbour left, or must be connected to end a join walk) is always accepted.
 struct Neighbor {
+  static constexpr std::string_view kName = "NEIGHBOR";
   bool high_priority = false;
   friend bool operator==(const Neighbor&, const Neighbor&) = default;
 };
 
 // The answer to Neighbor. When accepted, the sender has put the receiver in its active view.
 struct NeighborReply {
+  static constexpr std::string_view kName = "NEIGHBOR_REPLY";
   bool accepted = false;
   friend bool operator==(const NeighborReply&, const NeighborReply&) = default;
 };
 
 // A random walk carrying a sample of origin's views (origin itself included).
 struct Shuffle {
+  static constexpr std::string_view kName = "SHUFFLE";
   NodeId origin = kNoNode;
   uint8_t ttl = 0;
   std::vector<NodeId> nodes;
@@ -65,6 +72,7 @@ struct Shuffle {
 
 // Sent straight to a shuffle's origin: a sample of the passive view of the walk's last node.
 struct ShuffleReply {
+  static constexpr std::string_view kName = "SHUFFLE_REPLY";
   std::vector<NodeId> nodes;
   friend bool operator==(const ShuffleReply&, const ShuffleReply&) = default;
 };
