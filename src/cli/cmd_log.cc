@@ -16,14 +16,20 @@ std::set<PublicKey> ForkedAuthors(store::Store& store) {
   return out;
 }
 
-std::string OneLine(ByteSpan payload, size_t max_chars) {
-  std::string s(AsString(payload).substr(0, max_chars));
+// The first max_bytes of a payload on one line: control characters replaced, and the cut
+// moved back to a UTF-8 character boundary so a terminal never shows half a character.
+std::string OneLine(ByteSpan payload, size_t max_bytes) {
+  size_t cut = std::min(max_bytes, payload.size());
+  if (cut < payload.size()) {
+    while (cut > 0 && (payload[cut] & 0xC0) == 0x80) --cut;  // Inside a multi-byte char.
+  }
+  std::string s(AsString(payload).substr(0, cut));
   for (char& c : s) {
     if (c == '\n' || c == '\r' || c == '\t') c = ' ';
     if (static_cast<unsigned char>(c) < 0x20) c = '?';
   }
   while (!s.empty() && s.back() == ' ') s.pop_back();
-  if (payload.size() > max_chars) s += "...";
+  if (payload.size() > cut) s += "...";
   return s;
 }
 
