@@ -60,5 +60,6 @@ void AddVerify(CLI::App& app, Context& ctx);
 void AddExport(CLI::App& app, Context& ctx);
 void AddImport(CLI::App& app, Context& ctx);
 void AddForks(CLI::App& app, Context& ctx);
+void AddSim(CLI::App& app, Context& ctx);
 
 }  // namespace pando::cli

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   AddExport(app, ctx);
   AddImport(app, ctx);
   AddForks(app, ctx);
+  AddSim(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
