@@ -13,7 +13,5 @@ inline constexpr size_t kPayloadBytesMax = size_t{64} * 1024;
 inline constexpr size_t kGroupNameBytesMax = 64;
 // How far an entry's timestamp may lie ahead of the receiving node's clock.
 inline constexpr int64_t kFutureSkewMsMax = int64_t{5} * 60 * 1000;
-// A timestamp must fit a signed 64-bit integer and be non-negative.
-inline constexpr int64_t kTimestampMsMax = INT64_MAX;
 
 }  // namespace pando::limits

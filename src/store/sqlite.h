@@ -62,7 +62,6 @@ class Stmt {
   void Reset();
 
   int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
-  bool IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
   ByteSpan Blob(int col) const;
   // A 32-byte blob (a key or an id); nullopt if the column holds anything else.
   std::optional<std::array<uint8_t, 32>> Blob32(int col) const;
