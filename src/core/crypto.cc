@@ -52,6 +52,16 @@ Hash32 Blake2b256(ByteSpan data) {
   return out;
 }
 
+Hash32 Blake2b256(ByteSpan a, ByteSpan b) {
+  crypto_generichash_state state;
+  crypto_generichash_init(&state, nullptr, 0, 32);
+  crypto_generichash_update(&state, a.data(), a.size());
+  crypto_generichash_update(&state, b.data(), b.size());
+  Hash32 out;
+  crypto_generichash_final(&state, out.data(), out.size());
+  return out;
+}
+
 static_assert(sizeof(crypto_generichash_state) <= 384);
 
 Blake2bHasher::Blake2bHasher() {

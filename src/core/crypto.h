@@ -45,6 +45,8 @@ bool VerifySignature(const PublicKey& key, ByteSpan message, const Signature& si
 
 // BLAKE2b with a 32-byte output and no key.
 Hash32 Blake2b256(ByteSpan data);
+// BLAKE2b-256 of the concatenation of two spans, without copying them together.
+Hash32 Blake2b256(ByteSpan a, ByteSpan b);
 
 // Incremental BLAKE2b-256, for data that arrives in pieces (bundles).
 class Blake2bHasher {
