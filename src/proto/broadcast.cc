@@ -153,6 +153,13 @@ void Broadcast::Post(TimeMs, const Hash32& id, uint32_t payload_bytes, Broadcast
   Push(id, 1, payload_bytes, kNoNode, out);
 }
 
+void Broadcast::Relay(TimeMs, const Hash32& id, uint32_t payload_bytes, NodeId from,
+                      BroadcastOutbox& out) {
+  ForgetMissing(id);
+  Push(id, 1, payload_bytes, from, out);
+  ScheduleTimer(out);
+}
+
 bool Broadcast::OnGossip(TimeMs now, NodeId from, const Gossip& m, bool is_new,
                          BroadcastOutbox& out) {
   if (!is_new) {

@@ -97,6 +97,10 @@ class Broadcast {
 
   // A local entry was stored: push it.
   void Post(TimeMs now, const Hash32& id, uint32_t payload_bytes, BroadcastOutbox& out);
+  // An entry obtained outside the tree (from `from` by reconciliation) was stored: push it on
+  // to the eager peers and announce it to the lazy ones, except `from`, changing no link.
+  void Relay(TimeMs now, const Hash32& id, uint32_t payload_bytes, NodeId from,
+             BroadcastOutbox& out);
   // A Gossip arrived. is_new: the runtime validated and stored the entry just now (false
   // for a duplicate, or an invalid entry, which the runtime also reports to its peer
   // policy). Returns true when the entry should count as delivered.

@@ -59,6 +59,24 @@ TEST(BroadcastTest, DuplicatePrunesTheLinkAndNewEntryIsForwarded) {
   EXPECT_EQ(b.lazy_count(), 1u);
 }
 
+TEST(BroadcastTest, RelayPushesOnWithoutTouchingLinksOrTheSource) {
+  Broadcast b;
+  for (NodeId p : {1, 2, 3}) b.OnNeighborUp(p);
+  b.OnPrune(3);
+  BroadcastOutbox out;
+  b.OnIHave(0, 3, IHave{Id(7), 2}, /*have=*/false, out);  // Now missing, timer set.
+  out.Clear();
+  b.Relay(10, Id(7), 150, /*from=*/1, out);
+  EXPECT_EQ(SendsOf<Gossip>(out), (std::vector<NodeId>{2}));
+  EXPECT_EQ(SendsOf<IHave>(out), (std::vector<NodeId>{3}));
+  EXPECT_TRUE(b.IsEager(1));
+  EXPECT_FALSE(b.IsEager(3));
+  // No longer missing: the timer grafts nothing.
+  out.Clear();
+  b.OnTimer(10'000, out);
+  EXPECT_TRUE(SendsOf<Graft>(out).empty());
+}
+
 TEST(BroadcastTest, MissingAnnouncementIsGraftedAfterTimeout) {
   BroadcastConfig c;
   c.ihave_timeout_ms = 400;
