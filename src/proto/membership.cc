@@ -26,6 +26,7 @@ Membership::Membership(NodeId self, const MembershipConfig& config, uint64_t see
   CHECK(size_t{config.shuffle_active} + config.shuffle_passive <= kShuffleCapacity);
   CHECK(config.shuffle_ttl >= 1);
   CHECK(config.shuffle_interval_ms > 0 && config.neighbor_retry_ms > 0);
+  CHECK(config.reconnect_interval_ms >= 0);
 }
 
 void Membership::Start(TimeMs now, NodeId contact, MembershipOutbox& out) {
@@ -54,8 +55,12 @@ void Membership::OnPeerDown(TimeMs now, NodeId peer, MembershipOutbox& out) {
   // A failed peer leaves both views: unlike a DISCONNECT, it is not worth keeping as a
   // repair candidate.
   if (peer == pending_neighbor_) pending_neighbor_ = kNoNode;
+  if (peer == probing_) probing_ = kNoNode;  // Still unreachable; it stays listed.
   passive_.Erase(peer);
-  if (active_.Erase(peer)) out.neighbor_down.push_back(peer);
+  if (active_.Erase(peer)) {
+    out.neighbor_down.push_back(peer);
+    RememberLost(now, peer);
+  }
   Repair(now, out);
   Finish(now, out);
 }
@@ -75,6 +80,7 @@ void Membership::OnTimer(TimeMs now, MembershipOutbox& out) {
     }
     Repair(now, out);
   }
+  if (now >= reconnect_at_ms_) Probe(now, out);
   Finish(now, out);
 }
 
@@ -86,6 +92,10 @@ void Membership::CheckInvariants() const {
     CHECK(!passive_.Contains(active_[i]));
     for (size_t j = i + 1; j < active_.size(); ++j) CHECK(active_[i] != active_[j]);
   }
+  for (uint8_t i = 0; i < lost_count_; ++i) {
+    CHECK(lost_[i] != self_ && lost_[i] != kNoNode && !active_.Contains(lost_[i]));
+  }
+  CHECK((lost_count_ == 0) == (reconnect_at_ms_ == kNever));
   for (size_t i = 0; i < passive_.size(); ++i) {
     CHECK(passive_[i] != self_ && passive_[i] != kNoNode);
     for (size_t j = i + 1; j < passive_.size(); ++j) CHECK(passive_[i] != passive_[j]);
@@ -133,6 +143,18 @@ void Membership::Handle(TimeMs, NodeId from, const Neighbor& m, MembershipOutbox
 }
 
 void Membership::Handle(TimeMs now, NodeId from, const NeighborReply& m, MembershipOutbox& out) {
+  if (from == probing_) {
+    // A lost peer answered: it is reachable again. Take the free slot it offers, or insist
+    // with high priority: one link is what joins two halves of a healed partition.
+    probing_ = kNoNode;
+    ForgetLost(from);
+    if (m.accepted) {
+      AddActive(from, out);
+    } else {
+      ConnectTo(from, out);
+    }
+    return;
+  }
   bool expected = from == pending_neighbor_;
   if (expected) pending_neighbor_ = kNoNode;
   // After a rejection the next attempt waits for the repair tick rather than going out at
@@ -189,6 +211,7 @@ void Membership::AddActive(NodeId node, MembershipOutbox& out) {
   DCHECK(node != self_ && node != kNoNode);
   if (active_.Contains(node)) return;
   if (node == pending_neighbor_) pending_neighbor_ = kNoNode;  // Answered by other means.
+  ForgetLost(node);
   passive_.Erase(node);
   if (active_.size() >= config_.active_max) DropRandomActive(out);
   active_.Insert(node);
@@ -246,6 +269,40 @@ void Membership::Repair(TimeMs now, MembershipOutbox& out) {
   } else if (active_.empty() && contact_ != kNoNode && now >= repair_at_ms_) {
     SendJoin(now, out);
   }
+}
+
+// --- Reconnection after failures ------------------------------------------------------------
+
+void Membership::RememberLost(TimeMs now, NodeId peer) {
+  if (config_.reconnect_interval_ms == 0) return;
+  ForgetLost(peer);
+  if (lost_count_ == kLostCapacity) {
+    std::rotate(lost_.begin(), lost_.begin() + 1, lost_.end());  // Drop the oldest.
+    --lost_count_;
+  }
+  lost_[lost_count_++] = peer;
+  if (reconnect_at_ms_ == kNever) reconnect_at_ms_ = now + config_.reconnect_interval_ms;
+}
+
+void Membership::ForgetLost(NodeId peer) {
+  auto end = std::remove(lost_.begin(), lost_.begin() + lost_count_, peer);
+  lost_count_ = static_cast<uint8_t>(end - lost_.begin());
+  if (lost_count_ == 0) reconnect_at_ms_ = kNever;
+}
+
+// Probes the oldest lost peer and moves it to the back of the list. A probe still
+// unanswered when the next one is due is given up (the transport reports most failures
+// sooner, through OnPeerDown).
+void Membership::Probe(TimeMs now, MembershipOutbox& out) {
+  reconnect_at_ms_ = kNever;
+  probing_ = kNoNode;
+  if (lost_count_ == 0) return;
+  const NodeId peer = lost_[0];
+  std::rotate(lost_.begin(), lost_.begin() + 1, lost_.begin() + lost_count_);
+  reconnect_at_ms_ = now + config_.reconnect_interval_ms;
+  if (active_.Contains(peer)) return ForgetLost(peer);
+  probing_ = peer;
+  out.sends.emplace_back(peer, Neighbor{.high_priority = false});
 }
 
 // --- Shuffle --------------------------------------------------------------------------------
@@ -315,6 +372,7 @@ void Membership::Finish(TimeMs now, MembershipOutbox& out) {
 #endif
   TimeMs want = shuffle_at_ms_;
   if (NeedsRepairTick()) want = std::min(want, std::max(repair_at_ms_, now));
+  want = std::min(want, reconnect_at_ms_);
   if (want != timer_at_ms_ && want != kNever) {
     timer_at_ms_ = want;
     out.next_timer_at = want;

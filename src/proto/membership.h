@@ -14,6 +14,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <span>
 #include <utility>
@@ -32,6 +33,9 @@ inline constexpr size_t kPassiveCapacity = 32;
 // The most view entries one shuffle carries besides the origin (shuffle_active +
 // shuffle_passive); they are remembered until the reply arrives.
 inline constexpr size_t kShuffleCapacity = 8;
+// Neighbours lost to a failure that the node keeps probing (see MembershipConfig::
+// reconnect_interval_ms).
+inline constexpr size_t kLostCapacity = 4;
 
 // The paper's parameters. The defaults suit up to about 10^4-10^6 nodes: active_max =
 // log10(N) + 1 with headroom, passive_max about 6 times larger.
@@ -53,6 +57,15 @@ struct MembershipConfig {
   // How long a NEIGHBOR request may stay unanswered, and how long a node waits after a
   // rejection before asking again while its active view is below active_max.
   TimeMs neighbor_retry_ms = 1'000;
+  // Reconnection across healed partitions. A neighbour lost to a failure (not a DISCONNECT)
+  // is remembered, up to kLostCapacity of them, and one is probed every this many ms with a
+  // low-priority NEIGHBOR: its answer, accepted or not, proves it reachable again, and a
+  // refusal is then followed by a high-priority request, so one link crosses the former cut.
+  // Without this, two halves that repaired their views apart stay apart after the network
+  // heals, because every view entry left points to the node's own half. A probe that fails
+  // costs one message and keeps the peer listed; a newer loss replaces the oldest. 0 turns
+  // probing off.
+  TimeMs reconnect_interval_ms = 10'000;
 };
 
 // What the runtime must do after a call. It carries out, in this order: open a connection
@@ -143,6 +156,8 @@ class Membership {
   NodeId self() const { return self_; }
   std::span<const NodeId> active() const { return active_.ids(); }
   std::span<const NodeId> passive() const { return passive_.ids(); }
+  // Neighbours lost to failures that the node still probes, oldest first.
+  std::span<const NodeId> lost() const { return {lost_.data(), lost_count_}; }
   bool IsActive(NodeId peer) const { return active_.Contains(peer); }
 
   // CHECKs the local invariants: self and kNoNode in no view, views disjoint, no duplicates,
@@ -157,6 +172,9 @@ class Membership {
   void Handle(TimeMs now, NodeId from, const NeighborReply& m, MembershipOutbox& out);
   void Handle(TimeMs now, NodeId from, const Shuffle& m, MembershipOutbox& out);
   void Handle(TimeMs now, NodeId from, const ShuffleReply& m, MembershipOutbox& out);
+  void Probe(TimeMs now, MembershipOutbox& out);
+  void RememberLost(TimeMs now, NodeId peer);
+  void ForgetLost(NodeId peer);
 
   void SendJoin(TimeMs now, MembershipOutbox& out);
   void ConnectTo(NodeId node, MembershipOutbox& out);
@@ -183,13 +201,19 @@ class Membership {
   NodeSet<kShuffleCapacity> shuffle_sent_;
   NodeId contact_ = kNoNode;           // Kept to rejoin when every peer is gone.
   NodeId pending_neighbor_ = kNoNode;  // The passive peer our NEIGHBOR request waits on.
-  TimeMs shuffle_at_ms_;               // When the next shuffle starts.
+  // Neighbours lost to failures, oldest first, probed in turn (reconnect_interval_ms).
+  std::array<NodeId, kLostCapacity> lost_{};
+  uint8_t lost_count_ = 0;
+  NodeId probing_ = kNoNode;  // The lost peer whose probe awaits an answer.
+  TimeMs reconnect_at_ms_ = std::numeric_limits<TimeMs>::max();  // When the next probe goes out,
+                                                                 // while lost_ is not empty.
+  TimeMs shuffle_at_ms_;                                         // When the next shuffle starts.
   TimeMs repair_at_ms_;  // When a pending request times out or a rejected one is retried.
   TimeMs timer_at_ms_;   // The timer the runtime holds for us, as last requested.
 };
 
 // The simulator budgets 16 KiB per node for every protocol together.
-inline constexpr size_t kMembershipSizeMax = 512;
+inline constexpr size_t kMembershipSizeMax = 576;
 static_assert(sizeof(Membership) <= kMembershipSizeMax);
 
 }  // namespace pando::proto

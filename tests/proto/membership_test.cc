@@ -500,6 +500,66 @@ TEST_F(MembershipTest, MessagesFromSelfAreIgnored) {
   EXPECT_TRUE(m_.passive().empty());
 }
 
+// A neighbour lost to a failure is probed every reconnect_interval_ms: a refusal proves it
+// reachable and is answered with a high-priority request; an acceptance makes it a
+// neighbour; a failed probe keeps it listed for the next round.
+TEST_F(MembershipTest, LostNeighboursAreProbedUntilTheyAnswer) {
+  constexpr TimeMs kInterval = MembershipConfig{}.reconnect_interval_ms;
+  AddNeighbors({1, 2, 3, 4, 5});
+  PeerDown(1, 10);
+  PeerDown(2, 10);
+  EXPECT_EQ(std::vector<NodeId>(m_.lost().begin(), m_.lost().end()), (std::vector<NodeId>{1, 2}));
+  Receive(6, Neighbor{}, 20);  // Refill the view, so the probes below meet a full view.
+  Receive(7, Neighbor{}, 20);
+  ASSERT_EQ(m_.active().size(), 5u);
+
+  // First probe: peer 1, low priority. It fails: 1 stays listed, now behind 2.
+  Timer(10 + kInterval);
+  auto probes = SentOf<Neighbor>(out_);
+  ASSERT_EQ(probes.size(), 1u);
+  EXPECT_EQ(probes[0].first, 1u);
+  EXPECT_FALSE(probes[0].second.high_priority);
+  EXPECT_TRUE(out_.neighbor_down.empty());  // A probe drops nobody.
+  PeerDown(1, 11 + kInterval);
+  EXPECT_EQ(std::vector<NodeId>(m_.lost().begin(), m_.lost().end()), (std::vector<NodeId>{2, 1}));
+
+  // Second probe: peer 2 refuses (its view is full), which proves it reachable: insist.
+  Timer(10 + 2 * kInterval);
+  probes = SentOf<Neighbor>(out_);
+  ASSERT_EQ(probes.size(), 1u);
+  EXPECT_EQ(probes[0].first, 2u);
+  Receive(2, NeighborReply{.accepted = false}, 11 + 2 * kInterval);
+  probes = SentOf<Neighbor>(out_);
+  ASSERT_EQ(probes.size(), 1u);
+  EXPECT_TRUE(probes[0].second.high_priority);
+  EXPECT_TRUE(m_.IsActive(2));
+  EXPECT_EQ(out_.neighbor_down.size(), 1u);  // Room was made for it.
+  EXPECT_EQ(std::vector<NodeId>(m_.lost().begin(), m_.lost().end()), (std::vector<NodeId>{1}));
+
+  // Third probe: peer 1 is back and has room: it accepts and becomes a neighbour.
+  Timer(10 + 3 * kInterval);
+  ASSERT_EQ(SentOf<Neighbor>(out_).size(), 1u);
+  EXPECT_EQ(SentOf<Neighbor>(out_)[0].first, 1u);
+  Receive(1, NeighborReply{.accepted = true}, 11 + 3 * kInterval);
+  EXPECT_TRUE(m_.IsActive(1));
+  EXPECT_TRUE(m_.lost().empty());
+  // Nothing left to probe: no further probe goes out.
+  Timer(10 + 5 * kInterval);
+  for (const auto& [to, n] : SentOf<Neighbor>(out_)) EXPECT_NE(to, 1u);
+}
+
+TEST_F(MembershipTest, LostListKeepsTheNewestAndIgnoresDisconnects) {
+  AddNeighbors({1, 2, 3, 4, 5});
+  Receive(5, Disconnect{}, 5);  // Alive, only leaving: a passive candidate, not lost.
+  EXPECT_TRUE(m_.lost().empty());
+  for (NodeId p : {1, 2, 3, 4}) PeerDown(p, 10);
+  AddNeighbors({11, 12});
+  PeerDown(11, 20);
+  PeerDown(12, 20);
+  EXPECT_EQ(std::vector<NodeId>(m_.lost().begin(), m_.lost().end()),
+            (std::vector<NodeId>{3, 4, 11, 12}));
+}
+
 // --- A deterministic network ----------------------------------------------------------------
 
 // A plain event queue with a fixed one-way latency and FIFO links, no threads. Every
