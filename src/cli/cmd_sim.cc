@@ -1,7 +1,9 @@
 // pando sim: run a simulated overlay scenario (src/sim/scenario.h) and print its report.
 #include <cstdint>
+#include <fstream>
 #include <iostream>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "cli/common.h"
@@ -20,7 +22,58 @@ struct SimOptions {
   int64_t warmup_ms = 30'000;
   int64_t post_interval_ms = sim::ScenarioConfig{}.post_interval_ms;
   int64_t ihave_timeout_ms = sim::ScenarioConfig{}.ihave_timeout_ms;
+  uint32_t groups = 0;
+  int64_t sync_interval_ms = sim::ScenarioConfig{}.sync_interval_ms;
+  bool no_sync = false;
+  double crash_fraction = 0;
+  int64_t crash_at_ms = 0;
+  int64_t partition_at_ms = -1;
+  int64_t partition_ms = 600'000;
+  int64_t drain_limit_ms = sim::ScenarioConfig{}.drain_limit_ms;
+  std::string scenario_file;
 };
+
+// Reads a scenario file: a JSON object whose keys are the long flag names without dashes
+// ("nodes", "post-interval", ...). Flags given on the command line take precedence.
+void ApplyScenarioFile(const std::string& path, CLI::App& cmd) {
+  std::ifstream in(path);
+  if (!in) Fail(Error{codes::kNotFound, "Cannot open the scenario file " + path + "."});
+  nlohmann::json j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) {
+    Fail(Error{codes::kBadArgument,
+               "The scenario file " + path + " is not a JSON object of flag names and values."});
+  }
+  for (const auto& [key, value] : j.items()) {
+    CLI::Option* opt = nullptr;
+    try {
+      opt = cmd.get_option("--" + key);
+    } catch (const CLI::Error&) {
+    }
+    if (opt == nullptr || key == "scenario") {
+      Fail(Error{codes::kBadArgument, "The scenario file " + path + " has an unknown key \"" + key +
+                                          "\"; keys are pando sim's flag names."});
+    }
+    if (opt->count() > 0) continue;  // The command line wins.
+    std::string text;
+    if (value.is_string()) {
+      text = value.get<std::string>();
+    } else if (value.is_boolean()) {
+      text = value.get<bool>() ? "true" : "false";
+    } else if (value.is_number()) {
+      text = value.dump();
+    } else {
+      Fail(Error{codes::kBadArgument, "The scenario file " + path + ": \"" + key +
+                                          "\" must be a number, a string or a boolean."});
+    }
+    try {
+      opt->add_result(text);
+      opt->run_callback();
+    } catch (const CLI::Error& e) {
+      Fail(Error{codes::kBadArgument,
+                 "The scenario file " + path + ": \"" + key + "\": " + e.what()});
+    }
+  }
+}
 
 // Parses "MIN-MAX" in milliseconds, 0 <= MIN <= MAX.
 bool ParseLatency(const std::string& text, int64_t* min_ms, int64_t* max_ms) {
@@ -43,13 +96,16 @@ void AddSim(CLI::App& app, Context&) {
   auto opts = std::make_shared<SimOptions>();
   auto* cmd = app.add_subcommand(
       "sim",
-      "Simulate one group on a HyParView overlay of N nodes in deterministic simulated time: "
-      "nodes join through random earlier nodes, the overlay warms up, then E synthetic "
-      "200-byte entries are posted from random nodes, one every --post-interval ms, and "
-      "disseminated by Plumtree. Prints a JSON report: delivery ratio, replication delay "
-      "percentiles, payload copies per node per entry, control traffic, bytes, the largest "
-      "connected component of the overlay, and counters under \"result\" (byte-identical for "
-      "the same flags), wall time and memory under \"environment\". Needs no data directory.");
+      "Simulate N Pando nodes in deterministic simulated time: every node carries the "
+      "catalog group (and with --groups G one of G more groups); nodes join each group's "
+      "HyParView overlay through random earlier carriers, the overlays warm up, then E "
+      "synthetic 200-byte entries are posted from random carriers, one every --post-interval "
+      "ms, disseminated by Plumtree and repaired by anti-entropy (range-based "
+      "reconciliation), under optional faults (--crash-fraction, --partition-at). Prints a "
+      "JSON report (docs/sim.md): delivery, replication delay percentiles, payload copies "
+      "per node per entry, control traffic, bytes, anti-entropy traffic, overlay "
+      "components, recovery times, and counters under \"result\" (byte-identical for the "
+      "same flags), wall time and memory under \"environment\". Needs no data directory.");
   cmd->add_option("--nodes", opts->nodes, "Simulated nodes (default 10000)")
       ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 29));
   cmd->add_option("--entries", opts->entries, "Entries posted (default 50)")
@@ -68,12 +124,54 @@ void AddSim(CLI::App& app, Context&) {
                   "GRAFTs it from the announcer")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{1}, int64_t{600'000}));
+  cmd->add_option("--groups", opts->groups,
+                  "Groups besides the catalog: node n also carries group 1 + n mod G, and "
+                  "entry k goes to group k mod (G + 1), 0 being the catalog (default 0)")
+      ->check(CLI::Range(uint32_t{0}, uint32_t{1'000'000}));
+  cmd->add_option("--sync-interval", opts->sync_interval_ms,
+                  "Anti-entropy: ms between periodic reconciliations with one neighbour in "
+                  "turn, per group; 0: only when a neighbour connects")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{100'000'000}));
+  cmd->add_flag("--no-sync", opts->no_sync, "No anti-entropy at all");
+  cmd->add_option("--crash-fraction", opts->crash_fraction,
+                  "Crash this fraction of the nodes (chosen from the seed) at once, for good")
+      ->check(CLI::Range(0.0, 0.99));
+  cmd->add_option("--crash-at", opts->crash_at_ms, "When to crash, in ms after the first post")
+      ->check(CLI::Range(int64_t{0}, int64_t{100'000'000}));
+  cmd->add_option("--partition-at", opts->partition_at_ms,
+                  "Split the nodes into two halves (chosen from the seed) this many ms after "
+                  "the first post")
+      ->check(CLI::Range(int64_t{0}, int64_t{100'000'000}));
+  cmd->add_option("--partition-for", opts->partition_ms, "How long the partition lasts, in ms")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{100'000'000}));
+  cmd->add_option("--drain-limit", opts->drain_limit_ms,
+                  "Stop this many ms after the last post (or heal) even if some node still "
+                  "lacks an entry")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{100'000'000}));
+  cmd->add_option("--scenario", opts->scenario_file,
+                  "A JSON file of flag names and values, e.g. {\"nodes\": 100000, "
+                  "\"groups\": 1000}; flags on the command line take precedence");
   cmd->add_flag("--baseline", opts->baseline,
                 "Also run Usenet-style flooding (every new entry to every active neighbour, "
                 "no pruning) on the same overlay and seed; prints "
                 "{\"plumtree\": report, \"flooding\": report}");
-  cmd->callback([opts] {
+  cmd->callback([opts, cmd] {
+    if (!opts->scenario_file.empty()) ApplyScenarioFile(opts->scenario_file, *cmd);
     sim::ScenarioConfig config;
+    config.groups = opts->groups;
+    config.sync = !opts->no_sync;
+    config.sync_interval_ms = opts->sync_interval_ms;
+    config.crash_fraction = opts->crash_fraction;
+    config.crash_at_ms = opts->crash_at_ms;
+    config.partition_at_ms = opts->partition_at_ms;
+    config.partition_ms = opts->partition_ms;
+    config.drain_limit_ms = opts->drain_limit_ms;
+    if (opts->groups >= opts->nodes) {
+      Fail(Error{codes::kBadArgument, "--groups must be smaller than --nodes."});
+    }
     config.nodes = opts->nodes;
     config.entries = opts->entries;
     config.seed = opts->seed;
@@ -97,13 +195,13 @@ void AddSim(CLI::App& app, Context&) {
       return j;
     };
     if (!opts->baseline) {
-      std::cout << sim::RunOneGroupScenario(config).ToText();
+      std::cout << sim::RunScenario(config).ToText();
       return;
     }
     sim::Json out = sim::Json::object();
-    out["plumtree"] = as_json(sim::RunOneGroupScenario(config));
+    out["plumtree"] = as_json(sim::RunScenario(config));
     config.flooding = true;
-    out["flooding"] = as_json(sim::RunOneGroupScenario(config));
+    out["flooding"] = as_json(sim::RunScenario(config));
     std::cout << out.dump(2) << "\n";
   });
 }

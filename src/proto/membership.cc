@@ -5,12 +5,6 @@
 #include <variant>
 
 namespace pando::proto {
-namespace {
-
-constexpr TimeMs kNever = std::numeric_limits<TimeMs>::max();
-
-}  // namespace
-
 Membership::Membership(NodeId self, const MembershipConfig& config, uint64_t seed)
     : self_(self),
       config_(config),

@@ -14,7 +14,6 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <limits>
 #include <optional>
 #include <span>
 #include <utility>
@@ -204,10 +203,10 @@ class Membership {
   // Neighbours lost to failures, oldest first, probed in turn (reconnect_interval_ms).
   std::array<NodeId, kLostCapacity> lost_{};
   uint8_t lost_count_ = 0;
-  NodeId probing_ = kNoNode;  // The lost peer whose probe awaits an answer.
-  TimeMs reconnect_at_ms_ = std::numeric_limits<TimeMs>::max();  // When the next probe goes out,
-                                                                 // while lost_ is not empty.
-  TimeMs shuffle_at_ms_;                                         // When the next shuffle starts.
+  NodeId probing_ = kNoNode;         // The lost peer whose probe awaits an answer.
+  TimeMs reconnect_at_ms_ = kNever;  // When the next probe goes out,
+                                     // while lost_ is not empty.
+  TimeMs shuffle_at_ms_;             // When the next shuffle starts.
   TimeMs repair_at_ms_;  // When a pending request times out or a rejected one is retried.
   TimeMs timer_at_ms_;   // The timer the runtime holds for us, as last requested.
 };

@@ -24,6 +24,8 @@ inline constexpr NodeId kNoNode = ~NodeId{0};
 
 // Milliseconds on the runtime's monotonic clock (simulated or real).
 using TimeMs = int64_t;
+// "No time set": later than every time.
+inline constexpr TimeMs kNever = INT64_MAX;
 
 // A small, fast, seedable generator (SplitMix64). Deterministic across platforms, so
 // simulations replay byte for byte. Not for cryptography.

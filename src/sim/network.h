@@ -33,7 +33,7 @@ namespace pando::sim {
 using proto::NodeId;
 using proto::Rng;
 
-inline constexpr TimeMs kNever = INT64_MAX;
+using proto::kNever;
 
 struct NetworkConfig {
   uint64_t seed = 1;
@@ -87,6 +87,13 @@ struct VariantTraits {
     if constexpr (requires { M::kName; }) return {std::string(M::kName)};
     return {"message"};
   }
+};
+// A message that wraps such a variant in a field `body` (beside a group tag, say) is
+// counted per alternative of the body.
+template <typename M>
+requires requires(const M& m) { m.body.index(); }
+struct VariantTraits<M> : VariantTraits<decltype(M::body)> {
+  static size_t Index(const M& m) { return VariantTraits<decltype(M::body)>::Index(m.body); }
 };
 template <typename... T>
 struct VariantTraits<std::variant<T...>> {

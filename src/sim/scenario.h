@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "proto/broadcast.h"
+#include "proto/sync.h"
 #include "proto/types.h"
 #include "sim/report.h"
 
@@ -40,13 +41,35 @@ struct ScenarioConfig {
   // copies per node per entry from 1.19 to 1.11 but raised p99 from 2.0 s to 2.4 s.
   proto::TimeMs ihave_timeout_ms = proto::BroadcastConfig{}.ihave_timeout_ms;
   proto::TimeMs graft_timeout_ms = proto::BroadcastConfig{}.graft_timeout_ms;
+
+  // Groups besides the catalog. With G > 0, node n also carries group 1 + (n mod G), and
+  // entry k is posted to group k mod (G + 1), where group 0 is the catalog, from a random
+  // carrier of that group. With 0, every entry goes to the catalog.
+  uint32_t groups = 0;
+
+  // Anti-entropy (proto/sync.h): a reconciliation with each new neighbour as it comes up,
+  // and one every sync_interval_ms with a neighbour in turn (0: none periodically).
+  bool sync = true;
+  proto::TimeMs sync_interval_ms = proto::SyncConfig{}.interval_ms;
+
+  // Faults, timed from the first post. A crash takes crash_fraction of the nodes (chosen
+  // from the seed) down at once, for good. A partition splits the nodes into two halves
+  // (chosen from the seed) for partition_ms; messages between them are lost and
+  // connections across break.
+  double crash_fraction = 0;
+  proto::TimeMs crash_at_ms = 0;
+  proto::TimeMs partition_at_ms = -1;  // Negative: no partition.
+  proto::TimeMs partition_ms = 0;
 };
 
-// One group, `entries` synthetic entries posted from random nodes over a HyParView overlay,
-// disseminated by Plumtree (or flooding). result: the scenario, delivery ratio, replication
-// delay percentiles, payload copies, control traffic and bytes per node, the largest
-// connected component of the final active-view graph, and the simulator's counters;
-// environment: wall time and memory.
-Report RunOneGroupScenario(const ScenarioConfig& config);
+// `entries` synthetic entries posted from random carriers over HyParView overlays (one per
+// group), disseminated by Plumtree (or flooding), with anti-entropy, under the configured
+// faults. result: the scenario, delivery (overall, and of entries posted after a crash),
+// whether any entry reached a node outside its group, replication delay percentiles,
+// payload copies, control traffic and bytes per node, anti-entropy traffic, the largest
+// connected component of the catalog overlay (and after a crash, when the survivors
+// reconnected), convergence after a heal, and the simulator's counters; environment: wall
+// time and memory. docs/sim.md describes every field.
+Report RunScenario(const ScenarioConfig& config);
 
 }  // namespace pando::sim

@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <ranges>
 #include <span>
 #include <utility>
 #include <vector>
@@ -61,7 +62,7 @@ concept SimNode = std::movable<N> &&
 // lists the other does. Without it, nodes learn of failures only by sending.
 template <typename N>
 concept HasConnections = requires(const N& n) {
-  { n.Connections() } -> std::convertible_to<std::span<const NodeId>>;
+  { *std::ranges::begin(n.Connections()) } -> std::convertible_to<NodeId>;
 };
 
 enum class RestartMode {
@@ -131,7 +132,7 @@ class Simulator {
     if (!net_.IsUp(id)) return;
     net_.MarkDown(static_cast<uint32_t>(id));
     if constexpr (HasConnections<Node>) {
-      for (NodeId peer : std::span<const NodeId>(nodes_[id].Connections())) {
+      for (NodeId peer : nodes_[id].Connections()) {
         if (Lists(peer, id)) net_.NotifyPeerDown(static_cast<uint32_t>(peer), id);
       }
     }
@@ -150,7 +151,7 @@ class Simulator {
     const uint32_t old = net_.partition(id);
     net_.SetPartition(id, partition);
     if constexpr (HasConnections<Node>) {
-      for (NodeId peer : std::span<const NodeId>(nodes_[id].Connections())) {
+      for (NodeId peer : nodes_[id].Connections()) {
         if (peer >= nodes_.size() || !Cut(id, peer, old, net_.partition(peer))) continue;
         net_.NotifyPeerDown(static_cast<uint32_t>(id), static_cast<uint32_t>(peer));
         if (Lists(peer, id)) {
@@ -169,7 +170,7 @@ class Simulator {
     }
     if constexpr (HasConnections<Node>) {
       for (NodeId id = 0; id < nodes_.size(); ++id) {
-        for (NodeId peer : std::span<const NodeId>(nodes_[id].Connections())) {
+        for (NodeId peer : nodes_[id].Connections()) {
           if (peer < nodes_.size() && Cut(id, peer, old[id], old[peer])) {
             net_.NotifyPeerDown(static_cast<uint32_t>(id), static_cast<uint32_t>(peer));
           }
@@ -259,7 +260,7 @@ class Simulator {
   // Whether node `a` lists `b` among its connections.
   bool Lists(NodeId a, NodeId b) const {
     if (a >= nodes_.size() || a == b) return false;
-    for (NodeId p : std::span<const NodeId>(nodes_[a].Connections())) {
+    for (NodeId p : nodes_[a].Connections()) {
       if (p == b) return true;
     }
     return false;
