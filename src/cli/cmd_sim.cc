@@ -19,6 +19,7 @@ struct SimOptions {
   uint64_t seed = 1;
   std::string latency = "20-150";
   bool baseline = false;
+  bool flooding = false;
   int64_t warmup_ms = 30'000;
   int64_t post_interval_ms = sim::ScenarioConfig{}.post_interval_ms;
   int64_t ihave_timeout_ms = sim::ScenarioConfig{}.ihave_timeout_ms;
@@ -154,6 +155,9 @@ void AddSim(CLI::App& app, Context&) {
   cmd->add_option("--scenario", opts->scenario_file,
                   "A JSON file of flag names and values, e.g. {\"nodes\": 100000, "
                   "\"groups\": 1000}; flags on the command line take precedence");
+  cmd->add_flag("--flooding", opts->flooding,
+                "Run only the flooding baseline (what --baseline adds), e.g. to run the two "
+                "modes of a long scenario as two processes");
   cmd->add_flag("--baseline", opts->baseline,
                 "Also run Usenet-style flooding (every new entry to every active neighbour, "
                 "no pruning) on the same overlay and seed; prints "
@@ -162,6 +166,7 @@ void AddSim(CLI::App& app, Context&) {
     if (!opts->scenario_file.empty()) ApplyScenarioFile(opts->scenario_file, *cmd);
     sim::ScenarioConfig config;
     config.groups = opts->groups;
+    config.flooding = opts->flooding;
     config.sync = !opts->no_sync;
     config.sync_interval_ms = opts->sync_interval_ms;
     config.crash_fraction = opts->crash_fraction;
@@ -194,6 +199,9 @@ void AddSim(CLI::App& app, Context&) {
       j["environment"] = r.environment;
       return j;
     };
+    if (opts->baseline && opts->flooding) {
+      Fail(Error{codes::kBadArgument, "--flooding and --baseline exclude each other."});
+    }
     if (!opts->baseline) {
       std::cout << sim::RunScenario(config).ToText();
       return;

@@ -422,6 +422,8 @@ Report RunScenario(const ScenarioConfig& config) {
     partition_json["gossip_bytes_after_heal"] = BytesSince(*sim, at_heal, kGossipIndex);
     const uint64_t differing = partition_json["entries_differing_at_heal"].get<uint64_t>();
     partition_json["reconciliation_bytes_per_differing_entry"] = Ratio(recon, differing);
+    partition_json["reconciliation_bytes_per_missing_node_entry"] =
+        Ratio(recon, partition_json["missing_node_entries_at_heal"].get<uint64_t>());
     r["partition"] = std::move(partition_json);
   }
 
