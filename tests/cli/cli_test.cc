@@ -258,4 +258,30 @@ TEST_F(CliTest, ForkedAuthorIsMarkedAndTheProofTravels) {
   EXPECT_EQ(Pando({"verify"}, Env(c)).exit_code, 0);
 }
 
+// pando sim takes its scenario from flags or a JSON file of flag names (flags win), and
+// refuses a file with an unknown key or a value of the wrong type.
+TEST_F(CliTest, SimTakesAScenarioFile) {
+  const std::string file = dir_.path() + "/scenario.json";
+  std::ofstream(file) << R"({"nodes": 300, "groups": 3, "entries": 4, "post-interval": 100})";
+  Outcome run = Run({"sim", "--scenario", file, "--entries", "8"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const nlohmann::json r = nlohmann::json::parse(run.out)["result"];
+  EXPECT_EQ(r["scenario"]["nodes"], 300);
+  EXPECT_EQ(r["scenario"]["groups"], 3);
+  EXPECT_EQ(r["scenario"]["entries"], 8);  // The flag wins over the file.
+  EXPECT_EQ(r["scenario"]["post_interval_ms"], 100);
+  EXPECT_EQ(r["delivery"]["ratio"], 1.0);
+  EXPECT_EQ(r["groups"]["held_outside_their_group"], 0);
+
+  std::ofstream(file) << R"({"nodez": 300})";
+  Outcome unknown = Run({"sim", "--scenario", file});
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_NE(unknown.err.find("error: BAD_ARGUMENT:"), std::string::npos) << unknown.err;
+  EXPECT_NE(unknown.err.find("nodez"), std::string::npos);
+  std::ofstream(file) << R"({"nodes": "many"})";
+  EXPECT_NE(Run({"sim", "--scenario", file}).err.find("BAD_ARGUMENT"), std::string::npos);
+  EXPECT_NE(Run({"sim", "--scenario", dir_.path() + "/none.json"}).err.find("NOT_FOUND"),
+            std::string::npos);
+}
+
 }  // namespace
