@@ -79,6 +79,9 @@ Report RunOneGroupScenario(const ScenarioConfig& config) {
   shared.payload_bytes = config.payload_bytes;
   shared.broadcast.ihave_timeout_ms = config.ihave_timeout_ms;
   shared.broadcast.graft_timeout_ms = config.graft_timeout_ms;
+  shared.broadcast.optimize_lead_ms = config.optimize_lead_ms;
+  shared.broadcast.optimize_threshold_hops = config.optimize_threshold_hops;
+  shared.broadcast.prune_guard_ms = config.prune_guard_ms;
 
   NetworkConfig net;
   net.seed = config.seed;
@@ -155,6 +158,9 @@ Report RunOneGroupScenario(const ScenarioConfig& config) {
   scenario["payload_bytes"] = config.payload_bytes;
   scenario["ihave_timeout_ms"] = config.ihave_timeout_ms;
   scenario["graft_timeout_ms"] = config.graft_timeout_ms;
+  scenario["optimize_lead_ms"] = config.optimize_lead_ms;
+  scenario["optimize_threshold_hops"] = config.optimize_threshold_hops;
+  scenario["prune_guard_ms"] = config.prune_guard_ms;
   scenario["first_post_ms"] = first_post_ms;
   scenario["last_post_ms"] = last_post_ms;
 

@@ -40,6 +40,10 @@ struct ScenarioConfig {
   // copies per node per entry from 1.19 to 1.11 but raised p99 from 2.0 s to 2.4 s.
   proto::TimeMs ihave_timeout_ms = proto::BroadcastConfig{}.ihave_timeout_ms;
   proto::TimeMs graft_timeout_ms = proto::BroadcastConfig{}.graft_timeout_ms;
+  // Plumtree's tree optimisation and prune guard (proto::BroadcastConfig); 0 turns each off.
+  proto::TimeMs optimize_lead_ms = proto::BroadcastConfig{}.optimize_lead_ms;
+  uint16_t optimize_threshold_hops = proto::BroadcastConfig{}.optimize_threshold_hops;
+  proto::TimeMs prune_guard_ms = proto::BroadcastConfig{}.prune_guard_ms;
 };
 
 // One group, `entries` synthetic entries posted from random nodes over a HyParView overlay,
