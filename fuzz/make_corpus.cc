@@ -189,7 +189,7 @@ int main(int argc, char** argv) {
   }
   const pando::proto::BroadcastMessage broadcasts[] = {
       pando::proto::Gossip{{}, 3, 200}, pando::proto::IHave{{}, 2}, pando::proto::Graft{},
-      pando::proto::Prune{}};
+      pando::proto::Graft{{}, /*link_only=*/true}, pando::proto::Prune{}};
   for (const auto& msg : broadcasts) {
     Bytes b;
     pando::proto::Encode(msg, b);

@@ -32,6 +32,9 @@ struct SimOptions {
   int64_t partition_ms = 600'000;
   int64_t drain_limit_ms = sim::ScenarioConfig{}.drain_limit_ms;
   std::string scenario_file;
+  int64_t optimize_lead_ms = sim::ScenarioConfig{}.optimize_lead_ms;
+  uint16_t optimize_threshold_hops = sim::ScenarioConfig{}.optimize_threshold_hops;
+  int64_t prune_guard_ms = sim::ScenarioConfig{}.prune_guard_ms;
 };
 
 // Reads a scenario file: a JSON object whose keys are the long flag names without dashes
@@ -158,6 +161,21 @@ void AddSim(CLI::App& app, Context&) {
   cmd->add_flag("--flooding", opts->flooding,
                 "Run only the flooding baseline (what --baseline adds), e.g. to run the two "
                 "modes of a long scenario as two processes");
+  cmd->add_option("--optimize-lead", opts->optimize_lead_ms,
+                  "Plumtree: move the tree link to a neighbour whose IHAVE came at least this "
+                  "many ms before the entry, with no more hops; 0 turns it off")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{600'000}));
+  cmd->add_option("--optimize-threshold", opts->optimize_threshold_hops,
+                  "Plumtree, the paper's rule: move the tree link to a neighbour whose IHAVE, "
+                  "after the entry, shows a path at least this many hops shorter; 0 turns it off")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1000));
+  cmd->add_option("--prune-guard", opts->prune_guard_ms,
+                  "Plumtree: a duplicate does not prune a link that brought another entry first "
+                  "within this many ms; 0 turns the guard off")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{600'000}));
   cmd->add_flag("--baseline", opts->baseline,
                 "Also run Usenet-style flooding (every new entry to every active neighbour, "
                 "no pruning) on the same overlay and seed; prints "
@@ -183,6 +201,9 @@ void AddSim(CLI::App& app, Context&) {
     config.warmup_ms = opts->warmup_ms;
     config.post_interval_ms = opts->post_interval_ms;
     config.ihave_timeout_ms = opts->ihave_timeout_ms;
+    config.optimize_lead_ms = opts->optimize_lead_ms;
+    config.optimize_threshold_hops = opts->optimize_threshold_hops;
+    config.prune_guard_ms = opts->prune_guard_ms;
     if (!ParseLatency(opts->latency, &config.latency_min_ms, &config.latency_max_ms)) {
       Fail(Error{codes::kBadArgument,
                  "--latency takes MIN-MAX in milliseconds with MIN <= MAX, e.g. 20-150."});

@@ -524,8 +524,9 @@ class PandoNode {
       if (!shared_->flooding) g.broadcast.OnNeighborUp(peer);
       if (shared_->sync_enabled && g.sync.OpensOnConnect(self_, peer)) opens.push_back(peer);
     }
-    for (auto& [to, message] : out.sends) {
-      std::visit([&](auto& x) { Send(ctx, to, g.group, std::move(x)); }, message);
+    for (auto& send : out.sends) {
+      const NodeId to = send.first;  // Named: clang 14 cannot capture a structured binding.
+      std::visit([&](auto& x) { Send(ctx, to, g.group, std::move(x)); }, send.second);
     }
     for (NodeId peer : out.neighbor_down) {
       if (!shared_->flooding) g.broadcast.OnNeighborDown(peer);
@@ -537,8 +538,9 @@ class PandoNode {
     }
   }
   void Apply(GroupState& g, proto::BroadcastOutbox& out, Context<PandoMessage>& ctx) {
-    for (auto& [to, message] : out.sends) {
-      std::visit([&](auto& x) { Send(ctx, to, g.group, std::move(x)); }, message);
+    for (auto& send : out.sends) {
+      const NodeId to = send.first;  // Named: clang 14 cannot capture a structured binding.
+      std::visit([&](auto& x) { Send(ctx, to, g.group, std::move(x)); }, send.second);
     }
     if (out.next_timer_at) g.broadcast_timer = *out.next_timer_at;
   }

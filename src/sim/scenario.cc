@@ -135,6 +135,9 @@ Report RunScenario(const ScenarioConfig& config) {
   auto side = [seed = config.seed](NodeId id) {
     return static_cast<uint32_t>(MixHash(MixHash(seed, kSideTag), id) & 1);
   };
+  shared.broadcast.optimize_lead_ms = config.optimize_lead_ms;
+  shared.broadcast.optimize_threshold_hops = config.optimize_threshold_hops;
+  shared.broadcast.prune_guard_ms = config.prune_guard_ms;
 
   NetworkConfig net;
   net.seed = config.seed;
@@ -329,6 +332,9 @@ Report RunScenario(const ScenarioConfig& config) {
   scenario["graft_timeout_ms"] = config.graft_timeout_ms;
   scenario["sync"] = config.sync;
   scenario["sync_interval_ms"] = config.sync_interval_ms;
+  scenario["optimize_lead_ms"] = config.optimize_lead_ms;
+  scenario["optimize_threshold_hops"] = config.optimize_threshold_hops;
+  scenario["prune_guard_ms"] = config.prune_guard_ms;
   scenario["first_post_ms"] = first_post_ms;
   scenario["last_post_ms"] = last_post_ms;
   if (crash) {

@@ -27,18 +27,20 @@ struct ScenarioConfig {
   proto::TimeMs warmup_ms = 30'000;
   // Entry k is posted at (join_window_ms + warmup_ms + k * post_interval_ms), from a random
   // node. 2 s keeps about one entry in flight at a time, the regime Plumtree's one shared
-  // eager tree is built for: a PRUNE caused by one entry's duplicate cuts the tree under the
-  // other entries still spreading, which GRAFTs then repair at the cost of copies and delay.
-  // At 100,000 nodes and 100 entries (docs/sim.md): every 500 ms, 1.49 copies per node per
-  // entry and p99 2.4 s; every 2 s, 1.20 and 1.8 s.
+  // eager tree is built for. With entries overlapping, a PRUNE caused by one entry's
+  // duplicate can cut the tree under others still spreading; the prune guard
+  // (proto::BroadcastConfig::prune_guard_ms) avoids most of those cuts. At 100,000 nodes and
+  // 200 entries (docs/sim.md): every 500 ms, 1.42 copies per node per entry and p99 2.1 s;
+  // every 2 s, 1.08-1.10 and 1.7 s; every 100 ms, 1.70 and 1.7 s.
   proto::TimeMs post_interval_ms = 2'000;
   uint32_t payload_bytes = 200;
   // The run stops once every node holds every entry, or this long after the last post.
   proto::TimeMs drain_limit_ms = 60'000;
   // Plumtree's timers (proto::BroadcastConfig): how long an announced entry may be missing
   // before a GRAFT, and how long a GRAFT may go unanswered before the next announcer. The
-  // library's 400 ms measured best for delay: at 1,000,000 nodes and 2 s spacing, 1 s cut
-  // copies per node per entry from 1.19 to 1.11 but raised p99 from 2.0 s to 2.4 s.
+  // library's 400 ms measured best for delay: at 1,000,000 nodes and 2 s spacing, before the
+  // tree optimisation, 1 s cut copies per node per entry from 1.19 to 1.11 but raised p99
+  // from 2.0 s to 2.4 s.
   proto::TimeMs ihave_timeout_ms = proto::BroadcastConfig{}.ihave_timeout_ms;
   proto::TimeMs graft_timeout_ms = proto::BroadcastConfig{}.graft_timeout_ms;
 
@@ -60,6 +62,10 @@ struct ScenarioConfig {
   proto::TimeMs crash_at_ms = 0;
   proto::TimeMs partition_at_ms = -1;  // Negative: no partition.
   proto::TimeMs partition_ms = 0;
+  // Plumtree's tree optimisation and prune guard (proto::BroadcastConfig); 0 turns each off.
+  proto::TimeMs optimize_lead_ms = proto::BroadcastConfig{}.optimize_lead_ms;
+  uint16_t optimize_threshold_hops = proto::BroadcastConfig{}.optimize_threshold_hops;
+  proto::TimeMs prune_guard_ms = proto::BroadcastConfig{}.prune_guard_ms;
 };
 
 // `entries` synthetic entries posted from random carriers over HyParView overlays (one per

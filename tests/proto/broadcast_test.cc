@@ -131,6 +131,206 @@ TEST(BroadcastTest, GraftMakesTheLinkEagerAndResends) {
   EXPECT_EQ(std::get<Gossip>(out.sends[0].second).payload_bytes, 321u);
 }
 
+TEST(BroadcastTest, GraftAnswerCarriesTheHopsTheEntryCameWith) {
+  Broadcast b;
+  for (NodeId p : {1, 2}) b.OnNeighborUp(p);
+  BroadcastOutbox out;
+  b.OnGossip(0, 1, Gossip{Id(5), 6, 100}, /*is_new=*/true, out);
+  out.Clear();
+  b.OnGraft(10, 2, Graft{Id(5)}, /*have=*/true, 100, out);
+  ASSERT_EQ(SendsOf<Gossip>(out), (std::vector<NodeId>{2}));
+  EXPECT_EQ(std::get<Gossip>(out.sends[0].second).hops, 7);
+  out.Clear();
+  b.Post(20, Id(6), 100, out);  // A local post is at hops 0: its GRAFT answer is at 1.
+  out.Clear();
+  b.OnGraft(30, 2, Graft{Id(6)}, true, 100, out);
+  EXPECT_EQ(std::get<Gossip>(out.sends[0].second).hops, 1);
+}
+
+TEST(BroadcastTest, LinkOnlyGraftMakesTheLinkEagerWithoutResending) {
+  Broadcast b;
+  b.OnNeighborUp(4);
+  b.OnPrune(4);
+  BroadcastOutbox out;
+  b.OnGraft(0, 4, Graft{Id(3), /*link_only=*/true}, /*have=*/true, 321, out);
+  EXPECT_TRUE(b.IsEager(4));
+  EXPECT_TRUE(out.sends.empty());
+}
+
+// The tree optimisation, timing rule: node has eager parent 1 and lazy neighbour 2. Neighbour 2
+// announces entry 9 with 3 hops; 150 ms later the entry arrives from 1 with 5 hops. The link
+// moves: 2 becomes eager (GRAFT that asks for nothing), 1 lazy (PRUNE).
+BroadcastConfig OptimizingConfig() {
+  BroadcastConfig c;
+  c.optimize_lead_ms = 100;
+  c.optimize_threshold_hops = 0;
+  c.prune_guard_ms = 2'000;
+  return c;
+}
+
+TEST(BroadcastTest, EntryArrivingLongAfterAnIHaveMovesTheTreeLink) {
+  Broadcast b(OptimizingConfig());
+  for (NodeId p : {1, 2, 3}) b.OnNeighborUp(p);
+  b.OnPrune(2);
+  BroadcastOutbox out;
+  b.OnIHave(1000, 2, IHave{Id(9), 3}, /*have=*/false, out);
+  out.Clear();
+  EXPECT_TRUE(b.OnGossip(1150, 1, Gossip{Id(9), 5, 100}, true, out));
+  // Forwarded as usual: GOSSIP to the eager 3, IHAVE to the lazy 2.
+  EXPECT_EQ(SendsOf<Gossip>(out), (std::vector<NodeId>{3}));
+  ASSERT_EQ(SendsOf<Graft>(out), (std::vector<NodeId>{2}));
+  for (const auto& [peer, m] : out.sends) {
+    if (const auto* g = std::get_if<Graft>(&m)) {
+      EXPECT_TRUE(g->link_only);
+      EXPECT_EQ(g->id, Id(9));
+    }
+  }
+  EXPECT_EQ(SendsOf<Prune>(out), (std::vector<NodeId>{1}));
+  EXPECT_TRUE(b.IsEager(2));
+  EXPECT_FALSE(b.IsEager(1));
+  // The entry counts as arrived from 2: a later GRAFT answer is at the announced hops + 1.
+  out.Clear();
+  b.OnGraft(1200, 3, Graft{Id(9)}, true, 100, out);
+  EXPECT_EQ(std::get<Gossip>(out.sends[0].second).hops, 4);
+}
+
+TEST(BroadcastTest, NoMoveForASmallLeadMoreHopsOrAfterAGraft) {
+  BroadcastOutbox out;
+  {  // The IHAVE came only 50 ms earlier.
+    Broadcast b(OptimizingConfig());
+    for (NodeId p : {1, 2}) b.OnNeighborUp(p);
+    b.OnPrune(2);
+    b.OnIHave(1000, 2, IHave{Id(9), 3}, false, out);
+    out.Clear();
+    b.OnGossip(1050, 1, Gossip{Id(9), 5, 100}, true, out);
+    EXPECT_TRUE(SendsOf<Graft>(out).empty());
+    EXPECT_TRUE(SendsOf<Prune>(out).empty());
+    EXPECT_TRUE(b.IsEager(1));
+  }
+  {  // The announcer's path is longer in hops.
+    Broadcast b(OptimizingConfig());
+    for (NodeId p : {1, 2}) b.OnNeighborUp(p);
+    b.OnPrune(2);
+    out.Clear();
+    b.OnIHave(1000, 2, IHave{Id(9), 6}, false, out);
+    out.Clear();
+    b.OnGossip(1300, 1, Gossip{Id(9), 5, 100}, true, out);
+    EXPECT_TRUE(SendsOf<Prune>(out).empty());
+    EXPECT_FALSE(b.IsEager(2));
+  }
+  {  // The timer already grafted from the announcer: the entry's arrival moves nothing.
+    Broadcast b(OptimizingConfig());
+    for (NodeId p : {1, 2}) b.OnNeighborUp(p);
+    b.OnPrune(2);
+    out.Clear();
+    b.OnIHave(1000, 2, IHave{Id(9), 3}, false, out);
+    b.OnTimer(1400, out);
+    out.Clear();
+    b.OnGossip(1450, 1, Gossip{Id(9), 5, 100}, true, out);
+    EXPECT_TRUE(SendsOf<Prune>(out).empty());
+    EXPECT_TRUE(SendsOf<Graft>(out).empty());
+  }
+  {  // Turned off.
+    BroadcastConfig c = OptimizingConfig();
+    c.optimize_lead_ms = 0;
+    Broadcast b(c);
+    for (NodeId p : {1, 2}) b.OnNeighborUp(p);
+    b.OnPrune(2);
+    out.Clear();
+    b.OnIHave(1000, 2, IHave{Id(9), 3}, false, out);
+    out.Clear();
+    b.OnGossip(1300, 1, Gossip{Id(9), 5, 100}, true, out);
+    EXPECT_TRUE(out.sends.size() == 1 && SendsOf<IHave>(out).size() == 1);
+  }
+}
+
+// The paper's rule: an IHAVE after the entry, with at least the threshold fewer hops.
+TEST(BroadcastTest, ShorterIHaveAfterTheEntryMovesTheTreeLinkWhenEnabled) {
+  BroadcastConfig c = OptimizingConfig();
+  c.optimize_lead_ms = 0;
+  c.optimize_threshold_hops = 3;
+  Broadcast b(c);
+  for (NodeId p : {1, 2, 3}) b.OnNeighborUp(p);
+  b.OnPrune(2);
+  b.OnPrune(3);
+  BroadcastOutbox out;
+  b.OnGossip(1000, 1, Gossip{Id(4), 8, 100}, true, out);
+  out.Clear();
+  b.OnIHave(1100, 3, IHave{Id(4), 6}, /*have=*/true, out);  // Only 2 shorter: nothing.
+  EXPECT_TRUE(out.sends.empty());
+  b.OnIHave(1100, 2, IHave{Id(4), 5}, /*have=*/true, out);  // 3 shorter: move to 2.
+  EXPECT_EQ(SendsOf<Graft>(out), (std::vector<NodeId>{2}));
+  EXPECT_TRUE(std::get<Graft>(out.sends[0].second).link_only);
+  EXPECT_EQ(SendsOf<Prune>(out), (std::vector<NodeId>{1}));
+  EXPECT_TRUE(b.IsEager(2));
+  EXPECT_FALSE(b.IsEager(1));
+  out.Clear();
+  // The record now says 5 hops via 2: an IHAVE with 3 hops is not 3 shorter.
+  b.OnIHave(1200, 3, IHave{Id(4), 3}, true, out);
+  EXPECT_TRUE(out.sends.empty());
+  // An entry not in the ring (never received here) moves nothing.
+  b.OnIHave(1200, 3, IHave{Id(77), 1}, true, out);
+  EXPECT_TRUE(out.sends.empty());
+}
+
+TEST(BroadcastTest, RecentRingForgetsOldEntries) {
+  BroadcastConfig c = OptimizingConfig();
+  c.optimize_threshold_hops = 2;
+  c.prune_guard_ms = 0;  // Parent 1 carries every entry here; the guard would hold it.
+  Broadcast b(c);
+  for (NodeId p : {1, 2}) b.OnNeighborUp(p);
+  b.OnPrune(2);
+  BroadcastOutbox out;
+  b.OnGossip(0, 1, Gossip{Id(0), 9, 100}, true, out);
+  for (uint8_t e = 1; e <= kRecentCapacity; ++e) b.OnGossip(e, 1, Gossip{Id(e), 9, 100}, true, out);
+  out.Clear();
+  b.OnIHave(100, 2, IHave{Id(0), 1}, true, out);  // Overwritten in the ring: no move.
+  EXPECT_TRUE(out.sends.empty());
+  b.OnIHave(100, 2, IHave{Id(kRecentCapacity), 1}, true, out);  // Still there: moves.
+  EXPECT_EQ(SendsOf<Graft>(out), (std::vector<NodeId>{2}));
+}
+
+// The prune guard: a duplicate from a link that brought another entry first within the window
+// does not prune it; outside the window, or with the guard off, it does.
+TEST(BroadcastTest, DuplicateDoesNotPruneALinkCarryingOtherEntries) {
+  Broadcast b(OptimizingConfig());
+  for (NodeId p : {1, 2}) b.OnNeighborUp(p);
+  BroadcastOutbox out;
+  b.OnGossip(1000, 2, Gossip{Id(1), 4, 100}, true, out);  // 2 brings entry 1 first.
+  b.OnGossip(1500, 1, Gossip{Id(2), 4, 100}, true, out);  // 1 brings entry 2 first.
+  out.Clear();
+  b.OnGossip(1600, 2, Gossip{Id(2), 6, 100}, false, out);  // Duplicate of 2 from 2.
+  EXPECT_TRUE(out.sends.empty());
+  EXPECT_TRUE(b.IsEager(2));
+  b.OnGossip(3100, 2, Gossip{Id(2), 6, 100}, false, out);  // 2.1 s after entry 1: prune.
+  EXPECT_EQ(SendsOf<Prune>(out), (std::vector<NodeId>{2}));
+  EXPECT_FALSE(b.IsEager(2));
+
+  BroadcastConfig c = OptimizingConfig();
+  c.prune_guard_ms = 0;
+  Broadcast off(c);
+  for (NodeId p : {1, 2}) off.OnNeighborUp(p);
+  off.OnGossip(1000, 2, Gossip{Id(1), 4, 100}, true, out);
+  off.OnGossip(1500, 1, Gossip{Id(2), 4, 100}, true, out);
+  out.Clear();
+  off.OnGossip(1600, 2, Gossip{Id(2), 6, 100}, false, out);
+  EXPECT_EQ(SendsOf<Prune>(out), (std::vector<NodeId>{2}));
+}
+
+TEST(BroadcastTest, OptimisationDoesNotMoveAwayFromALinkCarryingOtherEntries) {
+  Broadcast b(OptimizingConfig());
+  for (NodeId p : {1, 2}) b.OnNeighborUp(p);
+  b.OnPrune(2);
+  BroadcastOutbox out;
+  b.OnGossip(900, 1, Gossip{Id(1), 4, 100}, true, out);  // 1 is carrying entry 1.
+  b.OnIHave(1000, 2, IHave{Id(9), 3}, false, out);
+  out.Clear();
+  b.OnGossip(1300, 1, Gossip{Id(9), 5, 100}, true, out);
+  EXPECT_TRUE(SendsOf<Prune>(out).empty());
+  EXPECT_TRUE(SendsOf<Graft>(out).empty());
+  EXPECT_TRUE(b.IsEager(1));
+}
+
 TEST(BroadcastTest, MissingListIsBounded) {
   Broadcast b;
   b.OnNeighborUp(1);
@@ -143,7 +343,7 @@ TEST(BroadcastTest, MissingListIsBounded) {
 
 TEST(BroadcastCodecTest, RoundTripAndGoldenBytes) {
   const std::vector<BroadcastMessage> msgs = {Gossip{Id(1), 7, 300}, IHave{Id(2), 9}, Graft{Id(3)},
-                                              Prune{}};
+                                              Graft{Id(3), true}, Prune{}};
   for (const auto& m : msgs) {
     Bytes b;
     Encode(m, b);
@@ -165,6 +365,20 @@ TEST(BroadcastCodecTest, RoundTripAndGoldenBytes) {
             "0102"
             "020000000000000000000000000000000000000000000000000000000000005a"
             "0900");
+  Bytes graft;
+  Encode(Graft{Id(3)}, graft);
+  EXPECT_EQ(ToHex(graft),
+            "0103"
+            "030000000000000000000000000000000000000000000000000000000000005a"
+            "00");
+  Bytes link_only;
+  Encode(Graft{Id(3), /*link_only=*/true}, link_only);
+  EXPECT_EQ(ToHex(link_only),
+            "0103"
+            "030000000000000000000000000000000000000000000000000000000000005a"
+            "01");
+  EXPECT_TRUE(std::get<Graft>(*DecodeBroadcast(link_only)).link_only);
+  EXPECT_FALSE(std::get<Graft>(*DecodeBroadcast(graft)).link_only);
 }
 
 TEST(BroadcastCodecTest, RejectsMalformed) {
@@ -174,6 +388,15 @@ TEST(BroadcastCodecTest, RejectsMalformed) {
   EXPECT_EQ(DecodeBroadcast(Bytes{1, 4, 0}).error().code, codes::kMalformed);
   EXPECT_EQ(DecodeBroadcast(Bytes{1, 3, 0}).error().code, codes::kMalformed);
   EXPECT_EQ(DecodeBroadcast(Bytes(41, 1)).error().code, codes::kMalformed);
+  // GRAFT: the 34-byte form without flags, and unknown flag bits, are refused.
+  Bytes graft;
+  Encode(Graft{Id(3)}, graft);
+  graft.pop_back();
+  EXPECT_EQ(DecodeBroadcast(graft).error().code, codes::kMalformed);
+  graft.push_back(0x02);
+  EXPECT_EQ(DecodeBroadcast(graft).error().code, codes::kMalformed);
+  graft.back() = 0x81;
+  EXPECT_EQ(DecodeBroadcast(graft).error().code, codes::kMalformed);
 }
 
 // A small network with random link latencies: every entry reaches every node, and once the

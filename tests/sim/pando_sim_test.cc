@@ -18,9 +18,21 @@
 namespace pando::sim {
 namespace {
 
+// The scenarios run at 10,000 nodes in optimised builds. Debug and sanitizer builds (which
+// check every membership invariant on every call, and every memory access) run them at
+// 2,000 nodes: they are there to catch memory and logic errors, which the smaller runs
+// exercise the same way, within CI's time.
+#if defined(NDEBUG) && !defined(__SANITIZE_ADDRESS__)
+constexpr uint64_t kNodes = 10'000;
+constexpr bool kOptimized = true;
+#else
+constexpr uint64_t kNodes = 2'000;
+constexpr bool kOptimized = false;
+#endif
+
 ScenarioConfig CiConfig(bool flooding) {
   ScenarioConfig config;
-  config.nodes = 10'000;
+  config.nodes = kNodes;
   config.entries = 50;
   config.seed = 3;
   config.flooding = flooding;
@@ -44,7 +56,7 @@ class PandoScenario : public ::testing::Test {
 
 TEST_F(PandoScenario, PlumtreeDeliversEverythingWithinTargets) {
   const Json& r = plumtree_->result;
-  EXPECT_EQ(r["delivery"]["delivered"].get<uint64_t>(), 10'000u * 50u);
+  EXPECT_EQ(r["delivery"]["delivered"].get<uint64_t>(), kNodes * 50u);
   EXPECT_EQ(r["delivery"]["ratio"].get<double>(), 1.0);
   EXPECT_LT(r["delay_ms"]["p99_ms"].get<int64_t>(), 2000);
   EXPECT_LE(r["traffic"]["payload_copies_per_node_per_entry"].get<double>(), 1.3);
@@ -80,25 +92,27 @@ TEST_F(PandoScenario, MemoryPerNodeStaysWithinBudget) {
               PandoNode::BytesPerGroup(), PandoSim::kStateBytesPerNode);
   EXPECT_LE(one_group + PandoSim::kStateBytesPerNode + 50 / 8 + 8, 16u * 1024u);
   // The peak RSS of the whole 10,000-node run, per node (this process ran more, so this is
-  // an upper bound).
-  EXPECT_LE(plumtree_->environment["peak_rss_bytes_per_node"].get<uint64_t>(), 16u * 1024u);
+  // an upper bound). Sanitizers multiply memory; the check means nothing there.
+  if (kOptimized) {
+    EXPECT_LE(plumtree_->environment["peak_rss_bytes_per_node"].get<uint64_t>(), 16u * 1024u);
+  }
 }
 
-// 10,000 nodes in 100 groups of 100 plus the catalog: every entry reaches exactly the
-// carriers of its group, and nothing leaks to a node outside it.
+// 10,000 nodes (2,000 in debug builds) in 100 groups plus the catalog: every entry reaches exactly
+// the carriers of its group, and nothing leaks to a node outside it.
 TEST(PandoGroupsScenario, EveryEntryReachesExactlyItsGroup) {
   ScenarioConfig config;
-  config.nodes = 10'000;
+  config.nodes = kNodes;
   config.groups = 100;
   config.entries = 303;  // Three per group, three to the catalog.
   config.post_interval_ms = 200;
   config.seed = 5;
   const Json r = RunScenario(config).result;
-  // 3 catalog entries x 10,000 nodes + 300 group entries x 100 carriers.
-  EXPECT_EQ(r["delivery"]["expected"].get<uint64_t>(), 3u * 10'000u + 300u * 100u);
+  // 3 catalog entries x all nodes + 300 group entries x (nodes / 100) carriers.
+  EXPECT_EQ(r["delivery"]["expected"].get<uint64_t>(), 3u * kNodes + 300u * (kNodes / 100));
   EXPECT_EQ(r["delivery"]["delivered"].get<uint64_t>(), r["delivery"]["expected"].get<uint64_t>());
   EXPECT_EQ(r["groups"]["groups"].get<uint64_t>(), 101u);
-  EXPECT_EQ(r["groups"]["carriers_per_group_min"].get<uint64_t>(), 100u);
+  EXPECT_EQ(r["groups"]["carriers_per_group_min"].get<uint64_t>(), kNodes / 100);
   EXPECT_EQ(r["groups"]["held_outside_their_group"].get<uint64_t>(), 0u);
   EXPECT_EQ(r["groups"]["misrouted_messages"].get<uint64_t>(), 0u);
 }
@@ -107,14 +121,14 @@ TEST(PandoGroupsScenario, EveryEntryReachesExactlyItsGroup) {
 // and every entry posted after the crash reaches every survivor.
 TEST(PandoCrashScenario, SurvivorsReconnectAndGetLaterEntries) {
   ScenarioConfig config;
-  config.nodes = 10'000;
+  config.nodes = kNodes;
   config.entries = 40;
   config.crash_fraction = 0.5;
   config.crash_at_ms = 10'000;
   config.seed = 6;
   const Json r = RunScenario(config).result;
   const uint64_t survivors = r["crash"]["survivors"].get<uint64_t>();
-  EXPECT_NEAR(static_cast<double>(survivors), 5'000.0, 200.0);
+  EXPECT_NEAR(static_cast<double>(survivors), kNodes / 2.0, kNodes / 25.0);
   ASSERT_TRUE(r["crash"]["reconnected_after_ms"].is_number());
   EXPECT_LE(r["crash"]["reconnected_after_ms"].get<int64_t>(), 30'000);
   EXPECT_GE(r["crash"]["largest_component_share_at_30s"].get<double>(), 0.99);
