@@ -18,6 +18,7 @@
 #include "core/entry.h"
 #include "core/fork_proof.h"
 #include "proto/broadcast.h"
+#include "proto/frame.h"
 #include "proto/membership_codec.h"
 #include "proto/reconcile.h"
 
@@ -84,7 +85,7 @@ int main(int argc, char** argv) {
   }
   pando::InitCrypto();
   const fs::path out = argv[1];
-  for (const char* sub : {"entry", "fork_proof", "bundle", "reconcile", "overlay"}) {
+  for (const char* sub : {"entry", "fork_proof", "bundle", "reconcile", "overlay", "frame"}) {
     fs::create_directories(out / sub);
   }
 
@@ -194,6 +195,34 @@ int main(int argc, char** argv) {
     Bytes b;
     pando::proto::Encode(msg, b);
     WriteFile(out / "overlay" / ("broadcast-" + std::to_string(m++)), b);
+  }
+
+  // Peer frames: one of each type, and a stream of several.
+  {
+    namespace P = pando::proto;
+    const pando::Hash32 key = alice.public_key();
+    const P::NodeId named = P::NodeIdOfKey(key);
+    const std::vector<P::Frame> frames = {
+        P::HelloFrame{1, "127.0.0.1:7000"},
+        P::GroupFrame{1, "blog.alice"},
+        P::GoAwayFrame{"MALFORMED", "bad frame"},
+        P::MembershipFrame{1, P::ForwardJoin{named, 6}, {{key, "10.0.0.2:7000"}}},
+        P::MembershipFrame{1, P::Shuffle{1, 4, {1, named}}, {{key, "h:1"}}},
+        P::BroadcastFrame{
+            1, P::Gossip{a_blog[0].id(), 2, static_cast<uint32_t>(a_blog[0].bytes().size())},
+            a_blog[0].bytes()},
+        P::BroadcastFrame{1, P::IHave{a_blog[1].id(), 3}, {}},
+        P::ReconcileFrame{1, true, {1, 0, 0, 2, 0}},
+        P::WantFrame{1, {a_blog[2].id()}},
+        P::EntriesFrame{1, {a_blog[2].bytes(), a_blog[3].bytes()}},
+    };
+    Bytes stream;
+    int f = 0;
+    for (const P::Frame& frame : frames) {
+      WriteFile(out / "frame" / ("frame-" + std::to_string(f++)), P::EncodeFrame(frame));
+      P::EncodeFrame(frame, stream);
+    }
+    WriteFile(out / "frame" / "stream", stream);
   }
 
   std::cout << "make_corpus: wrote " << n << " entries, 2 fork proofs, 3 bundles to "

@@ -17,7 +17,7 @@ fi
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="$ROOT/build-fuzz"
 TARGETS=(entry_decode_fuzz bundle_read_fuzz fork_proof_decode_fuzz reconcile_fuzz
-  overlay_decode_fuzz)
+  overlay_decode_fuzz frame_decode_fuzz)
 PER_TARGET=$((TOTAL_SECONDS / ${#TARGETS[@]}))
 JOBS="$(nproc 2>/dev/null || echo 2)"
 
@@ -48,6 +48,7 @@ corpus_of() {
     fork_proof_decode_fuzz) echo fork_proof ;;
     reconcile_fuzz) echo reconcile ;;
     overlay_decode_fuzz) echo overlay ;;
+    frame_decode_fuzz) echo frame ;;
   esac
 }
 
@@ -58,6 +59,7 @@ max_len_of() {
     fork_proof_decode_fuzz) echo 300000 ;;
     reconcile_fuzz) echo 270000 ;;
     overlay_decode_fuzz) echo 1024 ;;
+    frame_decode_fuzz) echo 140000 ;;
   esac
 }
 

@@ -73,11 +73,13 @@ struct Gossip {
   Hash32 id{};
   uint16_t hops = 0;
   uint32_t payload_bytes = 0;
+  friend bool operator==(const Gossip&, const Gossip&) = default;
 };
 struct IHave {
   static constexpr std::string_view kName = "IHAVE";
   Hash32 id{};
   uint16_t hops = 0;
+  friend bool operator==(const IHave&, const IHave&) = default;
 };
 // A GRAFT asks the receiver to make the link eager and to send entry id; with link_only it
 // only makes the link eager (the tree optimisation: the sender holds the entry already).
@@ -85,9 +87,11 @@ struct Graft {
   static constexpr std::string_view kName = "GRAFT";
   Hash32 id{};
   bool link_only = false;
+  friend bool operator==(const Graft&, const Graft&) = default;
 };
 struct Prune {
   static constexpr std::string_view kName = "PRUNE";
+  friend bool operator==(const Prune&, const Prune&) = default;
 };
 using BroadcastMessage = std::variant<Gossip, IHave, Graft, Prune>;
 

@@ -1,0 +1,392 @@
+#include "proto/frame.h"
+
+#include <algorithm>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+#include "core/check.h"
+#include "core/crypto.h"
+#include "core/entry.h"
+#include "core/error_codes.h"
+
+namespace pando::proto {
+namespace {
+
+enum class FrameType : uint8_t {
+  kHello = 1,
+  kGroup = 2,
+  kGoAway = 3,
+  kMembership = 16,
+  kBroadcast = 17,
+  kReconcile = 18,
+  kWant = 19,
+  kEntries = 20,
+};
+
+Error Malformed(const std::string& why) {
+  return Error{codes::kMalformed, "The peer frame is malformed: " + why + "."};
+}
+
+// The ids a membership message names, in order, with repeats.
+std::vector<NodeId> NamedIds(const MembershipMessage& m) {
+  return std::visit(
+      [](const auto& x) -> std::vector<NodeId> {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, ForwardJoin>) {
+          return {x.new_node};
+        } else if constexpr (std::is_same_v<T, Shuffle>) {
+          std::vector<NodeId> ids = {x.origin};
+          ids.insert(ids.end(), x.nodes.begin(), x.nodes.end());
+          return ids;
+        } else if constexpr (std::is_same_v<T, ShuffleReply>) {
+          return x.nodes;
+        } else {
+          return {};
+        }
+      },
+      m);
+}
+
+void PutString(Bytes& out, std::string_view s) {
+  CHECK(s.size() <= kFrameStringMax);
+  out.push_back(static_cast<uint8_t>(s.size()));
+  Append(out, AsBytes(s));
+}
+
+// A cursor over a frame body; every read checks the bytes are there.
+class Reader {
+ public:
+  explicit Reader(ByteSpan b) : b_(b) {}
+  size_t left() const { return b_.size() - pos_; }
+  bool U8(uint8_t* v) {
+    if (left() < 1) return false;
+    *v = b_[pos_++];
+    return true;
+  }
+  bool U16(uint16_t* v) {
+    if (left() < 2) return false;
+    *v = GetU16(&b_[pos_]);
+    pos_ += 2;
+    return true;
+  }
+  bool U32(uint32_t* v) {
+    if (left() < 4) return false;
+    *v = GetU32(&b_[pos_]);
+    pos_ += 4;
+    return true;
+  }
+  bool Take(size_t n, ByteSpan* out) {
+    if (left() < n) return false;
+    *out = b_.subspan(pos_, n);
+    pos_ += n;
+    return true;
+  }
+  bool Hash(Hash32* h) {
+    ByteSpan s;
+    if (!Take(32, &s)) return false;
+    std::copy(s.begin(), s.end(), h->begin());
+    return true;
+  }
+  bool String(std::string* s) {
+    uint8_t len;
+    ByteSpan bytes;
+    if (!U8(&len) || !Take(len, &bytes)) return false;
+    s->assign(AsString(bytes));
+    return true;
+  }
+  ByteSpan Rest() {
+    ByteSpan r = b_.subspan(pos_);
+    pos_ = b_.size();
+    return r;
+  }
+
+ private:
+  ByteSpan b_;
+  size_t pos_ = 0;
+};
+
+// The size of a broadcast message's header, from its type byte (0 if unknown).
+size_t BroadcastHeaderBytes(uint8_t type) {
+  switch (type) {
+    case 1:
+      return 40;
+    case 2:
+      return 36;
+    case 3:
+      return 35;
+    case 4:
+      return 2;
+    default:
+      return 0;
+  }
+}
+
+Result<Frame> DecodeMembershipFrame(uint32_t handle, Reader& r, NodeId sender, NodeId receiver) {
+  uint16_t len;
+  ByteSpan inner;
+  if (!r.U16(&len) || !r.Take(len, &inner)) return Malformed("a MEMBERSHIP message is cut short");
+  Result<MembershipMessage> message = DecodeMembership(inner);
+  if (!message.ok()) return message.error();
+  std::vector<NodeId> named = NamedIds(*message);
+  MembershipFrame f{handle, std::move(message).value(), {}};
+  uint8_t count;
+  if (!r.U8(&count)) return Malformed("a MEMBERSHIP frame lacks its peer count");
+  std::sort(named.begin(), named.end());
+  named.erase(std::unique(named.begin(), named.end()), named.end());
+  std::erase_if(named, [&](NodeId id) { return id == sender || id == receiver; });
+  std::vector<NodeId> recorded;
+  for (uint8_t i = 0; i < count; ++i) {
+    PeerRecord p;
+    if (!r.Hash(&p.key) || !r.String(&p.address)) return Malformed("a peer record is cut short");
+    if (p.address.empty()) return Malformed("a peer record has an empty address");
+    const NodeId id = NodeIdOfKey(p.key);
+    if (!std::binary_search(named.begin(), named.end(), id)) {
+      return Malformed("a peer record is for a node the message does not name");
+    }
+    recorded.push_back(id);
+    f.peers.push_back(std::move(p));
+  }
+  std::sort(recorded.begin(), recorded.end());
+  if (std::adjacent_find(recorded.begin(), recorded.end()) != recorded.end()) {
+    return Malformed("two peer records are for the same node");
+  }
+  if (recorded.size() != named.size()) {
+    return Malformed("a node the MEMBERSHIP message names has no peer record");
+  }
+  return Frame(std::move(f));
+}
+
+}  // namespace
+
+NodeId NodeIdOfKey(const Hash32& public_key) {
+  const Hash32 h = Blake2b256(public_key);
+  return GetU64(h.data());
+}
+
+void EncodeFrame(const Frame& frame, Bytes& out) {
+  const size_t start = out.size();
+  PutU32(out, 0);  // The length, set below.
+  std::visit(
+      [&](const auto& f) {
+        using T = std::decay_t<decltype(f)>;
+        if constexpr (std::is_same_v<T, HelloFrame>) {
+          out.push_back(static_cast<uint8_t>(FrameType::kHello));
+          out.push_back(f.version);
+          PutString(out, f.listen_address);
+        } else if constexpr (std::is_same_v<T, GroupFrame>) {
+          out.push_back(static_cast<uint8_t>(FrameType::kGroup));
+          PutU32(out, f.handle);
+          CHECK(IsValidGroupName(f.name));
+          PutString(out, f.name);
+        } else if constexpr (std::is_same_v<T, GoAwayFrame>) {
+          out.push_back(static_cast<uint8_t>(FrameType::kGoAway));
+          PutString(out, f.code);
+          CHECK(f.reason.size() <= UINT16_MAX);
+          PutU16(out, static_cast<uint16_t>(f.reason.size()));
+          Append(out, AsBytes(f.reason));
+        } else if constexpr (std::is_same_v<T, MembershipFrame>) {
+          out.push_back(static_cast<uint8_t>(FrameType::kMembership));
+          PutU32(out, f.handle);
+          const size_t size = EncodedSize(f.message);
+          CHECK(size <= UINT16_MAX);
+          PutU16(out, static_cast<uint16_t>(size));
+          Encode(f.message, out);
+          CHECK(f.peers.size() <= UINT8_MAX);
+          out.push_back(static_cast<uint8_t>(f.peers.size()));
+          for (const PeerRecord& p : f.peers) {
+            CHECK(!p.address.empty());
+            Append(out, p.key);
+            PutString(out, p.address);
+          }
+        } else if constexpr (std::is_same_v<T, BroadcastFrame>) {
+          out.push_back(static_cast<uint8_t>(FrameType::kBroadcast));
+          PutU32(out, f.handle);
+          Encode(f.message, out);
+          if (const auto* g = std::get_if<Gossip>(&f.message)) {
+            CHECK(g->payload_bytes == f.entry.size() && !f.entry.empty());
+            Append(out, f.entry);
+          } else {
+            CHECK(f.entry.empty());
+          }
+        } else if constexpr (std::is_same_v<T, ReconcileFrame>) {
+          out.push_back(static_cast<uint8_t>(FrameType::kReconcile));
+          PutU32(out, f.handle);
+          out.push_back(f.open ? 1 : 0);
+          Append(out, f.body);
+        } else if constexpr (std::is_same_v<T, WantFrame>) {
+          out.push_back(static_cast<uint8_t>(FrameType::kWant));
+          PutU32(out, f.handle);
+          CHECK(f.ids.size() <= kWantIdsMax);
+          PutU16(out, static_cast<uint16_t>(f.ids.size()));
+          for (const Hash32& id : f.ids) Append(out, id);
+        } else {
+          static_assert(std::is_same_v<T, EntriesFrame>);
+          out.push_back(static_cast<uint8_t>(FrameType::kEntries));
+          PutU32(out, f.handle);
+          CHECK(!f.entries.empty() && f.entries.size() <= UINT16_MAX);
+          PutU16(out, static_cast<uint16_t>(f.entries.size()));
+          for (const Bytes& e : f.entries) {
+            PutU32(out, static_cast<uint32_t>(e.size()));
+            Append(out, e);
+          }
+        }
+      },
+      frame);
+  const size_t length = out.size() - start - 4;
+  CHECK(length >= 1 && length <= kFrameBytesMax);
+  for (int i = 0; i < 4; ++i) out[start + i] = static_cast<uint8_t>(length >> (8 * i));
+}
+
+Bytes EncodeFrame(const Frame& frame) {
+  Bytes out;
+  EncodeFrame(frame, out);
+  return out;
+}
+
+Result<Frame> DecodeFrame(ByteSpan type_and_body, NodeId sender, NodeId receiver) {
+  if (type_and_body.empty()) return Malformed("it is empty");
+  if (type_and_body.size() > kFrameBytesMax) {
+    return Error{codes::kOversize, "The peer frame is larger than 1 MiB."};
+  }
+  const uint8_t type = type_and_body[0];
+  Reader r(type_and_body.subspan(1));
+  Result<Frame> result = Malformed("unknown frame type " + std::to_string(type));
+  auto cut = [] { return Malformed("a field is cut short"); };
+  switch (static_cast<FrameType>(type)) {
+    case FrameType::kHello: {
+      HelloFrame f;
+      if (!r.U8(&f.version) || !r.String(&f.listen_address)) return cut();
+      if (f.version != kFrameVersion) {
+        return Error{
+            codes::kUnknownVersion,
+            "The peer speaks frame version " + std::to_string(f.version) + "; this node speaks 1."};
+      }
+      result = Frame(std::move(f));
+      break;
+    }
+    case FrameType::kGroup: {
+      GroupFrame f;
+      if (!r.U32(&f.handle) || !r.String(&f.name)) return cut();
+      if (!IsValidGroupName(f.name)) return Malformed("a GROUP frame has an invalid group name");
+      result = Frame(std::move(f));
+      break;
+    }
+    case FrameType::kGoAway: {
+      GoAwayFrame f;
+      uint16_t len;
+      ByteSpan reason;
+      if (!r.String(&f.code) || !r.U16(&len) || !r.Take(len, &reason)) return cut();
+      f.reason.assign(AsString(reason));
+      result = Frame(std::move(f));
+      break;
+    }
+    case FrameType::kMembership: {
+      uint32_t handle;
+      if (!r.U32(&handle)) return cut();
+      result = DecodeMembershipFrame(handle, r, sender, receiver);
+      if (!result.ok()) return result;
+      break;
+    }
+    case FrameType::kBroadcast: {
+      BroadcastFrame f;
+      ByteSpan header;
+      if (!r.U32(&f.handle) || r.left() < 2) return cut();
+      const ByteSpan rest = r.Rest();
+      const size_t header_bytes = BroadcastHeaderBytes(rest[1]);
+      if (header_bytes == 0 || rest.size() < header_bytes) {
+        // Let the broadcast decoder name the problem (version, type or length).
+        Result<BroadcastMessage> m = DecodeBroadcast(rest.first(std::min(rest.size(), size_t{2})));
+        if (!m.ok()) return m.error();
+        return cut();
+      }
+      header = rest.first(header_bytes);
+      Result<BroadcastMessage> m = DecodeBroadcast(header);
+      if (!m.ok()) return m.error();
+      f.message = std::move(m).value();
+      const ByteSpan entry = rest.subspan(header_bytes);
+      if (const auto* g = std::get_if<Gossip>(&f.message)) {
+        if (entry.empty() || g->payload_bytes != entry.size()) {
+          return Malformed("a GOSSIP's entry length differs from its header");
+        }
+        f.entry.assign(entry.begin(), entry.end());
+      } else if (!entry.empty()) {
+        return Malformed("bytes follow a broadcast message that carries no entry");
+      }
+      result = Frame(std::move(f));
+      break;
+    }
+    case FrameType::kReconcile: {
+      ReconcileFrame f;
+      uint8_t open;
+      if (!r.U32(&f.handle) || !r.U8(&open)) return cut();
+      if (open > 1) return Malformed("RECONCILE's open flag is neither 0 nor 1");
+      f.open = open == 1;
+      const ByteSpan body = r.Rest();
+      f.body.assign(body.begin(), body.end());
+      result = Frame(std::move(f));
+      break;
+    }
+    case FrameType::kWant: {
+      WantFrame f;
+      uint16_t count;
+      if (!r.U32(&f.handle) || !r.U16(&count)) return cut();
+      if (count > kWantIdsMax) return Malformed("a WANT lists more than 4096 ids");
+      f.ids.resize(count);
+      for (Hash32& id : f.ids) {
+        if (!r.Hash(&id)) return cut();
+      }
+      result = Frame(std::move(f));
+      break;
+    }
+    case FrameType::kEntries: {
+      EntriesFrame f;
+      uint16_t count;
+      if (!r.U32(&f.handle) || !r.U16(&count)) return cut();
+      if (count == 0) return Malformed("an ENTRIES frame carries no entry");
+      for (uint16_t i = 0; i < count; ++i) {
+        uint32_t len;
+        ByteSpan e;
+        if (!r.U32(&len) || !r.Take(len, &e)) return cut();
+        f.entries.emplace_back(e.begin(), e.end());
+      }
+      result = Frame(std::move(f));
+      break;
+    }
+  }
+  if (result.ok() && r.left() != 0) return Malformed("bytes follow the last field");
+  return result;
+}
+
+void FrameReader::Append(ByteSpan bytes) {
+  // Drop what was consumed before growing, so the buffer stays about one frame long.
+  if (offset_ > 0 && offset_ >= buffer_.size() / 2) {
+    buffer_.erase(buffer_.begin(), buffer_.begin() + static_cast<std::ptrdiff_t>(offset_));
+    offset_ = 0;
+  }
+  buffer_.insert(buffer_.end(), bytes.begin(), bytes.end());
+}
+
+Result<std::optional<Frame>> FrameReader::Next() {
+  if (failed_) return *failed_;
+  if (buffered() < 4) return std::optional<Frame>();
+  const uint32_t length = GetU32(&buffer_[offset_]);
+  if (length == 0 || length > kFrameBytesMax) {
+    failed_ = length == 0
+                  ? Malformed("a frame has length 0")
+                  : Error{codes::kOversize, "A peer frame announces " + std::to_string(length) +
+                                                " bytes; the limit is 1 MiB."};
+    return *failed_;
+  }
+  if (buffered() < 4 + size_t{length}) return std::optional<Frame>();
+  const ByteSpan frame = ByteSpan(buffer_).subspan(offset_ + 4, length);
+  Result<Frame> decoded = DecodeFrame(frame, sender_, receiver_);
+  offset_ += 4 + size_t{length};
+  if (!decoded.ok()) {
+    failed_ = decoded.error();
+    return *failed_;
+  }
+  return std::optional<Frame>(std::move(decoded).value());
+}
+
+}  // namespace pando::proto

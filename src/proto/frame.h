@@ -1,0 +1,120 @@
+// Peer frames: the byte stream two nodes exchange inside TLS (docs/frame-format.md). Pure
+// encoding and decoding, no I/O: the network runtime reads bytes from its socket into a
+// FrameReader and writes EncodeFrame's output.
+//
+// The decoder checks each frame's own structure (lengths, counts, strings, peer records
+// against the ids their membership message names, broadcast headers). It passes entry
+// bytes and reconciliation messages on undecoded: their consumers decode them with their
+// own decoders, which have their own fuzz targets. Binding of group handles is the
+// runtime's business.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "core/bytes.h"
+#include "core/error.h"
+#include "proto/broadcast.h"
+#include "proto/membership_codec.h"
+#include "proto/types.h"
+
+namespace pando::proto {
+
+inline constexpr uint8_t kFrameVersion = 1;
+// Largest frame: the length field's value (type byte and body).
+inline constexpr size_t kFrameBytesMax = size_t{1} << 20;
+inline constexpr size_t kFrameStringMax = 255;
+inline constexpr size_t kWantIdsMax = 4096;
+inline constexpr uint32_t kGroupHandlesMax = 4096;
+
+// A node's id: the first 8 bytes (little-endian) of BLAKE2b-256 of its Ed25519 public key.
+NodeId NodeIdOfKey(const Hash32& public_key);
+
+struct PeerRecord {
+  Hash32 key{};
+  std::string address;  // host:port, 1-255 bytes.
+  bool operator==(const PeerRecord&) const = default;
+};
+
+struct HelloFrame {
+  uint8_t version = kFrameVersion;
+  std::string listen_address;  // Empty: does not accept connections.
+  bool operator==(const HelloFrame&) const = default;
+};
+struct GroupFrame {
+  uint32_t handle = 0;
+  std::string name;
+  bool operator==(const GroupFrame&) const = default;
+};
+struct GoAwayFrame {
+  std::string code;    // A stable error code (docs/errors.md).
+  std::string reason;  // At most 65,535 bytes.
+  bool operator==(const GoAwayFrame&) const = default;
+};
+struct MembershipFrame {
+  uint32_t handle = 0;
+  MembershipMessage message;
+  std::vector<PeerRecord> peers;  // One per node the message names, but the two ends.
+  bool operator==(const MembershipFrame&) const = default;
+};
+struct BroadcastFrame {
+  uint32_t handle = 0;
+  BroadcastMessage message;  // For Gossip, payload_bytes == entry.size().
+  Bytes entry;               // Gossip only: the entry's bytes, undecoded.
+  bool operator==(const BroadcastFrame&) const = default;
+};
+struct ReconcileFrame {
+  uint32_t handle = 0;
+  bool open = false;
+  Bytes body;  // A reconciliation message (docs/reconcile-format.md), undecoded.
+  bool operator==(const ReconcileFrame&) const = default;
+};
+struct WantFrame {
+  uint32_t handle = 0;
+  std::vector<Hash32> ids;
+  bool operator==(const WantFrame&) const = default;
+};
+struct EntriesFrame {
+  uint32_t handle = 0;
+  std::vector<Bytes> entries;  // Each undecoded; at least one.
+  bool operator==(const EntriesFrame&) const = default;
+};
+
+using Frame = std::variant<HelloFrame, GroupFrame, GoAwayFrame, MembershipFrame, BroadcastFrame,
+                           ReconcileFrame, WantFrame, EntriesFrame>;
+
+// Appends the whole frame, length prefix included. CHECKs the limits a decoder enforces
+// (string and count sizes, the frame size): building an invalid frame is a bug.
+void EncodeFrame(const Frame& frame, Bytes& out);
+Bytes EncodeFrame(const Frame& frame);
+
+// Decodes one frame from its type byte and body (the bytes after the length prefix). Any
+// byte string is safe to pass. `sender` and `receiver` are the two ends' ids: a membership
+// message may name them without a peer record. Errors: MALFORMED, UNKNOWN_VERSION (of an
+// inner message).
+Result<Frame> DecodeFrame(ByteSpan type_and_body, NodeId sender, NodeId receiver);
+
+// Cuts a byte stream into frames. Append what arrives, then call Next until it returns
+// nullopt (more bytes needed). An error (OVERSIZE for a length over kFrameBytesMax, found
+// before the body arrives; MALFORMED otherwise) is final: the stream cannot be resynced,
+// and the connection must close.
+class FrameReader {
+ public:
+  FrameReader(NodeId sender, NodeId receiver) : sender_(sender), receiver_(receiver) {}
+  void Append(ByteSpan bytes);
+  Result<std::optional<Frame>> Next();
+  // Bytes received but not yet returned as frames.
+  size_t buffered() const { return buffer_.size() - offset_; }
+
+ private:
+  NodeId sender_, receiver_;
+  Bytes buffer_;
+  size_t offset_ = 0;
+  std::optional<Error> failed_;
+};
+
+}  // namespace pando::proto
