@@ -17,6 +17,7 @@ enum class FrameType : uint8_t {
   kHello = 1,
   kGroup = 2,
   kGoAway = 3,
+  kPing = 4,
   kMembership = 16,
   kBroadcast = 17,
   kReconcile = 18,
@@ -185,6 +186,8 @@ void EncodeFrame(const Frame& frame, Bytes& out) {
           CHECK(f.reason.size() <= UINT16_MAX);
           PutU16(out, static_cast<uint16_t>(f.reason.size()));
           Append(out, AsBytes(f.reason));
+        } else if constexpr (std::is_same_v<T, PingFrame>) {
+          out.push_back(static_cast<uint8_t>(FrameType::kPing));
         } else if constexpr (std::is_same_v<T, MembershipFrame>) {
           out.push_back(static_cast<uint8_t>(FrameType::kMembership));
           PutU32(out, f.handle);
@@ -281,6 +284,9 @@ Result<Frame> DecodeFrame(ByteSpan type_and_body, NodeId sender, NodeId receiver
       result = Frame(std::move(f));
       break;
     }
+    case FrameType::kPing:
+      result = Frame(PingFrame{});
+      break;
     case FrameType::kMembership: {
       uint32_t handle;
       if (!r.U32(&handle)) return cut();

@@ -55,6 +55,10 @@ struct GoAwayFrame {
   std::string reason;  // At most 65,535 bytes.
   bool operator==(const GoAwayFrame&) const = default;
 };
+// Keeps an idle connection alive (ConnectionLimits::idle_timeout); carries nothing.
+struct PingFrame {
+  bool operator==(const PingFrame&) const = default;
+};
 struct MembershipFrame {
   uint32_t handle = 0;
   MembershipMessage message;
@@ -84,8 +88,8 @@ struct EntriesFrame {
   bool operator==(const EntriesFrame&) const = default;
 };
 
-using Frame = std::variant<HelloFrame, GroupFrame, GoAwayFrame, MembershipFrame, BroadcastFrame,
-                           ReconcileFrame, WantFrame, EntriesFrame>;
+using Frame = std::variant<HelloFrame, GroupFrame, GoAwayFrame, PingFrame, MembershipFrame,
+                           BroadcastFrame, ReconcileFrame, WantFrame, EntriesFrame>;
 
 // Appends the whole frame, length prefix included. CHECKs the limits a decoder enforces
 // (string and count sizes, the frame size): building an invalid frame is a bug.

@@ -46,6 +46,7 @@ TEST(FrameTest, GoldenVectors) {
   EXPECT_EQ(Hex(GoAwayFrame{"MALFORMED", "bad frame"}),
             "1600000003094d414c464f524d45440900626164206672616d65");
   EXPECT_EQ(Hex(BroadcastFrame{1, Prune{}, {}}), "0700000011010000000104");
+  EXPECT_EQ(Hex(PingFrame{}), "0100000004");
   EXPECT_EQ(Hex(WantFrame{2, {Filled(0x11), Filled(0x22)}}),
             "4700000013020000000200" + std::string(64, '1') + std::string(64, '2'));
   // Checked independently against a Python BLAKE2b: the id of 32 bytes of 01.
@@ -72,6 +73,7 @@ TEST(FrameTest, EveryTypeRoundTrips) {
       HelloFrame{1, "[::1]:7000"},
       GroupFrame{0xfffffffe, "catalog"},
       GoAwayFrame{"OVERSIZE", std::string(1000, 'x')},
+      PingFrame{},
       MembershipFrame{3, Join{}, {}},
       MembershipFrame{3, ForwardJoin{n1, 6}, {{k1, "10.0.0.2:7000"}}},
       // The sender and the receiver need no record; repeats need one.
@@ -98,6 +100,7 @@ TEST(FrameTest, EveryTypeRoundTrips) {
 TEST(FrameTest, RefusesMalformedFrames) {
   const std::string malformed(codes::kMalformed);
   EXPECT_EQ(CodeOf("0100000063"), malformed);        // Unknown type 0x63.
+  EXPECT_EQ(CodeOf("020000000400"), malformed);      // PING with a body.
   EXPECT_EQ(CodeOf("00000000"), malformed);          // Length 0.
   EXPECT_EQ(CodeOf("020000000101"), malformed);      // HELLO cut short.
   EXPECT_EQ(CodeOf("0400000001010000"), malformed);  // Bytes after the last field.
