@@ -38,12 +38,12 @@ inline constexpr std::string_view kStore = "STORE_ERROR";
 inline constexpr std::string_view kStoreTooNew = "STORE_TOO_NEW";
 inline constexpr std::string_view kVerifyFailed = "VERIFY_FAILED";
 // Peer connections (src/net/).
-inline constexpr std::string_view kTls = "TLS_ERROR";                 // Handshake or TLS failure.
-inline constexpr std::string_view kPeerMismatch = "PEER_MISMATCH";    // Proved another key.
-inline constexpr std::string_view kTimeout = "TIMEOUT";               // Idle or too slow.
-inline constexpr std::string_view kSlowPeer = "SLOW_PEER";            // Send queue overflowed.
-inline constexpr std::string_view kClosed = "CONNECTION_CLOSED";      // The peer went away.
-inline constexpr std::string_view kUnreachable = "UNREACHABLE";       // Cannot connect.
+inline constexpr std::string_view kTls = "TLS_ERROR";               // Handshake or TLS failure.
+inline constexpr std::string_view kPeerMismatch = "PEER_MISMATCH";  // Proved another key.
+inline constexpr std::string_view kTimeout = "TIMEOUT";             // Idle or too slow.
+inline constexpr std::string_view kSlowPeer = "SLOW_PEER";          // Send queue overflowed.
+inline constexpr std::string_view kClosed = "CONNECTION_CLOSED";    // The peer went away.
+inline constexpr std::string_view kUnreachable = "UNREACHABLE";     // Cannot connect.
 // A failure Pando did not foresee (an exception from a library); a bug to report.
 inline constexpr std::string_view kInternal = "INTERNAL_ERROR";
 
