@@ -34,6 +34,7 @@
 #include "proto/broadcast.h"
 #include "proto/membership.h"
 #include "proto/reconcile.h"
+#include "proto/replica.h"
 #include "proto/sync.h"
 #include "proto/types.h"
 #include "sim/network.h"
@@ -42,18 +43,16 @@
 
 namespace pando::sim {
 
-// One flat variant of every protocol's messages, so that the simulator counts each message
-// type on its own (SimStats::per_type).
-using PandoBody = std::variant<proto::Join, proto::ForwardJoin, proto::Disconnect, proto::Neighbor,
-                               proto::NeighborReply, proto::Shuffle, proto::ShuffleReply,
-                               proto::Gossip, proto::IHave, proto::Graft, proto::Prune,
-                               proto::Reconcile, proto::Want, proto::Entries>;
-// Indices of the alternatives: below kFirstBroadcastIndex, membership; then broadcast; from
-// kFirstSyncIndex, anti-entropy.
-inline constexpr size_t kFirstBroadcastIndex = 7;
-inline constexpr size_t kGossipIndex = 7;
-inline constexpr size_t kFirstSyncIndex = 11;
-inline constexpr size_t kEntriesIndex = 13;
+// The messages are proto's: one flat variant of every protocol's messages, so that the
+// simulator counts each message type on its own (SimStats::per_type), and the group tag
+// beside it (counted as kGroupTagBytes).
+using PandoBody = proto::PeerBody;
+using PandoMessage = proto::GroupMessage;
+using proto::kEntriesIndex;
+using proto::kFirstBroadcastIndex;
+using proto::kFirstSyncIndex;
+using proto::kGossipIndex;
+using proto::kGroupTagBytes;
 // Names of the alternatives, in order, for reports (the membership types carry no kName).
 inline constexpr const char* kPandoMessageNames[] = {
     "join",    "forward_join",  "disconnect", "neighbor", "neighbor_reply",
@@ -61,13 +60,6 @@ inline constexpr const char* kPandoMessageNames[] = {
     "prune",   "reconcile",     "want",       "entries"};
 static_assert(std::size(kPandoMessageNames) == std::variant_size_v<PandoBody>);
 
-// A message of one group. On the wire the group is a 4-byte handle the two ends of a
-// connection agree on when they first speak of the group; the simulator counts those bytes.
-struct PandoMessage {
-  uint32_t group = 0;
-  PandoBody body;
-};
-inline constexpr uint64_t kGroupTagBytes = 4;
 inline constexpr uint32_t kCatalogGroup = 0;
 
 // The 32-byte id of synthetic entry k, and back.
@@ -566,31 +558,4 @@ class PandoNode {
 
 using PandoSim = Simulator<PandoNode, PandoMessage>;
 
-}  // namespace pando::sim
-
-namespace pando::proto {
-
-// Found by argument-dependent lookup through the message's namespace (src/sim/README.md).
-inline uint64_t EncodedSize(const sim::PandoBody& m) {
-  return std::visit(
-      [](const auto& x) -> uint64_t {
-        using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_constructible_v<MembershipMessage, const T&> &&
-                      !std::is_constructible_v<BroadcastMessage, const T&>) {
-          return EncodedSize(MembershipMessage(x));
-        } else if constexpr (std::is_constructible_v<BroadcastMessage, const T&>) {
-          return EncodedSize(BroadcastMessage(x));
-        } else {
-          return EncodedSize(x);
-        }
-      },
-      m);
-}
-
-}  // namespace pando::proto
-
-namespace pando::sim {
-inline uint64_t EncodedSize(const PandoMessage& m) {
-  return kGroupTagBytes + proto::EncodedSize(m.body);
-}
 }  // namespace pando::sim
