@@ -15,8 +15,10 @@
 // broadcast (Broadcast::Relay), so one link reconciled across a healed cut feeds the whole
 // other side through its tree.
 //
-// Sans-IO like the rest of src/proto: the runtime owns the sessions (they read its store)
-// and asks SyncScheduler whom to open one with.
+// Sans-IO like the rest of src/proto. proto::Replica (proto/replica.h) runs this exchange
+// for every group of a node: it asks SyncScheduler whom to open a session with, and keeps
+// the sessions in a table the runtime lends it (they hold a snapshot of the runtime's
+// store).
 #pragma once
 
 #include <cstddef>

@@ -106,10 +106,10 @@ Report RunScenario(const ScenarioConfig& config) {
   const uint64_t n = config.nodes;
   PandoShared shared(config.seed, n, config.entries, config.flooding);
   shared.payload_bytes = config.payload_bytes;
-  shared.broadcast.ihave_timeout_ms = config.ihave_timeout_ms;
-  shared.broadcast.graft_timeout_ms = config.graft_timeout_ms;
-  shared.sync_enabled = config.sync;
-  shared.sync.interval_ms = config.sync_interval_ms;
+  shared.replica.broadcast.ihave_timeout_ms = config.ihave_timeout_ms;
+  shared.replica.broadcast.graft_timeout_ms = config.graft_timeout_ms;
+  shared.replica.sync_enabled = config.sync;
+  shared.replica.sync.interval_ms = config.sync_interval_ms;
   if (config.groups > 0) {
     for (NodeId id = 0; id < n; ++id) shared.AddNodeGroup(id, 1 + id % config.groups);
   }
@@ -135,9 +135,9 @@ Report RunScenario(const ScenarioConfig& config) {
   auto side = [seed = config.seed](NodeId id) {
     return static_cast<uint32_t>(MixHash(MixHash(seed, kSideTag), id) & 1);
   };
-  shared.broadcast.optimize_lead_ms = config.optimize_lead_ms;
-  shared.broadcast.optimize_threshold_hops = config.optimize_threshold_hops;
-  shared.broadcast.prune_guard_ms = config.prune_guard_ms;
+  shared.replica.broadcast.optimize_lead_ms = config.optimize_lead_ms;
+  shared.replica.broadcast.optimize_threshold_hops = config.optimize_threshold_hops;
+  shared.replica.broadcast.prune_guard_ms = config.prune_guard_ms;
 
   NetworkConfig net;
   net.seed = config.seed;
