@@ -378,12 +378,11 @@ Report RunScenario(const ScenarioConfig& config) {
   // Traffic. Membership messages are counted over the whole run (joins, repairs, shuffles);
   // broadcast messages exist only for the entries. Control: everything but entries.
   const SimStats& stats = sim->stats();
-  uint64_t membership_sent = 0, membership_bytes = 0, broadcast_bytes = 0, broadcast_control = 0,
-           control_sent = 0, sync_bytes = 0;
+  uint64_t membership_bytes = 0, broadcast_bytes = 0, broadcast_control = 0, control_sent = 0,
+           sync_bytes = 0;
   for (size_t i = 0; i < stats.per_type.size(); ++i) {
     const MessageStats& m = stats.per_type[i];
     if (i < kFirstBroadcastIndex) {
-      membership_sent += m.sent;
       membership_bytes += m.bytes_sent;
     } else if (i < kFirstSyncIndex) {
       broadcast_bytes += m.bytes_sent;
