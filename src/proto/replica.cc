@@ -194,13 +194,23 @@ void Replica::Flood(const GroupState& g, const Gossip& m, NodeId except, Replica
 
 // --- Anti-entropy -----------------------------------------------------------------------
 
+std::unique_ptr<SyncSession> Replica::NewSession(TimeMs now, const GroupState& g,
+                                                 ReplicaHost& host) const {
+  std::vector<ReconItem> items = host.Items(g.group);
+  const TimeMs settle = g.sync.config().settle_ms;
+  if (settle > 0 && now > settle) {
+    const uint64_t cutoff = static_cast<uint64_t>(now - settle);
+    std::erase_if(items, [cutoff](const ReconItem& item) { return item.timestamp_ms > cutoff; });
+  }
+  return std::make_unique<SyncSession>(std::move(items), now);
+}
+
 void Replica::OpenSession(TimeMs now, NodeId peer, const GroupState& g, ReplicaHost& host,
                           ReplicaOutbox& out) {
   // One session per link and group; a stalled one gives way after the timeout.
   const SyncSession* running = host.FindSession(peer, g.group);
   if (running != nullptr && now - running->last_ms < g.sync.config().session_timeout_ms) return;
-  SyncSession& s =
-      host.SetSession(peer, g.group, std::make_unique<SyncSession>(host.Items(g.group), now));
+  SyncSession& s = host.SetSession(peer, g.group, NewSession(now, g, host));
   ++out.counters.sessions_opened;
   Send(out, peer, g.group, Reconcile{true, s.session.Initiate()});
 }
@@ -211,7 +221,7 @@ void Replica::OnReconcile(TimeMs now, NodeId from, const GroupState& g, const Re
   if (m.open) {
     // Both sides opened at once: the lower id's session goes on, the other gives way.
     if (s != nullptr && self_ < from) return;
-    s = &host.SetSession(from, g.group, std::make_unique<SyncSession>(host.Items(g.group), now));
+    s = &host.SetSession(from, g.group, NewSession(now, g, host));
   } else if (s == nullptr) {
     return;  // A session this side dropped (timed out, or gave way).
   }

@@ -206,6 +206,8 @@ class Replica {
   void OnBroadcast(TimeMs now, NodeId from, GroupState& g, const PeerBody& body, ReplicaHost& host,
                    ReplicaOutbox& out);
   void Flood(const GroupState& g, const Gossip& m, NodeId except, ReplicaOutbox& out) const;
+  // A session over what the node holds of g now, but entries younger than settle_ms.
+  std::unique_ptr<SyncSession> NewSession(TimeMs now, const GroupState& g, ReplicaHost& host) const;
   void OpenSession(TimeMs now, NodeId peer, const GroupState& g, ReplicaHost& host,
                    ReplicaOutbox& out);
   void OnReconcile(TimeMs now, NodeId from, const GroupState& g, const Reconcile& m,

@@ -41,6 +41,13 @@ struct SyncConfig {
   // A session with no progress for this long is dropped (its peer failed or a message was
   // lost), so that a new one can start.
   TimeMs session_timeout_ms = 30'000;
+  // Entries younger than this (by their timestamp, on this node's clock) are left out of a
+  // session's snapshot: they are most likely still spreading through the broadcast tree,
+  // and a copy fetched by anti-entropy races the tree and arrives twice. At 10,000 nodes
+  // (seed 3) with 10 s sessions, leaving them in made 850 of 500,000 deliveries come through
+  // anti-entropy and raised payload copies per node per entry from 1.153 to 1.167; with the
+  // rule, none do. 0 reconciles everything.
+  TimeMs settle_ms = 5'000;
 };
 
 // Messages. The body of a RECONCILE is a reconciliation message (docs/reconcile-format.md).
