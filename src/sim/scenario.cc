@@ -218,11 +218,12 @@ Report RunScenario(const ScenarioConfig& config) {
   // Posts: entry k from a random carrier of its group (an up one), every post_interval_ms
   // after the warm-up.
   Rng origin_rng(MixHash(config.seed, kOriginTag));
-  std::vector<uint64_t> up_carriers(config.groups + 1, 0);  // After a crash, by group.
-  for (NodeId id = 0; id < n; ++id) {
-    if (crash && crashed[id]) continue;
-    ++up_carriers[0];
-    if (config.groups > 0) ++up_carriers[1 + id % config.groups];
+  // By group, its carriers that a crash leaves up (all of them without a crash).
+  auto up = [&](NodeId id) { return !crash || !crashed[id]; };
+  std::vector<uint64_t> up_carriers(config.groups + 1, 0);
+  for (NodeId id = 0; id < n; ++id) up_carriers[kCatalogGroup] += up(id) ? 1 : 0;
+  for (uint32_t g = 1; g <= config.groups; ++g) {
+    for (NodeId id : shared.carriers[g]) up_carriers[g] += up(id) ? 1 : 0;
   }
   uint64_t first_after_crash = config.entries;
   for (uint64_t k = 0; k < config.entries; ++k) {
@@ -293,8 +294,7 @@ Report RunScenario(const ScenarioConfig& config) {
   // crash, scan the survivors. With groups, also scan for entries held outside their group.
   uint64_t expected = 0, delivered = 0, outside = 0;
   for (uint64_t k = 0; k < config.entries; ++k) {
-    expected +=
-        crash ? up_carriers[shared.entry_group[k]] : shared.CarrierCount(shared.entry_group[k]);
+    expected += up_carriers[shared.entry_group[k]];
   }
   if (!crash && config.groups == 0) {
     delivered = shared.deliveries;
