@@ -42,14 +42,7 @@ void Connection::Dial(asio::io_context& io, std::shared_ptr<TlsIdentity> identit
   auto resolver = std::make_shared<tcp::resolver>(io);
   conn->remote_ = host + ":" + std::to_string(port);
   // One deadline for resolving, connecting and the handshake.
-  conn->timer_.expires_after(limits.connect_timeout);
-  conn->timer_.async_wait([conn, resolver](const error_code& ec) {
-    if (ec) return;
-    conn->deadline_passed_ = true;
-    resolver->cancel();
-    error_code ignored;
-    conn->stream_.lowest_layer().close(ignored);
-  });
+  conn->ArmConnectDeadline([resolver] { resolver->cancel(); });
   resolver->async_resolve(
       host, std::to_string(port),
       [conn, resolver, expected, ready](const error_code& ec, tcp::resolver::results_type results) {
@@ -81,14 +74,20 @@ void Connection::Accept(tcp::socket socket, std::shared_ptr<TlsIdentity> identit
   auto conn = std::make_shared<Connection>(io, Stream(std::move(socket), identity->server()),
                                            limits, identity->id());
   conn->remote_ = ec ? "unknown" : EndpointText(ep);
-  conn->timer_.expires_after(limits.connect_timeout);
-  conn->timer_.async_wait([conn](const error_code& ec) {
-    if (ec) return;
-    conn->deadline_passed_ = true;
-    error_code ignored;
-    conn->stream_.lowest_layer().close(ignored);
-  });
+  conn->ArmConnectDeadline({});
   conn->Handshake(ssl::stream_base::server, std::nullopt, std::move(ready));
+}
+
+void Connection::ArmConnectDeadline(std::function<void()> also) {
+  timer_.expires_after(limits_.connect_timeout);
+  auto self = shared_from_this();
+  timer_.async_wait([self, also = std::move(also)](const error_code& ec) {
+    if (ec) return;
+    self->deadline_passed_ = true;
+    if (also) also();
+    error_code ignored;
+    self->stream_.lowest_layer().close(ignored);
+  });
 }
 
 void Connection::Handshake(ssl::stream_base::handshake_type type, std::optional<PublicKey> expected,

@@ -80,6 +80,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
              proto::NodeId local_id);
 
  private:
+  // When limits_.connect_timeout passes, marks the deadline passed, runs `also` (if set) and
+  // closes the socket, which fails whatever connect or handshake step is under way.
+  void ArmConnectDeadline(std::function<void()> also);
   void Handshake(boost::asio::ssl::stream_base::handshake_type type,
                  std::optional<PublicKey> expected, ReadyHandler ready);
   void ReadMore();
