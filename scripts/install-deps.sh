@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   clang libclang-rt-14-dev clang-format clang-tidy
-  libsodium-dev libsqlite3-dev sqlite3 libssl-dev libboost-dev
+  libsodium-dev libsqlite3-dev sqlite3 libssl-dev libboost-dev libtomlplusplus-dev
   libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )

@@ -3,6 +3,7 @@
 #include <set>
 
 #include "cli/common.h"
+#include "core/error_codes.h"
 #include "core/kinds.h"
 
 namespace pando::cli {
@@ -50,15 +51,32 @@ void AddLog(CLI::App& app, Context& ctx) {
       ->check(CLI::Range(size_t{0}, size_t{1'000'000'000}));
   cmd->add_flag("--json", args->json, "One JSON object per line instead of text");
   cmd->callback([&ctx, args] {
-    auto store = Check(ctx.OpenStore(/*create=*/false));
-    store::LogQuery q;
-    if (!args->group.empty()) q.group = args->group;
-    if (!args->author.empty()) q.author = Check(ParseAuthorId(args->author));
-    q.limit = args->limit;
-    q.newest_first = args->limit > 0;
-    auto entries = Check(store->Log(q));
-    if (q.newest_first) std::reverse(entries.begin(), entries.end());
-    const auto forked = ForkedAuthors(*store);
+    std::vector<Entry> entries;
+    std::set<PublicKey> forked;
+    if (auto node = ctx.RunningNode()) {
+      if (!args->author.empty()) Check(ParseAuthorId(args->author));
+      const nlohmann::json answer =
+          Check(node->Get("/api/v1/log?group=" + args->group + "&author=" + args->author +
+                          "&limit=" + std::to_string(args->limit)));
+      for (const auto& hex : answer["entries"]) {
+        auto bytes = FromHex(hex.get<std::string>());
+        if (!bytes) Fail(Error{codes::kMalformed, "The node sent an entry that is not hex."});
+        entries.push_back(Check(Entry::Decode(*bytes)));
+      }
+      for (const auto& a : answer["forked_authors"]) {
+        forked.insert(Check(ParseAuthorId(a.get<std::string>())));
+      }
+    } else {
+      auto store = Check(ctx.OpenStore(/*create=*/false));
+      store::LogQuery q;
+      if (!args->group.empty()) q.group = args->group;
+      if (!args->author.empty()) q.author = Check(ParseAuthorId(args->author));
+      q.limit = args->limit;
+      q.newest_first = args->limit > 0;
+      entries = Check(store->Log(q));
+      forked = ForkedAuthors(*store);
+    }
+    if (args->limit > 0) std::reverse(entries.begin(), entries.end());
     for (const Entry& e : entries) {
       const bool is_forked = forked.count(e.author()) > 0;
       if (args->json) {

@@ -61,19 +61,36 @@ void AddPost(CLI::App& app, Context& ctx) {
     CHECK(kind.has_value());  // The option's validator accepted it.
     std::string text = args->text;
     if (text == "-") text.assign(std::istreambuf_iterator<char>(std::cin), {});
-    // An identity makes the directory a Pando home, so a missing store is created.
-    auto store = Check(ctx.OpenStore(/*create=*/true));
     PostLock lock(dir);
     EntryDraft draft;
     draft.group = args->group;
     draft.kind = *kind;
     draft.payload.assign(text.begin(), text.end());
     draft.timestamp_ms = NowMs();
-    if (auto head = Check(store->Head(key.public_key(), draft.group))) {
-      draft.seq = head->seq + 1;
-      draft.prev = head->id;
-      draft.timestamp_ms = std::max(draft.timestamp_ms, head->timestamp_ms);
+    auto follow = [&](const FeedHead& head) {
+      draft.seq = head.seq + 1;
+      draft.prev = head.id;
+      draft.timestamp_ms = std::max(draft.timestamp_ms, head.timestamp_ms);
+    };
+    if (auto node = ctx.RunningNode()) {
+      // A node runs with this data directory: it stores the entry and broadcasts it.
+      const nlohmann::json head = Check(
+          node->Get("/api/v1/head?author=" + AuthorId(key.public_key()) + "&group=" + draft.group));
+      if (head.value("seq", uint64_t{0}) > 0) {
+        FeedHead h;
+        h.seq = head["seq"].get<uint64_t>();
+        h.id = Check(ParseEntryId(head["id"].get<std::string>()));
+        h.timestamp_ms = head["timestamp_ms"].get<int64_t>();
+        follow(h);
+      }
+      Entry entry = Check(Entry::Sign(draft, key));
+      Check(node->Post("/api/v1/entries", {{"entry", ToHex(entry.bytes())}}));
+      std::cout << ToHex(entry.id()) << "\n";
+      return;
     }
+    // An identity makes the directory a Pando home, so a missing store is created.
+    auto store = Check(ctx.OpenStore(/*create=*/true));
+    if (auto head = Check(store->Head(key.public_key(), draft.group))) follow(*head);
     Entry entry = Check(Entry::Sign(draft, key));
     Check(store->Add(std::span(&entry, 1), NowMs()).front());
     std::cout << ToHex(entry.id()) << "\n";

@@ -8,6 +8,7 @@
 
 #include "cli/common.h"
 #include "core/error_codes.h"
+#include "proto/membership.h"
 #include "sim/scenario.h"
 
 namespace pando::cli {
@@ -34,6 +35,7 @@ struct SimOptions {
   std::string scenario_file;
   int64_t optimize_lead_ms = sim::ScenarioConfig{}.optimize_lead_ms;
   uint16_t optimize_threshold_hops = sim::ScenarioConfig{}.optimize_threshold_hops;
+  int active_view = sim::ScenarioConfig{}.active_view;
   int64_t prune_guard_ms = sim::ScenarioConfig{}.prune_guard_ms;
 };
 
@@ -171,6 +173,10 @@ void AddSim(CLI::App& app, Context&) {
                   "after the entry, shows a path at least this many hops shorter; 0 turns it off")
       ->capture_default_str()
       ->check(CLI::Range(0, 1000));
+  cmd->add_option("--active-view", opts->active_view,
+                  "HyParView's active view size: each node's number of neighbours per group")
+      ->capture_default_str()
+      ->check(CLI::Range(2, static_cast<int>(proto::kActiveCapacity) - 1));
   cmd->add_option("--prune-guard", opts->prune_guard_ms,
                   "Plumtree: a duplicate does not prune a link that brought another entry first "
                   "within this many ms; 0 turns the guard off")
@@ -204,6 +210,7 @@ void AddSim(CLI::App& app, Context&) {
     config.optimize_lead_ms = opts->optimize_lead_ms;
     config.optimize_threshold_hops = opts->optimize_threshold_hops;
     config.prune_guard_ms = opts->prune_guard_ms;
+    config.active_view = static_cast<uint8_t>(opts->active_view);
     if (!ParseLatency(opts->latency, &config.latency_min_ms, &config.latency_max_ms)) {
       Fail(Error{codes::kBadArgument,
                  "--latency takes MIN-MAX in milliseconds with MIN <= MAX, e.g. 20-150."});

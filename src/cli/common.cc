@@ -17,6 +17,10 @@ std::string Context::DataDir() const {
   return std::string(home && *home ? home : ".") + "/.local/share/pando";
 }
 
+std::optional<node::ApiClient> Context::RunningNode() const {
+  return Check(node::ApiClient::ForDataDir(DataDir()));
+}
+
 Result<std::unique_ptr<store::Store>> Context::OpenStore(bool create) const {
   const std::string dir = DataDir();
   std::error_code exists_ec;

@@ -9,6 +9,7 @@
 
 #include "core/entry.h"
 #include "core/error.h"
+#include "node/api_client.h"
 #include "store/store.h"
 
 namespace pando::cli {
@@ -24,6 +25,9 @@ struct Context {
   // --data-dir, else $PANDO_HOME, else $XDG_DATA_HOME/pando, else ~/.local/share/pando.
   std::string DataDir() const;
   Result<std::unique_ptr<store::Store>> OpenStore(bool create) const;
+  // The node running with this data directory, if one is: verbs then act through its API
+  // instead of opening the store themselves.
+  std::optional<node::ApiClient> RunningNode() const;
 };
 
 // Thrown by verbs to end with an error; main() prints "error: CODE: message" on stderr and
@@ -61,5 +65,8 @@ void AddExport(CLI::App& app, Context& ctx);
 void AddImport(CLI::App& app, Context& ctx);
 void AddForks(CLI::App& app, Context& ctx);
 void AddSim(CLI::App& app, Context& ctx);
+void AddNode(CLI::App& app, Context& ctx);
+void AddStatus(CLI::App& app, Context& ctx);
+void AddDevnet(CLI::App& app, Context& ctx);
 
 }  // namespace pando::cli

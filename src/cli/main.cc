@@ -24,6 +24,9 @@ int main(int argc, char** argv) {
   AddImport(app, ctx);
   AddForks(app, ctx);
   AddSim(app, ctx);
+  AddNode(app, ctx);
+  AddStatus(app, ctx);
+  AddDevnet(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

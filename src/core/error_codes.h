@@ -44,7 +44,61 @@ inline constexpr std::string_view kTimeout = "TIMEOUT";             // Idle or t
 inline constexpr std::string_view kSlowPeer = "SLOW_PEER";          // Send queue overflowed.
 inline constexpr std::string_view kClosed = "CONNECTION_CLOSED";    // The peer went away.
 inline constexpr std::string_view kUnreachable = "UNREACHABLE";     // Cannot connect.
+// The node (src/node/).
+inline constexpr std::string_view kBadConfig = "BAD_CONFIG";     // Config file or flags.
+inline constexpr std::string_view kProtocol = "PROTOCOL_ERROR";  // Peer broke the protocol.
+inline constexpr std::string_view kFlood = "FLOOD";              // Peer sent too much.
+inline constexpr std::string_view kBanned = "BANNED";            // Peer is banned.
+inline constexpr std::string_view kNodeUnavailable = "NODE_UNAVAILABLE";  // Local API.
+inline constexpr std::string_view kShuttingDown = "SHUTTING_DOWN";        // Node is stopping.
 // A failure Pando did not foresee (an exception from a library); a bug to report.
 inline constexpr std::string_view kInternal = "INTERNAL_ERROR";
+
+// Every code, for turning a code received as text (from a node's API) back into its constant.
+inline constexpr std::string_view kAll[] = {kMalformed,
+                                            kUnknownVersion,
+                                            kOversize,
+                                            kInvalidGroup,
+                                            kBadSignature,
+                                            kFutureTimestamp,
+                                            kTimestampRegression,
+                                            kWrongPrev,
+                                            kSeqGap,
+                                            kDuplicate,
+                                            kForked,
+                                            kAuthorForked,
+                                            kConflict,
+                                            kBadId,
+                                            kBadBundle,
+                                            kBadArgument,
+                                            kNotFound,
+                                            kNoIdentity,
+                                            kNoStore,
+                                            kIdentityExists,
+                                            kBadKeyFile,
+                                            kIo,
+                                            kStore,
+                                            kStoreTooNew,
+                                            kVerifyFailed,
+                                            kTls,
+                                            kPeerMismatch,
+                                            kTimeout,
+                                            kSlowPeer,
+                                            kClosed,
+                                            kUnreachable,
+                                            kBadConfig,
+                                            kProtocol,
+                                            kFlood,
+                                            kBanned,
+                                            kNodeUnavailable,
+                                            kShuttingDown,
+                                            kInternal};
+// The constant equal to text, or kInternal if there is none.
+inline std::string_view Intern(std::string_view text) {
+  for (std::string_view c : kAll) {
+    if (c == text) return c;
+  }
+  return kInternal;
+}
 
 }  // namespace pando::codes

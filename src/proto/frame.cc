@@ -29,26 +29,6 @@ Error Malformed(const std::string& why) {
   return Error{codes::kMalformed, "The peer frame is malformed: " + why + "."};
 }
 
-// The ids a membership message names, in order, with repeats.
-std::vector<NodeId> NamedIds(const MembershipMessage& m) {
-  return std::visit(
-      [](const auto& x) -> std::vector<NodeId> {
-        using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, ForwardJoin>) {
-          return {x.new_node};
-        } else if constexpr (std::is_same_v<T, Shuffle>) {
-          std::vector<NodeId> ids = {x.origin};
-          ids.insert(ids.end(), x.nodes.begin(), x.nodes.end());
-          return ids;
-        } else if constexpr (std::is_same_v<T, ShuffleReply>) {
-          return x.nodes;
-        } else {
-          return {};
-        }
-      },
-      m);
-}
-
 void PutString(Bytes& out, std::string_view s) {
   CHECK(s.size() <= kFrameStringMax);
   out.push_back(static_cast<uint8_t>(s.size()));
@@ -159,6 +139,25 @@ Result<Frame> DecodeMembershipFrame(uint32_t handle, Reader& r, NodeId sender, N
 }
 
 }  // namespace
+
+std::vector<NodeId> NamedIds(const MembershipMessage& m) {
+  return std::visit(
+      [](const auto& x) -> std::vector<NodeId> {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, ForwardJoin>) {
+          return {x.new_node};
+        } else if constexpr (std::is_same_v<T, Shuffle>) {
+          std::vector<NodeId> ids = {x.origin};
+          ids.insert(ids.end(), x.nodes.begin(), x.nodes.end());
+          return ids;
+        } else if constexpr (std::is_same_v<T, ShuffleReply>) {
+          return x.nodes;
+        } else {
+          return {};
+        }
+      },
+      m);
+}
 
 NodeId NodeIdOfKey(const Hash32& public_key) {
   const Hash32 h = Blake2b256(public_key);

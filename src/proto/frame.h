@@ -34,6 +34,10 @@ inline constexpr uint32_t kGroupHandlesMax = 4096;
 // A node's id: the first 8 bytes (little-endian) of BLAKE2b-256 of its Ed25519 public key.
 NodeId NodeIdOfKey(const Hash32& public_key);
 
+// The ids a membership message names, in order, with repeats: a MEMBERSHIP frame carries a
+// peer record for each of them but its two ends.
+std::vector<NodeId> NamedIds(const MembershipMessage& m);
+
 struct PeerRecord {
   Hash32 key{};
   std::string address;  // host:port, 1-255 bytes.

@@ -138,6 +138,7 @@ Report RunScenario(const ScenarioConfig& config) {
   shared.replica.broadcast.optimize_lead_ms = config.optimize_lead_ms;
   shared.replica.broadcast.optimize_threshold_hops = config.optimize_threshold_hops;
   shared.replica.broadcast.prune_guard_ms = config.prune_guard_ms;
+  shared.replica.membership.active_max = config.active_view;
 
   NetworkConfig net;
   net.seed = config.seed;
@@ -335,6 +336,7 @@ Report RunScenario(const ScenarioConfig& config) {
   scenario["optimize_lead_ms"] = config.optimize_lead_ms;
   scenario["optimize_threshold_hops"] = config.optimize_threshold_hops;
   scenario["prune_guard_ms"] = config.prune_guard_ms;
+  scenario["active_view"] = config.active_view;
   scenario["first_post_ms"] = first_post_ms;
   scenario["last_post_ms"] = last_post_ms;
   if (crash) {

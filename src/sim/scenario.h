@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "proto/broadcast.h"
+#include "proto/membership.h"
 #include "proto/sync.h"
 #include "proto/types.h"
 #include "sim/report.h"
@@ -66,6 +67,8 @@ struct ScenarioConfig {
   proto::TimeMs optimize_lead_ms = proto::BroadcastConfig{}.optimize_lead_ms;
   uint16_t optimize_threshold_hops = proto::BroadcastConfig{}.optimize_threshold_hops;
   proto::TimeMs prune_guard_ms = proto::BroadcastConfig{}.prune_guard_ms;
+  // HyParView's active view size (proto::MembershipConfig::active_max): the overlay's degree.
+  uint8_t active_view = proto::MembershipConfig{}.active_max;
 };
 
 // `entries` synthetic entries posted from random carriers over HyParView overlays (one per

@@ -63,6 +63,13 @@ struct FeedInfo {
   FeedHead head;
 };
 
+// What a node needs to know of a stored entry to replicate it without reading it.
+struct ItemInfo {
+  int64_t timestamp_ms = 0;
+  Hash32 id{};
+  uint32_t size = 0;  // Bytes of the canonical encoding.
+};
+
 struct StoreStats {
   int64_t entries = 0;
   int64_t authors = 0;
@@ -108,6 +115,8 @@ class Store {
   Result<std::vector<Entry>> FindByIdPrefix(std::string_view hex_prefix);
   // Entries in log order: timestamp, then id (the order every node shows).
   Result<std::vector<Entry>> Log(const LogQuery& query);
+  // Every stored entry of `group`, in log order (a node's index for reconciliation).
+  Result<std::vector<ItemInfo>> GroupItems(std::string_view group);
   Result<std::optional<FeedHead>> Head(const PublicKey& author, std::string_view group);
   Result<std::vector<AuthorInfo>> Authors();
   Result<std::vector<FeedInfo>> Feeds();

@@ -45,6 +45,25 @@ Result<std::optional<Entry>> Store::Get(const Hash32& id) {
   return std::optional<Entry>(std::move(found->front()));
 }
 
+Result<std::vector<ItemInfo>> Store::GroupItems(std::string_view group) {
+  std::lock_guard lock(read_mu_);
+  auto stmt = reader_->Prepare(
+      "SELECT e.ts, e.id, length(e.raw) FROM entries e JOIN groups g ON e.group_ref=g.group_ref "
+      "WHERE g.name=? ORDER BY e.ts, e.id");
+  if (!stmt.ok()) return stmt.error();
+  stmt->Bind(1, group);
+  std::vector<ItemInfo> out;
+  while (true) {
+    auto row = stmt->Step();
+    if (!row.ok()) return row.error();
+    if (!*row) break;
+    auto id = stmt->Blob32(1);
+    if (!id) return Corrupt("an entry id is not 32 bytes");
+    out.push_back(ItemInfo{stmt->Int(0), *id, static_cast<uint32_t>(stmt->Int(2))});
+  }
+  return out;
+}
+
 Result<std::vector<Entry>> Store::FindByIdPrefix(std::string_view hex_prefix) {
   const bool all_hex = std::all_of(hex_prefix.begin(), hex_prefix.end(), [](char c) {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');

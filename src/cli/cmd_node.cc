@@ -1,0 +1,95 @@
+// pando node: run a node. pando status: ask the running node how it is.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include "cli/common.h"
+#include "core/error_codes.h"
+#include "node/node.h"
+
+namespace pando::cli {
+
+void AddNode(CLI::App& app, Context& ctx) {
+  struct Args {
+    std::string config_file;
+    std::string listen, http, advertise, log_level;
+    std::vector<std::string> bootstrap, groups;
+    int64_t ban_seconds = -1;
+    int64_t max_connections = -1;
+  };
+  auto args = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand(
+      "node", "Run a node: replicate the groups it carries with its peers and serve the local API");
+  cmd->add_option("--config", args->config_file,
+                  "TOML file of settings (default: node.toml in the data directory, if present); "
+                  "flags take precedence");
+  cmd->add_option("--listen", args->listen,
+                  "Address for peer connections (default 127.0.0.1:7420)");
+  cmd->add_option("--http", args->http, "Address of the local API (default 127.0.0.1:7480)");
+  cmd->add_option("--advertise", args->advertise,
+                  "Address announced to peers (default: the listening address)");
+  cmd->add_option("--bootstrap,-b", args->bootstrap,
+                  "Peer to join through: host:port or AUTHOR_ID@host:port (repeatable)");
+  cmd->add_option("--group,-g", args->groups, "Group to carry besides the catalog (repeatable)");
+  cmd->add_option("--log-level", args->log_level,
+                  "trace, debug, info, warn, error or off (default info)");
+  cmd->add_option("--ban-seconds", args->ban_seconds, "How long a misbehaving peer is banned")
+      ->check(CLI::Range(int64_t{0}, int64_t{86'400} * 365));
+  cmd->add_option("--max-connections", args->max_connections, "Most peer connections at once")
+      ->check(CLI::Range(int64_t{1}, int64_t{100'000}));
+  cmd->callback([&ctx, args] {
+    node::NodeConfig config;
+    config.data_dir = ctx.DataDir();
+    std::string file = args->config_file;
+    const std::string default_file = config.data_dir + "/node.toml";
+    std::error_code ec;
+    if (file.empty() && std::filesystem::exists(default_file, ec)) file = default_file;
+    if (!file.empty()) Check(node::LoadConfigFile(file, &config));
+    auto endpoint = [](const std::string& text) {
+      auto e = node::ParseEndpoint(text);
+      if (!e.ok()) Fail(e.error());
+      return *e;
+    };
+    if (!args->listen.empty()) config.listen = endpoint(args->listen);
+    if (!args->http.empty()) config.http = endpoint(args->http);
+    if (!args->advertise.empty()) config.advertise = args->advertise;
+    if (!args->log_level.empty()) config.log_level = args->log_level;
+    if (!args->bootstrap.empty()) {
+      config.bootstrap.clear();
+      for (const std::string& b : args->bootstrap) {
+        config.bootstrap.push_back(Check(node::ParseBootstrap(b)));
+      }
+    }
+    for (const std::string& g : args->groups) config.groups.push_back(g);
+    if (args->ban_seconds >= 0) config.ban_duration = std::chrono::seconds(args->ban_seconds);
+    if (args->max_connections > 0) config.max_connections = args->max_connections;
+    Check(node::Validate(config));
+
+    auto logger = spdlog::stderr_color_mt("pando");
+    logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ %v");
+    logger->set_level(spdlog::level::from_str(config.log_level));
+    spdlog::set_default_logger(logger);
+    if (auto running = Check(node::ApiClient::ForDataDir(config.data_dir))) {
+      Fail(Error{codes::kConflict, "A node already runs with " + config.data_dir + " (API on " +
+                                       running->endpoint().ToString() + ")."});
+    }
+    auto node = Check(node::Node::Open(std::move(config)));
+    node->Run(/*handle_signals=*/true);
+  });
+}
+
+void AddStatus(CLI::App& app, Context& ctx) {
+  auto* cmd = app.add_subcommand("status", "Show the running node's peers, groups and counters");
+  cmd->callback([&ctx] {
+    auto node = ctx.RunningNode();
+    if (!node) {
+      Fail(Error{codes::kNodeUnavailable,
+                 "No node runs with " + ctx.DataDir() + "; start one with `pando node`."});
+    }
+    std::cout << Check(node->Get("/api/v1/status")).dump(2) << "\n";
+  });
+}
+
+}  // namespace pando::cli

@@ -1,0 +1,83 @@
+#include "node/api_client.h"
+
+#include <signal.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <fstream>
+
+#include "core/error_codes.h"
+#include "node/node.h"
+
+namespace pando::node {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+Result<std::optional<ApiClient>> ApiClient::ForDataDir(const std::string& data_dir) {
+  std::ifstream f(NodeInfoPath(data_dir));
+  if (!f) return std::optional<ApiClient>();
+  auto info = nlohmann::json::parse(f, nullptr, false);
+  if (info.is_discarded() || !info.contains("http") || !info["http"].is_string() ||
+      !info.contains("pid") || !info["pid"].is_number_integer()) {
+    return std::optional<ApiClient>();
+  }
+  const int pid = info["pid"].get<int>();
+  if (pid <= 0 || (::kill(pid, 0) != 0 && errno == ESRCH)) return std::optional<ApiClient>();
+  auto endpoint = ParseEndpoint(info["http"].get<std::string>());
+  if (!endpoint.ok()) return std::optional<ApiClient>();
+  ApiClient client(*endpoint);
+  auto status = client.Get("/api/v1/status");
+  if (!status.ok() && status.error().code == codes::kNodeUnavailable) return status.error();
+  return std::optional<ApiClient>(client);
+}
+
+Result<nlohmann::json> ApiClient::Get(const std::string& target) const {
+  return Call(false, target, "");
+}
+
+Result<nlohmann::json> ApiClient::Post(const std::string& target,
+                                       const nlohmann::json& body) const {
+  return Call(true, target, body.dump());
+}
+
+Result<nlohmann::json> ApiClient::Call(bool post, const std::string& target,
+                                       const std::string& body) const {
+  try {
+    asio::io_context io;
+    asio::ip::tcp::resolver resolver(io);
+    beast::tcp_stream stream(io);
+    stream.expires_after(std::chrono::seconds(30));
+    stream.connect(resolver.resolve(endpoint_.host, std::to_string(endpoint_.port)));
+    http::request<http::string_body> req(post ? http::verb::post : http::verb::get, target, 11);
+    req.set(http::field::host, endpoint_.ToString());
+    if (post) {
+      req.set(http::field::content_type, "application/json");
+      req.body() = body;
+      req.prepare_payload();
+    }
+    http::write(stream, req);
+    beast::flat_buffer buffer;
+    http::response<http::string_body> res;
+    http::read(stream, buffer, res);
+    beast::error_code ignored;
+    stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+    auto j = nlohmann::json::parse(res.body(), nullptr, false);
+    if (j.is_discarded()) {
+      return Error{codes::kNodeUnavailable,
+                   "The node at " + endpoint_.ToString() + " did not answer with JSON."};
+    }
+    if (j.is_object() && j.contains("error") && j["error"].is_object()) {
+      return Error{codes::Intern(j["error"].value("code", "")),
+                   j["error"].value("message", "The node refused the request.")};
+    }
+    return j;
+  } catch (const std::exception& e) {
+    return Error{codes::kNodeUnavailable, "The node's API at " + endpoint_.ToString() +
+                                              " does not answer: " + e.what() + "."};
+  }
+}
+
+}  // namespace pando::node

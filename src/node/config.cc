@@ -1,0 +1,224 @@
+#include "node/config.h"
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <charconv>
+#include <functional>
+
+#include "core/crypto.h"
+#include "core/entry.h"
+#include "core/error_codes.h"
+
+namespace pando::node {
+namespace {
+
+Error BadArgument(const std::string& what) { return Error{codes::kBadArgument, what}; }
+Error BadConfig(const std::string& what) { return Error{codes::kBadConfig, what}; }
+
+}  // namespace
+
+std::string Endpoint::ToString() const {
+  if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
+  return host + ":" + std::to_string(port);
+}
+
+Result<Endpoint> ParseEndpoint(std::string_view text) {
+  const std::string shown(text);
+  auto bad = [&] {
+    return BadArgument("'" + shown + "' is not an address: give host:port, e.g. 127.0.0.1:7420.");
+  };
+  Endpoint out;
+  std::string_view port_text;
+  if (text.starts_with("[")) {
+    const size_t close = text.find("]:");
+    if (close == std::string_view::npos) return bad();
+    out.host = std::string(text.substr(1, close - 1));
+    port_text = text.substr(close + 2);
+  } else {
+    const size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos || text.find(':') != colon) return bad();
+    out.host = std::string(text.substr(0, colon));
+    port_text = text.substr(colon + 1);
+  }
+  unsigned port = 0;
+  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (out.host.empty() || port_text.empty() || ec != std::errc() ||
+      end != port_text.data() + port_text.size() || port > 65535) {
+    return bad();
+  }
+  out.port = static_cast<uint16_t>(port);
+  return out;
+}
+
+Result<BootstrapPeer> ParseBootstrap(std::string_view text) {
+  BootstrapPeer out;
+  const size_t at = text.find('@');
+  std::string_view address = text;
+  if (at != std::string_view::npos) {
+    auto key = ParseAuthorId(text.substr(0, at));
+    if (!key.ok()) {
+      return BadArgument("'" + std::string(text) +
+                         "' is not a bootstrap peer: KEY@host:port needs an author id (pd...) "
+                         "before the @.");
+    }
+    out.key = *key;
+    address = text.substr(at + 1);
+  }
+  auto endpoint = ParseEndpoint(address);
+  if (!endpoint.ok()) return endpoint.error();
+  if (endpoint->port == 0) return BadArgument("A bootstrap peer needs a port other than 0.");
+  out.address = *endpoint;
+  return out;
+}
+
+std::vector<std::string> NodeConfig::AllGroups() const {
+  std::vector<std::string> out = {std::string(kCatalogGroup)};
+  for (const std::string& g : groups) {
+    if (std::find(out.begin(), out.end(), g) == out.end()) out.push_back(g);
+  }
+  return out;
+}
+
+Status LoadConfigFile(const std::string& path, NodeConfig* config) {
+  toml::table table;
+  try {
+    table = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    const auto& where = e.source().begin;
+    return BadConfig(path + ":" + std::to_string(where.line) + ": " + std::string(e.description()));
+  }
+  auto where = [&](std::string_view key) {
+    const toml::node* n = table.get(key);
+    const int line = n ? static_cast<int>(n->source().begin.line) : 0;
+    return path + ":" + std::to_string(line) + ": key '" + std::string(key) + "'";
+  };
+  static const std::vector<std::string_view> kKeys = {"listen",
+                                                      "http",
+                                                      "advertise",
+                                                      "bootstrap",
+                                                      "groups",
+                                                      "log_level",
+                                                      "max_connections",
+                                                      "send_queue_bytes",
+                                                      "idle_timeout_ms",
+                                                      "ban_seconds",
+                                                      "pending_entries_max",
+                                                      "peer_frames_per_s_max",
+                                                      "connect_timeout_ms"};
+  for (const auto& [key, value] : table) {
+    if (std::find(kKeys.begin(), kKeys.end(), key.str()) == kKeys.end()) {
+      return BadConfig(where(key.str()) + " is not a node setting (docs/node.md lists them).");
+    }
+  }
+  auto get_string = [&](std::string_view key, std::string* out) -> Status {
+    if (!table.contains(key)) return {};
+    auto v = table[key].value<std::string>();
+    if (!v) return BadConfig(where(key) + " must be a string.");
+    *out = *v;
+    return {};
+  };
+  auto get_int = [&](std::string_view key, int64_t lo, int64_t hi, int64_t* out) -> Status {
+    if (!table.contains(key)) return {};
+    auto v = table[key].value<int64_t>();
+    if (!v || *v < lo || *v > hi) {
+      return BadConfig(where(key) + " must be an integer from " + std::to_string(lo) + " to " +
+                       std::to_string(hi) + ".");
+    }
+    *out = *v;
+    return {};
+  };
+  auto get_strings = [&](std::string_view key, std::vector<std::string>* out) -> Status {
+    if (!table.contains(key)) return {};
+    const toml::array* arr = table[key].as_array();
+    if (!arr) return BadConfig(where(key) + " must be an array of strings.");
+    out->clear();
+    for (const toml::node& n : *arr) {
+      auto v = n.value<std::string>();
+      if (!v) return BadConfig(where(key) + " must be an array of strings.");
+      out->push_back(*v);
+    }
+    return {};
+  };
+
+  std::string text;
+  if (table.contains("listen")) {
+    if (auto s = get_string("listen", &text); !s.ok()) return s;
+    auto e = ParseEndpoint(text);
+    if (!e.ok()) return BadConfig(where("listen") + ": " + e.error().message);
+    config->listen = *e;
+  }
+  if (table.contains("http")) {
+    if (auto s = get_string("http", &text); !s.ok()) return s;
+    auto e = ParseEndpoint(text);
+    if (!e.ok()) return BadConfig(where("http") + ": " + e.error().message);
+    config->http = *e;
+  }
+  if (auto s = get_string("advertise", &config->advertise); !s.ok()) return s;
+  if (auto s = get_string("log_level", &config->log_level); !s.ok()) return s;
+  std::vector<std::string> list;
+  if (table.contains("bootstrap")) {
+    if (auto s = get_strings("bootstrap", &list); !s.ok()) return s;
+    config->bootstrap.clear();
+    for (const std::string& b : list) {
+      auto peer = ParseBootstrap(b);
+      if (!peer.ok()) return BadConfig(where("bootstrap") + ": " + peer.error().message);
+      config->bootstrap.push_back(*peer);
+    }
+  }
+  if (auto s = get_strings("groups", &config->groups); !s.ok()) return s;
+  int64_t n = 0;
+  struct IntKey {
+    std::string_view key;
+    int64_t lo, hi;
+    std::function<void(int64_t)> set;
+  };
+  const IntKey ints[] = {
+      {"max_connections", 1, 100'000, [&](int64_t v) { config->max_connections = v; }},
+      {"send_queue_bytes", 1 << 20, int64_t{1} << 32,
+       [&](int64_t v) { config->send_queue_bytes = v; }},
+      {"idle_timeout_ms", 1'000, 86'400'000,
+       [&](int64_t v) { config->idle_timeout = std::chrono::milliseconds(v); }},
+      {"connect_timeout_ms", 100, 600'000,
+       [&](int64_t v) { config->connect_timeout = std::chrono::milliseconds(v); }},
+      {"ban_seconds", 0, 86'400 * 365,
+       [&](int64_t v) { config->ban_duration = std::chrono::seconds(v); }},
+      {"pending_entries_max", 0, 100'000'000, [&](int64_t v) { config->pending_entries_max = v; }},
+      {"peer_frames_per_s_max", 1, 100'000'000,
+       [&](int64_t v) { config->peer_frames_per_s_max = static_cast<uint32_t>(v); }},
+  };
+  for (const IntKey& k : ints) {
+    if (!table.contains(k.key)) continue;
+    if (auto s = get_int(k.key, k.lo, k.hi, &n); !s.ok()) return s;
+    k.set(n);
+  }
+  return {};
+}
+
+Status Validate(const NodeConfig& config) {
+  for (const std::string& g : config.groups) {
+    if (!IsValidGroupName(g)) {
+      return BadConfig("'" + g +
+                       "' is not a group name: 1-64 characters of a-z, 0-9, '.', '_' and '-', "
+                       "starting with a letter or digit.");
+    }
+  }
+  static const std::vector<std::string_view> kLevels = {"trace", "debug", "info",
+                                                        "warn",  "error", "off"};
+  if (std::find(kLevels.begin(), kLevels.end(), config.log_level) == kLevels.end()) {
+    return BadConfig("log level '" + config.log_level +
+                     "' is not one of trace, debug, info, warn, error, off.");
+  }
+  const bool wildcard = config.listen.host == "0.0.0.0" || config.listen.host == "::";
+  if (wildcard && config.advertise.empty()) {
+    return BadConfig("listening on " + config.listen.ToString() +
+                     " needs an advertise address (host:port peers can reach).");
+  }
+  if (!config.advertise.empty()) {
+    auto e = ParseEndpoint(config.advertise);
+    if (!e.ok()) return BadConfig("advertise: " + e.error().message);
+  }
+  return {};
+}
+
+}  // namespace pando::node

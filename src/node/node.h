@@ -1,0 +1,226 @@
+// Node: a running Pando node. It drives proto::Replica (membership, broadcast and
+// anti-entropy of every carried group) over net::Connection peer links, keeps entries in the
+// SQLite store, and serves the local API (api.h) that the CLI verbs use while it runs.
+//
+// Threads: one event loop (an io_context run on the thread that calls Run) does all the
+// network, protocol and API work; the store's writer thread commits entries; a waiter
+// thread waits for the writer's futures and posts their outcome back to the loop. Nothing
+// else is shared between threads.
+//
+// Entries. The node keeps, per carried group, an index of the entries it holds (timestamp,
+// id, size): what reconciliation and broadcast ask about. An entry from a peer is checked
+// (structure, group, clock, signature, or chain authentication for a batch of one feed)
+// before anything else; the node then relays it and submits it to the store. An entry
+// whose feed predecessor has not arrived yet waits in memory (bounded) and is stored once
+// the gap fills; anti-entropy fetches the missing predecessor. A local post is stored first
+// (the API answers after the commit) and then broadcast.
+//
+// Misbehaviour (a frame that does not decode, an entry that fails its checks, a protocol
+// violation, more frames than the rate limit) closes the connection with GOAWAY and bans
+// the peer for config.ban_duration; nothing it sent is stored.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "core/crypto.h"
+#include "core/entry.h"
+#include "core/error.h"
+#include "net/connection.h"
+#include "net/tls.h"
+#include "node/config.h"
+#include "proto/frame.h"
+#include "proto/replica.h"
+#include "store/store.h"
+
+namespace pando::node {
+
+class ApiServer;
+
+struct HashOf32 {
+  size_t operator()(const Hash32& h) const {
+    size_t v;
+    std::memcpy(&v, h.data(), sizeof v);
+    return v;
+  }
+};
+
+// Counters a node reports in its status.
+struct NodeCounters {
+  uint64_t entries_received = 0;  // New entries accepted from peers.
+  uint64_t entries_posted = 0;    // Local posts stored and broadcast.
+  uint64_t entries_pending = 0;   // Waiting for a feed predecessor now.
+  uint64_t duplicates = 0;        // Entries that arrived again.
+  uint64_t bans = 0;
+  uint64_t frames_in = 0;
+  uint64_t frames_out = 0;
+};
+
+class Node {
+ public:
+  // Loads (or creates) the identity in config.data_dir, opens the store, binds the peer and
+  // API ports and writes data_dir/node.json. Errors: IO_ERROR, STORE_ERROR, BAD_CONFIG,
+  // TLS_ERROR, UNREACHABLE (a port could not be bound).
+  static Result<std::unique_ptr<Node>> Open(NodeConfig config);
+  ~Node();
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  // Runs the event loop until Stop() or, with handle_signals, SIGINT or SIGTERM. On the way
+  // out it says GOAWAY to every peer, lets the store commit everything queued, and removes
+  // node.json.
+  void Run(bool handle_signals);
+  // Asks Run to return; safe from any thread.
+  void Stop();
+
+  const Endpoint& peer_endpoint() const { return peer_endpoint_; }
+  const Endpoint& http_endpoint() const { return http_endpoint_; }
+  const PublicKey& key() const { return identity_->key(); }
+
+  // --- Used by the local API, on the loop's thread ---------------------------------------
+  store::Store& store() { return *store_; }
+  const NodeConfig& config() const { return config_; }
+  // Stores a signed entry made on this machine, then broadcasts it. `done` runs on the loop
+  // once the entry is committed (OK) or refused (the error).
+  void PostLocal(Entry entry, std::function<void(Status)> done);
+  nlohmann::json StatusJson() const;
+  bool stopping() const { return stopping_; }
+
+ private:
+  struct Group {
+    std::string name;
+    uint32_t key = 0;  // Index in groups_: the Replica's key and this node's frame handle.
+    std::vector<proto::ReconItem> items;
+    std::unordered_map<Hash32, uint32_t, HashOf32> sizes;  // Held entries and their bytes.
+  };
+  struct FeedKey {
+    PublicKey author{};
+    uint32_t group = 0;
+    bool operator==(const FeedKey&) const = default;
+  };
+  struct FeedKeyHash {
+    size_t operator()(const FeedKey& k) const { return HashOf32{}(k.author) ^ k.group; }
+  };
+  struct Peer {
+    proto::NodeId id = proto::kNoNode;
+    std::shared_ptr<net::Connection> conn;
+    bool outbound = false;                           // This node dialled the connection.
+    bool hello = false;                              // The peer's HELLO arrived.
+    std::vector<bool> bound;                         // GROUP sent, by local group index.
+    std::unordered_map<uint32_t, uint32_t> handles;  // Peer's handle -> local group index.
+    std::chrono::steady_clock::time_point last_used, last_sent;
+    std::chrono::steady_clock::time_point window_start;
+    uint64_t window_frames = 0;
+    std::vector<proto::Frame> queue;  // Frames waiting while the connection is dialled.
+  };
+  class Host;
+  class Waiter;
+
+  explicit Node(NodeConfig config);
+  Status Init();
+  proto::TimeMs NowMs() const;
+
+  // Peers.
+  void StartAccept();
+  void OnConnected(std::shared_ptr<net::Connection> conn, bool outbound);
+  void Dial(proto::NodeId id);
+  void DialBootstrap();
+  void OnFrame(net::Connection& conn, proto::Frame frame);
+  void OnClosed(net::Connection& conn, const Error& why);
+  void Ban(proto::NodeId id, const Error& why);
+  bool Banned(proto::NodeId id);
+  void Sweep();
+  void SendFrame(Peer& peer, const proto::Frame& frame);
+  void Deliver(proto::NodeId to, const proto::GroupMessage& m);
+  void LearnPeer(const PublicKey& key, const std::string& address);
+
+  // The Replica.
+  void StartGroups(proto::NodeId contact);
+  void Flush();  // Carries out out_ and re-arms the protocol timer.
+  void ArmTimer();
+  void OnMessage(proto::NodeId from, uint32_t group, proto::PeerBody body);
+
+  // Entries.
+  Status LoadIndex();
+  std::optional<Bytes> EntryBytes(const Hash32& id);
+  // Checks an arriving entry; error: the sender misbehaved. nullopt: not new, or held back.
+  Result<std::optional<uint32_t>> Admit(Group& g, const Entry& e, bool authenticated);
+  void Hold(Group& g, const Entry& e);
+  void Submit(const Entry& e, uint32_t group);
+  // The entry `id` became its feed's head: store what waited for it.
+  void Release(const Hash32& id);
+  FeedHead* HeadOf(const FeedKey& feed);
+
+  NodeConfig config_;
+  boost::asio::io_context io_;
+  std::unique_ptr<store::Store> store_;
+  std::shared_ptr<net::TlsIdentity> identity_;
+  std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
+  std::unique_ptr<ApiServer> api_;
+  Endpoint peer_endpoint_, http_endpoint_;
+  std::string advertise_;
+  std::string info_path_;
+  net::ConnectionLimits limits_;
+
+  proto::ReplicaConfig replica_config_;
+  std::unique_ptr<proto::Replica> replica_;
+  std::unique_ptr<Host> host_;
+  proto::ReplicaOutbox out_;
+  boost::asio::steady_timer timer_;
+  boost::asio::steady_timer sweep_timer_;
+  bool started_ = false;  // The groups joined their overlays.
+  // The next HELLO's sender becomes the contact through which the groups (re)join.
+  bool want_contact_ = false;
+  std::chrono::steady_clock::time_point last_bootstrap_{};
+  bool stopping_ = false;
+  std::chrono::steady_clock::time_point began_;
+
+  std::vector<Group> groups_;
+  std::unordered_map<std::string, uint32_t> group_index_;
+  std::unordered_map<proto::NodeId, Peer> peers_;
+  std::unordered_set<proto::NodeId> dialling_;
+  std::unordered_map<proto::NodeId, proto::PeerRecord> book_;
+  std::unordered_map<proto::NodeId, std::chrono::steady_clock::time_point> bans_;
+
+  // Entries held back until their feed's gap fills, by the id of the entry they follow.
+  struct Waiting {
+    Entry entry;
+    uint32_t group;
+  };
+  std::unordered_multimap<Hash32, Waiting, HashOf32> pending_;
+  std::unordered_map<FeedKey, FeedHead, FeedKeyHash> heads_;
+  // Bytes of recently seen entries, so relaying does not read the store.
+  std::unordered_map<Hash32, Bytes, HashOf32> recent_;
+  std::deque<Hash32> recent_order_;
+  // Bytes of the frame being handled, for Host::Accept.
+  std::unordered_map<Hash32, Entry, HashOf32> arriving_;
+  std::unordered_set<Hash32, HashOf32> authenticated_;
+  std::optional<Error> violation_;  // Set by Host::Accept when the sender misbehaved.
+
+  std::unique_ptr<Waiter> waiter_;
+  NodeCounters counters_;
+  std::optional<boost::asio::signal_set> signals_;
+};
+
+// node.json in a data directory: how CLI verbs find the running node.
+std::string NodeInfoPath(const std::string& data_dir);
+
+}  // namespace pando::node

@@ -1,0 +1,189 @@
+// Node: the entries it holds, admits from peers, posts and stores.
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+
+#include "core/error_codes.h"
+#include "node/node.h"
+#include "node/node_internal.h"
+
+namespace pando::node {
+namespace asio = boost::asio;
+
+namespace {
+// Entries whose bytes stay in memory for relaying, most recent first out last.
+constexpr size_t kRecentEntries = 16'384;
+}  // namespace
+
+Status Node::LoadIndex() {
+  for (Group& g : groups_) {
+    auto items = store_->GroupItems(g.name);
+    if (!items.ok()) return items.error();
+    g.items.reserve(items->size());
+    for (const store::ItemInfo& item : *items) {
+      g.items.push_back(proto::ReconItem{static_cast<uint64_t>(item.timestamp_ms), item.id});
+      g.sizes.emplace(item.id, item.size);
+    }
+    spdlog::info("group {}: {} entries", g.name, g.items.size());
+  }
+  return {};
+}
+
+std::optional<Bytes> Node::EntryBytes(const Hash32& id) {
+  if (auto it = recent_.find(id); it != recent_.end()) return it->second;
+  for (const auto& [prev, w] : pending_) {
+    if (w.entry.id() == id) return w.entry.bytes();
+  }
+  auto stored = store_->Get(id);
+  if (!stored.ok()) {
+    spdlog::error("reading entry {}: {}", ToHex(id), stored.error().message);
+    return std::nullopt;
+  }
+  if (!stored->has_value()) return std::nullopt;
+  return (*stored)->bytes();
+}
+
+FeedHead* Node::HeadOf(const FeedKey& feed) {
+  auto it = heads_.find(feed);
+  if (it != heads_.end()) return &it->second;
+  auto head = store_->Head(feed.author, groups_[feed.group].name);
+  if (!head.ok()) {
+    spdlog::error("reading a feed head: {}", head.error().message);
+    return nullptr;
+  }
+  return &heads_.emplace(feed, head->value_or(FeedHead{})).first->second;
+}
+
+void Node::Hold(Group& g, const Entry& e) {
+  const uint32_t size = static_cast<uint32_t>(e.bytes().size());
+  g.items.push_back(proto::ReconItem{static_cast<uint64_t>(e.timestamp_ms()), e.id()});
+  g.sizes.emplace(e.id(), size);
+  if (recent_.emplace(e.id(), e.bytes()).second) {
+    recent_order_.push_back(e.id());
+    if (recent_order_.size() > kRecentEntries) {
+      recent_.erase(recent_order_.front());
+      recent_order_.pop_front();
+    }
+  }
+}
+
+void Node::Submit(const Entry& e, uint32_t group) {
+  auto done =
+      std::make_shared<std::future<std::vector<Status>>>(store_->Submit(store::Run{{e}, 1}));
+  waiter_->Add([this, done, id = e.id(), author = e.author(), group] {
+    std::vector<Status> result = done->get();
+    const Status s = result.empty() ? Status() : result.front();
+    if (s.ok() || s.error().code == codes::kDuplicate) return;
+    asio::post(io_, [this, s, id, author, group] {
+      spdlog::info("entry {} not stored: {}: {}", ToHex(id), s.error().code, s.error().message);
+      // Forget it, and what this node assumed of its feed: the store knows better.
+      Group& g = groups_[group];
+      if (g.sizes.erase(id) > 0) {
+        std::erase_if(g.items, [&](const proto::ReconItem& i) { return i.id == id; });
+      }
+      heads_.erase(FeedKey{author, group});
+    });
+  });
+}
+
+Result<std::optional<uint32_t>> Node::Admit(Group& g, const Entry& e, bool authenticated) {
+  if (e.group() != g.name) {
+    return Error{codes::kProtocol, "An entry of group '" + std::string(e.group()) +
+                                       "' came in a message of group '" + g.name + "'."};
+  }
+  if (g.sizes.contains(e.id())) {
+    ++counters_.duplicates;
+    return std::optional<uint32_t>();
+  }
+  if (auto s = CheckNotFromFuture(e, NowMs()); !s.ok()) {
+    spdlog::debug("entry {} refused for now: {}", ToHex(e.id()), s.error().message);
+    return std::optional<uint32_t>();
+  }
+  if (!authenticated) {
+    if (auto s = VerifyEntrySignature(e); !s.ok()) return s.error();
+  }
+  const FeedKey feed{e.author(), g.key};
+  FeedHead* head = HeadOf(feed);
+  if (head == nullptr) return std::optional<uint32_t>();
+  if (e.seq() <= head->seq) {
+    // Another entry holds this position: the store keeps the fork proof.
+    Submit(e, g.key);
+    return std::optional<uint32_t>();
+  }
+  if (e.seq() > head->seq + 1) {
+    if (pending_.size() >= config_.pending_entries_max) return std::optional<uint32_t>();
+    Hold(g, e);
+    pending_.emplace(e.prev(), Waiting{e, g.key});
+    ++counters_.entries_received;
+    return std::optional<uint32_t>(static_cast<uint32_t>(e.bytes().size()));
+  }
+  if (auto s = CheckSuccessor(*head, e); !s.ok()) {
+    Submit(e, g.key);  // The store decides: a fork proof, or a refusal.
+    return std::optional<uint32_t>();
+  }
+  Hold(g, e);
+  Submit(e, g.key);
+  *head = FeedHead{e.seq(), e.id(), e.timestamp_ms()};
+  ++counters_.entries_received;
+  Release(e.id());
+  return std::optional<uint32_t>(static_cast<uint32_t>(e.bytes().size()));
+}
+
+void Node::Release(const Hash32& first) {
+  std::vector<Hash32> stack = {first};
+  while (!stack.empty()) {
+    const Hash32 id = stack.back();
+    stack.pop_back();
+    auto [begin, end] = pending_.equal_range(id);
+    std::vector<Waiting> ready;
+    for (auto it = begin; it != end; ++it) ready.push_back(it->second);
+    pending_.erase(begin, end);
+    for (const Waiting& w : ready) {
+      FeedHead* head = HeadOf(FeedKey{w.entry.author(), w.group});
+      Submit(w.entry, w.group);
+      if (head != nullptr && CheckSuccessor(*head, w.entry).ok()) {
+        *head = FeedHead{w.entry.seq(), w.entry.id(), w.entry.timestamp_ms()};
+        stack.push_back(w.entry.id());
+      }
+    }
+  }
+}
+
+void Node::PostLocal(Entry entry, std::function<void(pando::Status)> done) {
+  if (stopping_) return done(Error{codes::kShuttingDown, "The node is stopping."});
+  auto g = group_index_.find(std::string(entry.group()));
+  if (g == group_index_.end()) {
+    return done(Error{codes::kInvalidGroup,
+                      "This node does not carry group '" + std::string(entry.group()) +
+                          "'; start it with --group " + std::string(entry.group()) + "."});
+  }
+  if (auto s = VerifyEntrySignature(entry); !s.ok()) return done(s);
+  if (auto s = CheckNotFromFuture(entry, NowMs()); !s.ok()) return done(s);
+  auto result =
+      std::make_shared<std::future<std::vector<pando::Status>>>(store_->Submit({{entry}, 1}));
+  const uint32_t key = g->second;
+  waiter_->Add([this, result, entry = std::move(entry), key, done = std::move(done)]() mutable {
+    std::vector<pando::Status> statuses = result->get();
+    pando::Status s = statuses.empty() ? pando::Status() : statuses.front();
+    asio::post(io_, [this, s, entry = std::move(entry), key, done = std::move(done)] {
+      if (s.ok()) {
+        Group& group = groups_[key];
+        if (!group.sizes.contains(entry.id())) {
+          Hold(group, entry);
+          heads_[FeedKey{entry.author(), key}] =
+              FeedHead{entry.seq(), entry.id(), entry.timestamp_ms()};
+          ++counters_.entries_posted;
+          if (started_) {
+            out_.Clear();
+            replica_->Post(NowMs(), key, entry.id(), static_cast<uint32_t>(entry.bytes().size()),
+                           *host_, out_);
+            Flush();
+          }
+        }
+      }
+      done(s);
+    });
+  });
+}
+
+}  // namespace pando::node

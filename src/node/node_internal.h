@@ -1,0 +1,91 @@
+// Node's helpers shared by node.cc and node_entries.cc: the waiter thread and the
+// ReplicaHost. Not part of the node's interface.
+#pragma once
+
+#include <map>
+
+#include "node/node.h"
+
+namespace pando::node {
+
+// Waits for the store's futures off the loop's thread, in order.
+class Node::Waiter {
+ public:
+  Waiter() : thread_([this] { Loop(); }) {}
+  ~Waiter() {
+    {
+      std::lock_guard lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_one();
+    thread_.join();
+  }
+  void Add(std::function<void()> job) {
+    {
+      std::lock_guard lock(mu_);
+      jobs_.push_back(std::move(job));
+    }
+    cv_.notify_one();
+  }
+
+ private:
+  void Loop() {
+    while (true) {
+      std::function<void()> job;
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [&] { return done_ || !jobs_.empty(); });
+        if (jobs_.empty()) return;
+        job = std::move(jobs_.front());
+        jobs_.pop_front();
+      }
+      job();
+    }
+  }
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> jobs_;
+  bool done_ = false;
+  std::thread thread_;
+};
+
+// What the Replica borrows on each call.
+class Node::Host final : public proto::ReplicaHost {
+ public:
+  explicit Host(Node* node) : n_(node) {}
+  const proto::ReplicaConfig& config() const override { return n_->replica_config_; }
+  std::optional<uint32_t> EntryBytes(uint32_t group, const Hash32& id) override {
+    const Group& g = n_->groups_[group];
+    auto it = g.sizes.find(id);
+    if (it == g.sizes.end()) return std::nullopt;
+    return it->second;
+  }
+  std::vector<proto::ReconItem> Items(uint32_t group) override { return n_->groups_[group].items; }
+  std::optional<uint32_t> Accept(uint32_t group, const Hash32& id, proto::NodeId) override {
+    auto it = n_->arriving_.find(id);
+    if (it == n_->arriving_.end()) return std::nullopt;
+    auto admitted = n_->Admit(n_->groups_[group], it->second, n_->authenticated_.contains(id));
+    if (!admitted.ok()) {
+      if (!n_->violation_) n_->violation_ = admitted.error();
+      return std::nullopt;
+    }
+    return *admitted;
+  }
+  proto::SyncSession* FindSession(proto::NodeId peer, uint32_t group) override {
+    auto it = sessions_.find({peer, group});
+    return it == sessions_.end() ? nullptr : it->second.get();
+  }
+  proto::SyncSession& SetSession(proto::NodeId peer, uint32_t group,
+                                 std::unique_ptr<proto::SyncSession> session) override {
+    auto& slot = sessions_[{peer, group}];
+    slot = std::move(session);
+    return *slot;
+  }
+  void EraseSession(proto::NodeId peer, uint32_t group) override { sessions_.erase({peer, group}); }
+
+ private:
+  Node* n_;
+  std::map<std::pair<proto::NodeId, uint32_t>, std::unique_ptr<proto::SyncSession>> sessions_;
+};
+
+}  // namespace pando::node
