@@ -1,0 +1,167 @@
+// Real `pando node` processes on 127.0.0.1 for integration tests: start, stop, kill, post and
+// read through each node's local API. Every wait is bounded; a NodeProcess still running when
+// its object dies is killed.
+#pragma once
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/crypto.h"
+#include "core/entry.h"
+#include "core/identity.h"
+#include "node/api_client.h"
+
+namespace pando::testing {
+
+using Clock = std::chrono::steady_clock;
+
+// Polls pred every 50 ms until it holds or `limit` passes; returns whether it held.
+inline bool WaitFor(std::chrono::milliseconds limit, const std::function<bool()>& pred) {
+  const auto deadline = Clock::now() + limit;
+  while (Clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return pred();
+}
+
+class NodeProcess {
+ public:
+  explicit NodeProcess(std::string data_dir) : dir_(std::move(data_dir)) {}
+  ~NodeProcess() { Kill(); }
+  NodeProcess(const NodeProcess&) = delete;
+  NodeProcess& operator=(const NodeProcess&) = delete;
+
+  // Starts `pando node` with the given extra flags and waits until its API answers. The
+  // first start picks free ports; later starts reuse them, so peers' address books stay
+  // true.
+  bool Start(const std::vector<std::string>& extra = {}) {
+    std::filesystem::create_directories(dir_);
+    std::filesystem::remove(dir_ + "/node.json");
+    std::vector<std::string> args = {PANDO_BIN,  "--data-dir",
+                                     dir_,       "node",
+                                     "--listen", "127.0.0.1:" + std::to_string(peer_port_),
+                                     "--http",   "127.0.0.1:" + std::to_string(http_port_)};
+    args.insert(args.end(), extra.begin(), extra.end());
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      const std::string log = dir_ + "/node.log";
+      int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+      std::vector<char*> argv;
+      for (std::string& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(PANDO_BIN, argv.data());
+      ::_exit(127);
+    }
+    const bool up = WaitFor(std::chrono::seconds(20), [&] {
+      std::ifstream f(dir_ + "/node.json");
+      if (!f) return false;
+      auto j = nlohmann::json::parse(f, nullptr, false);
+      if (j.is_discarded() || j.value("pid", 0) != pid_) return false;
+      info_ = j;
+      return true;
+    });
+    if (!up) return false;
+    auto peer = node::ParseEndpoint(info_["peer"].get<std::string>());
+    auto http = node::ParseEndpoint(info_["http"].get<std::string>());
+    peer_port_ = peer->port;
+    http_port_ = http->port;
+    return true;
+  }
+
+  // SIGTERM, then wait (bounded) for a clean exit; returns the exit status or -1.
+  int Stop() {
+    if (pid_ <= 0) return -1;
+    ::kill(pid_, SIGTERM);
+    return Reap(std::chrono::seconds(15));
+  }
+  void Kill() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    Reap(std::chrono::seconds(5));
+  }
+  bool running() const { return pid_ > 0; }
+
+  std::string bootstrap() const {
+    return info_["author"].get<std::string>() + "@" + info_["peer"].get<std::string>();
+  }
+  const std::string& dir() const { return dir_; }
+  node::ApiClient api() const { return node::ApiClient({"127.0.0.1", http_port_}); }
+
+  // The ids of the entries this node holds (all groups).
+  std::set<std::string> Ids() const {
+    std::set<std::string> out;
+    auto log = api().Get("/api/v1/log");
+    if (!log.ok()) return out;
+    for (const auto& hex : (*log)["entries"]) {
+      auto bytes = FromHex(hex.get<std::string>());
+      auto e = Entry::Decode(*bytes);
+      if (e.ok()) out.insert(ToHex(e->id()));
+    }
+    return out;
+  }
+
+  // Signs an entry with this node's identity and posts it through its API; returns the id,
+  // or "" if the node refused it.
+  std::string Post(const std::string& group, const std::string& text) const {
+    auto key = LoadIdentity(dir_);
+    if (!key.ok()) return "";
+    auto head = api().Get("/api/v1/head?author=" + AuthorId(key->public_key()) + "&group=" + group);
+    if (!head.ok()) return "";
+    EntryDraft d;
+    d.group = group;
+    d.kind = 1;
+    d.payload.assign(text.begin(), text.end());
+    d.timestamp_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    if ((*head)["seq"].get<uint64_t>() > 0) {
+      d.seq = (*head)["seq"].get<uint64_t>() + 1;
+      auto prev = FromHex((*head)["id"].get<std::string>());
+      std::copy(prev->begin(), prev->end(), d.prev.begin());
+      d.timestamp_ms = std::max(d.timestamp_ms, (*head)["timestamp_ms"].get<int64_t>());
+    }
+    auto e = Entry::Sign(d, *key);
+    if (!e.ok()) return "";
+    auto r = api().Post("/api/v1/entries", {{"entry", ToHex(e->bytes())}});
+    return r.ok() ? ToHex(e->id()) : "";
+  }
+
+ private:
+  int Reap(std::chrono::milliseconds limit) {
+    int status = 0;
+    const auto deadline = Clock::now() + limit;
+    while (Clock::now() < deadline) {
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return -1;
+  }
+
+  std::string dir_;
+  pid_t pid_ = -1;
+  uint16_t peer_port_ = 0, http_port_ = 0;
+  nlohmann::json info_;
+};
+
+}  // namespace pando::testing
