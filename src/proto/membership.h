@@ -36,10 +36,14 @@ inline constexpr size_t kShuffleCapacity = 8;
 // reconnect_interval_ms).
 inline constexpr size_t kLostCapacity = 4;
 
-// The paper's parameters. The defaults suit up to about 10^4-10^6 nodes: active_max =
-// log10(N) + 1 with headroom, passive_max about 6 times larger.
+// The paper's parameters. The paper sizes the active view log10(N) + 1: 7 covers networks
+// up to 10^6 nodes. A larger view also makes Plumtree's tree shallower: at 1,000,000
+// simulated nodes, 7 instead of 5 cut the p99 delay from 2.1 s to 1.3 s and payload copies
+// from 1.15 to 1.07 per node per entry (docs/sim.md). passive_max is about 4 times larger.
 struct MembershipConfig {
-  uint8_t active_max = 5;    // Active view size; at most kActiveCapacity.
+  // Active view size; at most kActiveCapacity - 1 (Broadcast may briefly see one neighbour
+  // more while a replacement comes up before the one it replaces goes down).
+  uint8_t active_max = 7;
   uint8_t passive_max = 30;  // Passive view size; at most kPassiveCapacity.
   // With fewer neighbours than this, NEIGHBOR requests are high priority. The paper uses 1
   // (only an empty active view); with 1, a node left with a single neighbour in a settled

@@ -166,10 +166,12 @@ std::vector<NodeId> Sorted(std::span<const NodeId> view) {
 }
 
 // The defaults, except that shuffles wait long enough to stay out of the way of the timer
-// expectations of tests about other things.
+// expectations of tests about other things, and the active view is full at 5 neighbours,
+// as the scripted views below assume.
 MembershipConfig TestConfig() {
   MembershipConfig config;
   config.shuffle_interval_ms = 1'000'000;
+  config.active_max = 5;
   return config;
 }
 constexpr TimeMs kRetryMs = MembershipConfig{}.neighbor_retry_ms;
