@@ -129,6 +129,29 @@ class Session : public std::enable_shared_from_this<Session> {
         self->Send(201, {{"id", id}}, version, keep_alive);
       });
     }
+    if ((path == "/api/v1/peers/block" || path == "/api/v1/peers/unblock") && post) {
+      auto j = nlohmann::json::parse(req.body(), nullptr, false);
+      if (j.is_discarded() || !j.is_object() || !j.contains("peers") || !j["peers"].is_array()) {
+        return fail(codes::kBadArgument,
+                    "Send {\"peers\": [AUTHOR_ID, ...], \"seconds\": N} (seconds for block).");
+      }
+      std::vector<PublicKey> keys;
+      for (const auto& p : j["peers"]) {
+        auto key = ParseAuthorId(p.is_string() ? p.get<std::string>() : "");
+        if (!key.ok()) return Reply(key.error(), version, keep_alive);
+        keys.push_back(*key);
+      }
+      if (path == "/api/v1/peers/unblock") {
+        node_->Unblock(keys);
+      } else {
+        const int64_t seconds = j.value("seconds", int64_t{600});
+        if (seconds < 1 || seconds > int64_t{86'400} * 365) {
+          return fail(codes::kBadArgument, "seconds must be from 1 to 31536000.");
+        }
+        node_->Block(keys, std::chrono::seconds(seconds));
+      }
+      return Send(200, {{"peers", keys.size()}}, version, keep_alive);
+    }
     if (path == "/api/v1/head" && get) {
       auto author = ParseAuthorId(QueryValue(query, "author").value_or(""));
       if (!author.ok()) return Reply(author.error(), version, keep_alive);

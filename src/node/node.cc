@@ -328,6 +328,25 @@ void Node::Ban(NodeId id, const Error& why) {
   if (it != peers_.end() && it->second.conn) it->second.conn->Close(why);
 }
 
+void Node::Block(const std::vector<PublicKey>& peers, std::chrono::seconds duration) {
+  for (const PublicKey& key : peers) {
+    const NodeId id = proto::NodeIdOfKey(key);
+    bans_[id] = Clock::now() + duration;
+    spdlog::info("blocking peer {} for {} s", NodeHex(id), duration.count());
+    auto it = peers_.find(id);
+    if (it != peers_.end() && it->second.conn) {
+      it->second.conn->Close(Error{codes::kBanned, "The node's operator blocked this peer."});
+    }
+  }
+}
+
+void Node::Unblock(const std::vector<PublicKey>& peers) {
+  for (const PublicKey& key : peers) {
+    const NodeId id = proto::NodeIdOfKey(key);
+    if (bans_.erase(id) > 0) spdlog::info("unblocking peer {}", NodeHex(id));
+  }
+}
+
 void Node::Sweep() {
   if (stopping_) return;
   const auto now = Clock::now();

@@ -102,6 +102,10 @@ class Node {
   // once the entry is committed (OK) or refused (the error).
   void PostLocal(Entry entry, std::function<void(Status)> done);
   nlohmann::json StatusJson() const;
+  // The operator blocks peers (closing any connection and refusing new ones, like a ban)
+  // for `duration`, or lifts blocks and bans.
+  void Block(const std::vector<PublicKey>& peers, std::chrono::seconds duration);
+  void Unblock(const std::vector<PublicKey>& peers);
   bool stopping() const { return stopping_; }
 
  private:

@@ -23,8 +23,10 @@ class NodeNetTest : public ::testing::Test {
       nodes_.push_back(std::make_unique<NodeProcess>(dir_.path() + "/node-" + std::to_string(i)));
       ASSERT_TRUE(Start(i, extra)) << "node " << i << " did not start";
     }
+    // Every node has a neighbour, and in a larger network at least two: joins are done.
+    const size_t want = std::min<size_t>(n - 1, 2);
     for (size_t i = 0; i < n && n > 1; ++i) {
-      EXPECT_TRUE(WaitFor(seconds(20), [&] { return Peers(i) > 0; })) << "node " << i;
+      EXPECT_TRUE(WaitFor(seconds(20), [&] { return Neighbours(i) >= want; })) << "node " << i;
     }
   }
   bool Start(size_t i, const std::vector<std::string>& extra = {}) {
@@ -32,22 +34,30 @@ class NodeNetTest : public ::testing::Test {
     if (i > 0) args.insert(args.end(), {"--bootstrap", nodes_[0]->bootstrap()});
     return nodes_[i]->Start(args);
   }
-  size_t Peers(size_t i) {
+  // Neighbours in the catalog group's overlay.
+  size_t Neighbours(size_t i) {
     auto s = nodes_[i]->api().Get("/api/v1/status");
-    return s.ok() ? (*s)["peers"].size() : 0;
+    return s.ok() ? (*s)["groups"][0]["neighbours"].size() : 0;
   }
   // Whether every listed node holds every id, within limit.
   ::testing::AssertionResult AllHold(const std::vector<size_t>& which,
                                      const std::vector<std::string>& ids,
                                      std::chrono::milliseconds limit) {
     std::string missing;
+    const auto give_up = Clock::now() + limit;
     const bool ok = WaitFor(limit, [&] {
       missing.clear();
       for (size_t i : which) {
         const std::set<std::string> held = nodes_[i]->Ids();
         for (const std::string& id : ids) {
-          if (!held.contains(id))
+          if (!held.contains(id)) {
             missing += " node " + std::to_string(i) + " lacks " + id.substr(0, 8);
+          }
+        }
+        // On the last round, say how the lacking node sees its peers.
+        if (!missing.empty() && Clock::now() + std::chrono::milliseconds(200) > give_up) {
+          auto s = nodes_[i]->api().Get("/api/v1/status");
+          if (s.ok()) missing += "\n  status: " + s->dump() + "\n";
         }
       }
       return missing.empty();
@@ -121,6 +131,38 @@ TEST_F(NodeNetTest, EveryAcknowledgedEntrySurvivesSigkillDuringHeavyPosting) {
   EXPECT_EQ(lost, 0u) << "of " << acknowledged.size() << " acknowledged";
   // The peer got them too (by broadcast or by reconciliation after the restart).
   EXPECT_TRUE(AllHold({1}, acknowledged, seconds(30)));
+}
+
+TEST_F(NodeNetTest, BothSidesOfAPartitionPostAndHoldTheSameSetAfterTheHeal) {
+  StartNet(16);
+  // Cut every link between nodes 0-7 and nodes 8-15: each node blocks the other half.
+  auto cut = [&](const std::string& route) {
+    for (size_t i = 0; i < 16; ++i) {
+      nlohmann::json others = nlohmann::json::array();
+      for (size_t j = 0; j < 16; ++j) {
+        if ((i < 8) != (j < 8)) others.push_back(nodes_[j]->author());
+      }
+      ASSERT_TRUE(nodes_[i]->api().Post(route, {{"peers", others}, {"seconds", 3600}}).ok());
+    }
+  };
+  cut("/api/v1/peers/block");
+  std::vector<size_t> left, right;
+  for (size_t i = 0; i < 16; ++i) (i < 8 ? left : right).push_back(i);
+  // Each half repairs its overlay and keeps replicating within itself.
+  std::vector<std::string> left_ids, right_ids;
+  for (size_t i : {1u, 6u}) left_ids.push_back(nodes_[i]->Post("catalog", "left side"));
+  for (size_t i : {9u, 14u}) right_ids.push_back(nodes_[i]->Post("catalog", "right side"));
+  EXPECT_TRUE(AllHold(left, left_ids, seconds(30)));
+  EXPECT_TRUE(AllHold(right, right_ids, seconds(30)));
+  for (size_t i : left) {
+    for (const std::string& id : right_ids) EXPECT_FALSE(nodes_[i]->Ids().contains(id));
+  }
+  cut("/api/v1/peers/unblock");
+  std::vector<std::string> all = left_ids;
+  all.insert(all.end(), right_ids.begin(), right_ids.end());
+  EXPECT_TRUE(AllHold(All(), all, seconds(60)));
+  std::set<std::string> first = nodes_[0]->Ids();
+  for (size_t i = 1; i < 16; ++i) EXPECT_EQ(nodes_[i]->Ids(), first) << "node " << i;
 }
 
 TEST_F(NodeNetTest, SigtermStopsCleanlyAndRemovesNodeJson) {
