@@ -100,6 +100,7 @@ class NodeProcess {
     return info_["author"].get<std::string>() + "@" + info_["peer"].get<std::string>();
   }
   const std::string& dir() const { return dir_; }
+  std::string author() const { return info_["author"].get<std::string>(); }
   node::ApiClient api() const { return node::ApiClient({"127.0.0.1", http_port_}); }
 
   // The ids of the entries this node holds (all groups).
