@@ -1,0 +1,402 @@
+// Integration tests of `pando node` against a peer that speaks the protocol badly: a test
+// peer with a key of its own connects over TLS to a real node process on 127.0.0.1 and sends
+// garbage, an oversize frame, a frame before HELLO, badly signed entries (in GOSSIP and in
+// ENTRIES), a GOSSIP whose header id is not its entry's, or a flood of frames. For each, the
+// node must say GOAWAY with the misbehaviour's code and close, ban the peer (its counter, its
+// log, and a new connection from the same key refused with BANNED), store nothing of what
+// the peer sent, and go on replicating with a well-behaved node. Every wait is bounded.
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "core/error_codes.h"
+#include "net/connection.h"
+#include "net/tls.h"
+#include "node/harness.h"
+#include "proto/frame.h"
+#include "testutil/feed.h"
+
+namespace pando::testing {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+// The rate limit the flood test configures (frames per second, over a ten-second window).
+constexpr uint32_t kFloodFramesPerSecond = 5;
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// How a node names a peer in its log: the node id as 16 hex digits.
+std::string NodeHex(proto::NodeId id) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(id));
+  return buf;
+}
+
+// What one connection of the test peer saw.
+struct Link {
+  std::shared_ptr<net::Connection> conn;
+  std::optional<Error> dial_error;
+  bool hello = false;  // The node's HELLO arrived.
+  std::optional<proto::GoAwayFrame> goaway;
+  std::optional<Error> closed;  // What the close handler was given.
+};
+
+// A peer with its own key and io_context, run on the test's thread for bounded times.
+class TestPeer {
+ public:
+  TestPeer() : key_(KeyPair::Generate()) {
+    auto identity = net::TlsIdentity::FromKey(key_);
+    CHECK(identity.ok());
+    identity_ = std::move(identity).value();
+  }
+  ~TestPeer() { Drop(); }
+  TestPeer(const TestPeer&) = delete;
+  TestPeer& operator=(const TestPeer&) = delete;
+
+  const KeyPair& key() const { return key_; }
+  proto::NodeId id() const { return identity_->id(); }
+  Link& link() { return *link_; }
+
+  // Runs the loop until pred holds or limit passes; returns pred().
+  bool RunUntil(milliseconds limit, const std::function<bool()>& pred) {
+    const auto deadline = Clock::now() + limit;
+    while (!pred() && Clock::now() < deadline) {
+      io_.restart();
+      io_.run_for(milliseconds(10));
+    }
+    return pred();
+  }
+
+  // Dials the node (which must prove its key) on a new link and starts reading; succeeds
+  // once the handshake is done.
+  ::testing::AssertionResult Connect(const NodeProcess& node) {
+    Drop();
+    auto target = node::ParseBootstrap(node.bootstrap());
+    if (!target.ok()) return ::testing::AssertionFailure() << target.error().ToString();
+    auto link = std::make_shared<Link>();
+    link_ = link;
+    net::ConnectionLimits limits;
+    limits.connect_timeout = seconds(3);
+    net::Connection::Dial(io_, identity_, target->address.host, target->address.port, target->key,
+                          limits, [link](Result<std::shared_ptr<net::Connection>> r) {
+                            if (!r.ok()) {
+                              link->dial_error = r.error();
+                              return;
+                            }
+                            link->conn = *r;
+                            link->conn->Start(
+                                [link](net::Connection&, proto::Frame f) {
+                                  if (std::holds_alternative<proto::HelloFrame>(f))
+                                    link->hello = true;
+                                  if (auto* g = std::get_if<proto::GoAwayFrame>(&f))
+                                    link->goaway = *g;
+                                },
+                                [link](net::Connection&, const Error& why) { link->closed = why; });
+                          });
+    if (!RunUntil(seconds(5), [&] { return link->conn || link->dial_error; })) {
+      return ::testing::AssertionFailure() << "dialling the node took over 5 s";
+    }
+    if (link->dial_error) {
+      return ::testing::AssertionFailure() << "dial: " << link->dial_error->ToString();
+    }
+    return ::testing::AssertionSuccess();
+  }
+  // Connects and waits for the node's HELLO.
+  ::testing::AssertionResult ConnectAndHear(const NodeProcess& node) {
+    if (auto r = Connect(node); !r) return r;
+    if (!RunUntil(seconds(3), [&] { return link_->hello || link_->closed; }) || !link_->hello) {
+      return ::testing::AssertionFailure() << "no HELLO from the node";
+    }
+    return ::testing::AssertionSuccess();
+  }
+
+  void Send(const proto::Frame& f) { link_->conn->Send(f); }
+  void SendBytes(Bytes b) { link_->conn->SendBytes(std::move(b)); }
+  // HELLO without a listen address, then GROUP binding handle 0 to the catalog.
+  void Greet() {
+    Send(proto::HelloFrame{proto::kFrameVersion, ""});
+    Send(proto::GroupFrame{0, "catalog"});
+  }
+  // Runs the loop until the node closes the link, for at most `limit`.
+  bool WaitClosed(milliseconds limit) {
+    return RunUntil(limit, [&] { return link_->closed.has_value(); });
+  }
+
+  // Closes the current link, if open, and lets its close finish.
+  void Drop() {
+    if (!link_) return;
+    if (link_->conn && !link_->closed) {
+      link_->conn->Close(Error{codes::kClosed, "The test is done."});
+      RunUntil(seconds(3), [&] { return link_->closed.has_value(); });
+    }
+    link_.reset();
+  }
+
+ private:
+  KeyPair key_;
+  std::shared_ptr<net::TlsIdentity> identity_;
+  boost::asio::io_context io_;
+  std::shared_ptr<Link> link_;
+};
+
+// A catalog entry of the test peer's feed, stamped now.
+Entry PeerEntry(const TestPeer& peer, const std::string& text) {
+  EntryDraft d;
+  d.group = "catalog";
+  d.kind = 1;
+  d.timestamp_ms = NowMs();
+  d.payload.assign(text.begin(), text.end());
+  return SignOrDie(d, peer.key());
+}
+
+class MisbehaveTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    InitCrypto();
+    node_ = std::make_unique<NodeProcess>(dir_.path() + "/node");
+  }
+
+  // Starts the node under test (long bans), with `toml` as its node.toml if not empty, and
+  // posts one entry of its own.
+  void StartNode(const std::string& toml = "") {
+    if (!toml.empty()) {
+      std::filesystem::create_directories(node_->dir());
+      std::ofstream(node_->dir() + "/node.toml") << toml;
+    }
+    ASSERT_TRUE(node_->Start({"--ban-seconds", "600"})) << ReadLog();
+    const std::string before = node_->Post("catalog", "before the bad peer");
+    ASSERT_FALSE(before.empty());
+    own_.push_back(before);
+  }
+
+  std::optional<nlohmann::json> Status() const {
+    auto s = node_->api().Get("/api/v1/status");
+    if (!s.ok()) return std::nullopt;
+    return *s;
+  }
+  std::optional<uint64_t> Counter(const std::string& name) const {
+    auto s = Status();
+    if (!s) return std::nullopt;
+    return (*s)["counters"][name].get<uint64_t>();
+  }
+  std::optional<size_t> LogSize() const {
+    auto log = node_->api().Get("/api/v1/log");
+    if (!log.ok()) return std::nullopt;
+    return (*log)["entries"].size();
+  }
+  std::string ReadLog() const {
+    std::ifstream f(node_->dir() + "/node.log");
+    std::stringstream ss;
+    ss << f.rdbuf();
+    return ss.str();
+  }
+
+  // Connects the test peer, lets `misbehave` act, then checks that the node said GOAWAY
+  // `code` and closed, banned the peer, stored none of `bad` (ids of entries the peer sent)
+  // nor anything else from it, and still replicates with a well-behaved node. `bad` may be
+  // filled by `misbehave`.
+  void ExpectBanned(std::string_view code, const std::function<void(TestPeer&)>& misbehave,
+                    const std::vector<Hash32>& bad = {}) {
+    const std::optional<uint64_t> bans0 = Counter("bans");
+    const std::optional<size_t> entries0 = LogSize();
+    ASSERT_TRUE(bans0 && entries0) << "the node's API does not answer";
+    ASSERT_EQ(*entries0, own_.size());
+
+    TestPeer peer;
+    ASSERT_TRUE(peer.ConnectAndHear(*node_));
+    misbehave(peer);
+
+    // The node closes the connection, saying GOAWAY with the misbehaviour's code.
+    ASSERT_TRUE(peer.WaitClosed(seconds(5))) << "the node kept the connection open";
+    const Link& link = peer.link();
+    ASSERT_TRUE(link.goaway.has_value()) << "closed without GOAWAY: " << link.closed->ToString();
+    EXPECT_EQ(link.goaway->code, code) << link.goaway->reason;
+    // The test peer's side reports the close as the peer's doing, naming its code.
+    EXPECT_EQ(link.closed->code, codes::kClosed);
+    EXPECT_NE(link.closed->message.find("the peer said " + std::string(code)), std::string::npos)
+        << link.closed->message;
+
+    // The node banned the peer: its counter, its log ...
+    EXPECT_TRUE(WaitFor(seconds(3), [&] { return Counter("bans") == *bans0 + 1; }))
+        << "bans: " << Counter("bans").value_or(0) << ", before: " << *bans0;
+    const std::string banning = "banning peer " + NodeHex(peer.id());
+    EXPECT_TRUE(WaitFor(seconds(3),
+                        [&] {
+                          const std::string log = ReadLog();
+                          const size_t at = log.find(banning);
+                          return at != std::string::npos &&
+                                 log.find(": " + std::string(code) + ": ", at) < log.find('\n', at);
+                        }))
+        << "node.log lacks \"" << banning << " ... " << code << "\"";
+
+    // ... and it refuses the same key when it comes back: GOAWAY BANNED, no HELLO.
+    ASSERT_TRUE(peer.Connect(*node_));
+    EXPECT_TRUE(peer.WaitClosed(seconds(3))) << "the node took the banned peer back";
+    EXPECT_EQ(peer.link().goaway ? peer.link().goaway->code : "(no GOAWAY)", codes::kBanned);
+    EXPECT_FALSE(peer.link().hello);
+    peer.Drop();
+    EXPECT_EQ(Counter("bans"), *bans0 + 1) << "a refused connection is not a new ban";
+
+    // Nothing the peer sent is stored, nor counted as received.
+    EXPECT_EQ(LogSize(), entries0);
+    EXPECT_EQ(Counter("entries_received"), 0u);
+    ExpectNoneHeld(*node_, bad);
+
+    // The node is healthy: a well-behaved node joins through it and both directions
+    // replicate.
+    NodeProcess good(dir_.path() + "/good");
+    ASSERT_TRUE(good.Start({"--bootstrap", node_->bootstrap()}));
+    ASSERT_TRUE(WaitFor(seconds(20), [&] {
+      return Neighbours(good) > 0 && Neighbours(*node_) > 0;
+    })) << "the good node did not become the node's neighbour";
+    const std::string after = node_->Post("catalog", "after the bad peer");
+    ASSERT_FALSE(after.empty());
+    own_.push_back(after);
+    const std::string from_good = good.Post("catalog", "from the good node");
+    ASSERT_FALSE(from_good.empty());
+    std::vector<std::string> all = own_;
+    all.push_back(from_good);
+    EXPECT_TRUE(Holds(good, all, seconds(20))) << "the good node did not get the node's entries";
+    EXPECT_TRUE(Holds(*node_, all, seconds(20))) << "the node did not get the good node's entry";
+    EXPECT_EQ(LogSize(), all.size());
+    ExpectNoneHeld(*node_, bad);
+    ExpectNoneHeld(good, bad);
+    // The good node was not taken for a bad one.
+    EXPECT_EQ(Counter("bans"), *bans0 + 1);
+    good.Stop();
+  }
+
+  // Neighbours of the node in the catalog's overlay.
+  static size_t Neighbours(const NodeProcess& n) {
+    auto s = n.api().Get("/api/v1/status");
+    return s.ok() ? (*s)["groups"][0]["neighbours"].size() : 0;
+  }
+  static bool Holds(const NodeProcess& n, const std::vector<std::string>& ids, milliseconds limit) {
+    return WaitFor(limit, [&] {
+      const std::set<std::string> held = n.Ids();
+      for (const std::string& id : ids) {
+        if (!held.contains(id)) return false;
+      }
+      return true;
+    });
+  }
+  static void ExpectNoneHeld(const NodeProcess& n, const std::vector<Hash32>& bad) {
+    const std::set<std::string> held = n.Ids();
+    for (const Hash32& id : bad) {
+      EXPECT_FALSE(held.contains(ToHex(id))) << "stored " << ToHex(id) << " from the bad peer";
+    }
+  }
+
+  TempDir dir_;
+  std::unique_ptr<NodeProcess> node_;
+  std::vector<std::string> own_;  // Ids of the entries posted on the node under test.
+};
+
+TEST_F(MisbehaveTest, GarbageBytesAreMalformedAndBanned) {
+  StartNode();
+  ExpectBanned(codes::kMalformed, [](TestPeer& peer) {
+    peer.Send(proto::HelloFrame{proto::kFrameVersion, ""});
+    // Not a frame: a plausible length, then a type byte no frame has, then noise.
+    peer.SendBytes({0x08, 0x00, 0x00, 0x00, 0x7f, 0xde, 0xad, 0xbe, 0xef, 0x13, 0x37, 0x42});
+  });
+}
+
+TEST_F(MisbehaveTest, AnOversizeFrameIsRefusedFromItsLengthAndBanned) {
+  StartNode();
+  ExpectBanned(codes::kOversize, [](TestPeer& peer) {
+    peer.Send(proto::HelloFrame{proto::kFrameVersion, ""});
+    // A PING that claims one byte more than the largest frame; no body follows.
+    Bytes b;
+    PutU32(b, static_cast<uint32_t>(proto::kFrameBytesMax + 1));
+    b.push_back(4);
+    peer.SendBytes(std::move(b));
+  });
+}
+
+TEST_F(MisbehaveTest, AFrameBeforeHelloIsAProtocolErrorAndBanned) {
+  StartNode();
+  ExpectBanned(codes::kProtocol, [](TestPeer& peer) {
+    peer.Send(proto::GroupFrame{0, "catalog"});
+  });
+}
+
+TEST_F(MisbehaveTest, AGossipWithABadlySignedEntryIsBannedAndNotStored) {
+  StartNode();
+  std::vector<Hash32> bad;
+  ExpectBanned(
+      codes::kBadSignature,
+      [&](TestPeer& peer) {
+        const Entry e = WithBadSignature(PeerEntry(peer, "forged"));
+        bad.push_back(e.id());
+        peer.Greet();
+        peer.Send(proto::BroadcastFrame{
+            0, proto::Gossip{e.id(), 1, static_cast<uint32_t>(e.bytes().size())}, e.bytes()});
+      },
+      bad);
+  EXPECT_EQ(bad.size(), 1u);
+}
+
+TEST_F(MisbehaveTest, AGossipWhoseHeaderIdIsNotItsEntrysIsBannedAndNotStored) {
+  StartNode();
+  std::vector<Hash32> sent;
+  ExpectBanned(
+      codes::kProtocol,
+      [&](TestPeer& peer) {
+        // A well-signed entry, announced under another id.
+        const Entry e = PeerEntry(peer, "well signed, wrongly announced");
+        ASSERT_TRUE(VerifyEntrySignature(e).ok());
+        sent.push_back(e.id());
+        Hash32 other = e.id();
+        other[0] ^= 0xff;
+        peer.Greet();
+        peer.Send(proto::BroadcastFrame{
+            0, proto::Gossip{other, 1, static_cast<uint32_t>(e.bytes().size())}, e.bytes()});
+      },
+      sent);
+  EXPECT_EQ(sent.size(), 1u);
+}
+
+TEST_F(MisbehaveTest, AnEntriesFrameWithABadlySignedEntryIsBannedAndNotStored) {
+  StartNode();
+  std::vector<Hash32> bad;
+  ExpectBanned(
+      codes::kBadSignature,
+      [&](TestPeer& peer) {
+        const Entry e = WithBadSignature(PeerEntry(peer, "forged, unasked"));
+        bad.push_back(e.id());
+        peer.Greet();
+        peer.Send(proto::EntriesFrame{0, {e.bytes()}});
+      },
+      bad);
+  EXPECT_EQ(bad.size(), 1u);
+}
+
+TEST_F(MisbehaveTest, MoreFramesThanThePerPeerLimitAreAFloodAndBanned) {
+  StartNode("peer_frames_per_s_max = " + std::to_string(kFloodFramesPerSecond) + "\n");
+  ExpectBanned(codes::kFlood, [](TestPeer& peer) {
+    // HELLO, then PINGs in one burst: ten frames more than the ten-second window allows.
+    Bytes burst = proto::EncodeFrame(proto::HelloFrame{proto::kFrameVersion, ""});
+    for (uint32_t i = 0; i < kFloodFramesPerSecond * 10 + 10; ++i) {
+      proto::EncodeFrame(proto::PingFrame{}, burst);
+    }
+    peer.SendBytes(std::move(burst));
+  });
+}
+
+}  // namespace
+}  // namespace pando::testing
