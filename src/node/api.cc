@@ -152,6 +152,24 @@ class Session : public std::enable_shared_from_this<Session> {
       }
       return Send(200, {{"peers", keys.size()}}, version, keep_alive);
     }
+    if (path == "/api/v1/wait" && get) {
+      auto id = FromHex(QueryValue(query, "id").value_or(""));
+      if (!id || id->size() != 32) return fail(codes::kBadId, "Give id=HEX (64 hex digits).");
+      int64_t timeout_ms = 10'000;
+      if (auto t = QueryValue(query, "timeout_ms"); t && !t->empty()) {
+        auto [end, ec] = std::from_chars(t->data(), t->data() + t->size(), timeout_ms);
+        if (ec != std::errc() || end != t->data() + t->size() || timeout_ms < 0 ||
+            timeout_ms > 600'000) {
+          return fail(codes::kBadArgument, "timeout_ms must be from 0 to 600000.");
+        }
+      }
+      Hash32 h;
+      std::copy(id->begin(), id->end(), h.begin());
+      return node_->WaitForEntry(h, std::chrono::milliseconds(timeout_ms),
+                                 [self = shared_from_this(), version, keep_alive](bool held) {
+                                   self->Send(200, {{"held", held}}, version, keep_alive);
+                                 });
+    }
     if (path == "/api/v1/head" && get) {
       auto author = ParseAuthorId(QueryValue(query, "author").value_or(""));
       if (!author.ok()) return Reply(author.error(), version, keep_alive);

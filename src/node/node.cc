@@ -311,6 +311,11 @@ void Node::OnClosed(net::Connection& conn, const Error& why) {
   auto it = peers_.find(id);
   if (it == peers_.end() || it->second.conn.get() != &conn) return;
   spdlog::debug("peer {} gone: {}: {}", NodeHex(id), why.code, why.message);
+  // The connection refused the peer's bytes itself (a frame that does not decode, or a
+  // length over the limit): that is misbehaviour, like any the node finds in a frame.
+  if ((why.code == codes::kMalformed || why.code == codes::kOversize) && !Banned(id)) {
+    Ban(id, why);
+  }
   peers_.erase(it);
   if (!started_ || stopping_) return;
   out_.Clear();
@@ -605,7 +610,11 @@ void Node::OnMessage(NodeId from, uint32_t group, proto::PeerBody body) {
   std::optional<Error> violation = std::move(violation_);
   violation_.reset();
   Flush();
-  if (violation) Ban(from, *violation);
+  if (violation) return Ban(from, *violation);
+  // Ask the sender for the predecessors of entries that arrived ahead of them.
+  std::vector<std::pair<uint32_t, Hash32>> wanted = std::move(wanted_);
+  wanted_.clear();
+  for (const auto& [g, id] : wanted) Deliver(from, proto::GroupMessage{g, proto::Want{{id}}});
 }
 
 void Node::Flush() {

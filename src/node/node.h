@@ -106,6 +106,10 @@ class Node {
   // for `duration`, or lifts blocks and bans.
   void Block(const std::vector<PublicKey>& peers, std::chrono::seconds duration);
   void Unblock(const std::vector<PublicKey>& peers);
+  // Calls done(true) once the node holds entry `id` (at once if it does), or done(false)
+  // after `timeout`. For scripts and benchmarks that measure replication.
+  void WaitForEntry(const Hash32& id, std::chrono::milliseconds timeout,
+                    std::function<void(bool)> done);
   bool stopping() const { return stopping_; }
 
  private:
@@ -166,7 +170,10 @@ class Node {
   Status LoadIndex();
   std::optional<Bytes> EntryBytes(const Hash32& id);
   // Checks an arriving entry; error: the sender misbehaved. nullopt: not new, or held back.
-  Result<std::optional<uint32_t>> Admit(Group& g, const Entry& e, bool authenticated);
+  // `from` sent it; an entry that must wait for its predecessor makes the node ask `from`
+  // for that predecessor at once (a WANT), rather than wait for reconciliation.
+  Result<std::optional<uint32_t>> Admit(Group& g, const Entry& e, bool authenticated,
+                                        proto::NodeId from);
   void Hold(Group& g, const Entry& e);
   void Submit(const Entry& e, uint32_t group);
   // The entry `id` became its feed's head: store what waited for it.
@@ -218,6 +225,17 @@ class Node {
   std::unordered_map<Hash32, Entry, HashOf32> arriving_;
   std::unordered_set<Hash32, HashOf32> authenticated_;
   std::optional<Error> violation_;  // Set by Host::Accept when the sender misbehaved.
+  // Predecessors to ask the sender for after the current call: (group, id).
+  std::vector<std::pair<uint32_t, Hash32>> wanted_;
+  std::unordered_set<Hash32, HashOf32> asked_;  // Predecessors asked for already.
+
+  // WaitForEntry callers, by entry id.
+  struct EntryWaiter {
+    std::shared_ptr<boost::asio::steady_timer> timer;
+    std::function<void(bool)> done;
+  };
+  std::unordered_multimap<Hash32, EntryWaiter, HashOf32> entry_waiters_;
+  void WakeWaiters(const Hash32& id);
 
   std::unique_ptr<Waiter> waiter_;
   NodeCounters counters_;

@@ -58,12 +58,45 @@ void Node::Hold(Group& g, const Entry& e) {
   const uint32_t size = static_cast<uint32_t>(e.bytes().size());
   g.items.push_back(proto::ReconItem{static_cast<uint64_t>(e.timestamp_ms()), e.id()});
   g.sizes.emplace(e.id(), size);
+  if (!entry_waiters_.empty()) WakeWaiters(e.id());
   if (recent_.emplace(e.id(), e.bytes()).second) {
     recent_order_.push_back(e.id());
     if (recent_order_.size() > kRecentEntries) {
       recent_.erase(recent_order_.front());
       recent_order_.pop_front();
     }
+  }
+}
+
+void Node::WaitForEntry(const Hash32& id, std::chrono::milliseconds timeout,
+                        std::function<void(bool)> done) {
+  for (const Group& g : groups_) {
+    if (g.sizes.contains(id)) return done(true);
+  }
+  auto timer = std::make_shared<asio::steady_timer>(io_, timeout);
+  entry_waiters_.emplace(id, EntryWaiter{timer, std::move(done)});
+  timer->async_wait([this, id, raw = timer.get()](const boost::system::error_code& ec) {
+    if (ec) return;  // Woken: the entry arrived.
+    auto [begin, end] = entry_waiters_.equal_range(id);
+    for (auto it = begin; it != end; ++it) {
+      if (it->second.timer.get() != raw) continue;
+      std::function<void(bool)> done = std::move(it->second.done);
+      entry_waiters_.erase(it);
+      done(false);
+      return;
+    }
+  });
+}
+
+void Node::WakeWaiters(const Hash32& id) {
+  auto [begin, end] = entry_waiters_.equal_range(id);
+  if (begin == end) return;
+  std::vector<EntryWaiter> woken;
+  for (auto it = begin; it != end; ++it) woken.push_back(std::move(it->second));
+  entry_waiters_.erase(begin, end);
+  for (EntryWaiter& w : woken) {
+    w.timer->cancel();
+    w.done(true);
   }
 }
 
@@ -86,7 +119,8 @@ void Node::Submit(const Entry& e, uint32_t group) {
   });
 }
 
-Result<std::optional<uint32_t>> Node::Admit(Group& g, const Entry& e, bool authenticated) {
+Result<std::optional<uint32_t>> Node::Admit(Group& g, const Entry& e, bool authenticated,
+                                            proto::NodeId /*from*/) {
   if (e.group() != g.name) {
     return Error{codes::kProtocol, "An entry of group '" + std::string(e.group()) +
                                        "' came in a message of group '" + g.name + "'."};
@@ -114,6 +148,10 @@ Result<std::optional<uint32_t>> Node::Admit(Group& g, const Entry& e, bool authe
     if (pending_.size() >= config_.pending_entries_max) return std::optional<uint32_t>();
     Hold(g, e);
     pending_.emplace(e.prev(), Waiting{e, g.key});
+    if (!g.sizes.contains(e.prev()) && asked_.insert(e.prev()).second) {
+      if (asked_.size() > 100'000) asked_.clear();
+      wanted_.emplace_back(g.key, e.prev());
+    }
     ++counters_.entries_received;
     return std::optional<uint32_t>(static_cast<uint32_t>(e.bytes().size()));
   }

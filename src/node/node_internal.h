@@ -61,10 +61,11 @@ class Node::Host final : public proto::ReplicaHost {
     return it->second;
   }
   std::vector<proto::ReconItem> Items(uint32_t group) override { return n_->groups_[group].items; }
-  std::optional<uint32_t> Accept(uint32_t group, const Hash32& id, proto::NodeId) override {
+  std::optional<uint32_t> Accept(uint32_t group, const Hash32& id, proto::NodeId from) override {
     auto it = n_->arriving_.find(id);
     if (it == n_->arriving_.end()) return std::nullopt;
-    auto admitted = n_->Admit(n_->groups_[group], it->second, n_->authenticated_.contains(id));
+    auto admitted =
+        n_->Admit(n_->groups_[group], it->second, n_->authenticated_.contains(id), from);
     if (!admitted.ok()) {
       if (!n_->violation_) n_->violation_ = admitted.error();
       return std::nullopt;
