@@ -28,6 +28,13 @@ constexpr auto kSweepInterval = std::chrono::seconds(1);
 constexpr auto kSpareLinger = std::chrono::seconds(10);
 constexpr auto kBootstrapRetry = std::chrono::seconds(3);
 constexpr size_t kEntriesFrameBytes = 512 * 1024;
+// ENTRIES go out only while less than this is queued for the peer, so a large answer never
+// fills the send queue (whose limit ends the connection as SLOW_PEER).
+constexpr size_t kPumpQueueBytes = 1 << 20;
+// Above this much queued for a peer, an eager push (GOSSIP) becomes a lazy one (IHAVE): the
+// peer asks for the entry (GRAFT) if it lacks it. Bursts, such as relaying what
+// reconciliation brought after a partition, then cost 36 bytes per entry per link.
+constexpr size_t kGossipQueueBytes = 2 << 20;
 
 std::string NodeHex(NodeId id) {
   char buf[17];
@@ -54,7 +61,11 @@ std::string NodeInfoPath(const std::string& data_dir) {
 }
 
 Node::Node(NodeConfig config)
-    : config_(std::move(config)), timer_(io_), sweep_timer_(io_), began_(Clock::now()) {}
+    : config_(std::move(config)),
+      timer_(io_),
+      sweep_timer_(io_),
+      pump_timer_(io_),
+      began_(Clock::now()) {}
 
 Node::~Node() {
   waiter_.reset();  // Its jobs wait for futures the store's writer still fulfils.
@@ -174,6 +185,7 @@ void Node::Stop() {
     api_->Stop();
     timer_.cancel();
     sweep_timer_.cancel();
+    pump_timer_.cancel();
     if (signals_) signals_->cancel();
     for (auto& [id, peer] : peers_) {
       if (peer.conn) peer.conn->Close(Error{codes::kShuttingDown, "The node is stopping."});
@@ -419,6 +431,12 @@ void Node::Deliver(NodeId to, const proto::GroupMessage& m) {
           }
           frames.push_back(std::move(f));
         } else if constexpr (std::is_same_v<T, proto::Gossip>) {
+          auto peer = peers_.find(to);
+          if (peer != peers_.end() && peer->second.conn &&
+              peer->second.conn->queued_bytes() > kGossipQueueBytes) {
+            frames.push_back(proto::BroadcastFrame{h, proto::IHave{x.id, x.hops}, {}});
+            return;
+          }
           std::optional<Bytes> bytes = EntryBytes(x.id);
           if (!bytes) return;
           proto::Gossip g = x;
@@ -437,6 +455,11 @@ void Node::Deliver(NodeId to, const proto::GroupMessage& m) {
                 proto::WantFrame{h, std::vector<Hash32>(x.ids.begin() + i, x.ids.begin() + i + n)});
           }
         } else if constexpr (std::is_same_v<T, proto::Entries>) {
+          auto peer = peers_.find(to);
+          if (peer != peers_.end() && peer->second.conn) {
+            for (const Hash32& id : x.ids) peer->second.entries_out.emplace_back(h, id);
+            return PumpEntries(peer->second);
+          }
           proto::EntriesFrame f{h, {}};
           size_t bytes_in_frame = 0;
           for (const Hash32& id : x.ids) {
@@ -464,6 +487,40 @@ void Node::Deliver(NodeId to, const proto::GroupMessage& m) {
     return;
   }
   for (const proto::Frame& f : frames) SendFrame(it->second, f);
+}
+
+void Node::PumpEntries(Peer& p) {
+  while (!p.entries_out.empty() && p.conn && !p.conn->closing() &&
+         p.conn->queued_bytes() < kPumpQueueBytes) {
+    const uint32_t h = p.entries_out.front().first;
+    proto::EntriesFrame f{h, {}};
+    size_t bytes_in_frame = 0;
+    while (!p.entries_out.empty() && p.entries_out.front().first == h) {
+      std::optional<Bytes> bytes = EntryBytes(p.entries_out.front().second);
+      if (bytes && bytes_in_frame + bytes->size() + 4 > kEntriesFrameBytes && !f.entries.empty()) {
+        break;
+      }
+      p.entries_out.pop_front();
+      if (!bytes) continue;
+      bytes_in_frame += bytes->size() + 4;
+      f.entries.push_back(std::move(*bytes));
+    }
+    if (!f.entries.empty()) SendFrame(p, f);
+  }
+  if (!p.entries_out.empty()) ArmPump();
+}
+
+void Node::ArmPump() {
+  if (pump_armed_ || stopping_) return;
+  pump_armed_ = true;
+  pump_timer_.expires_after(std::chrono::milliseconds(5));
+  pump_timer_.async_wait([this](const boost::system::error_code& ec) {
+    pump_armed_ = false;
+    if (ec || stopping_) return;
+    for (auto& [id, p] : peers_) {
+      if (!p.entries_out.empty()) PumpEntries(p);
+    }
+  });
 }
 
 void Node::OnFrame(net::Connection& conn, proto::Frame frame) {
@@ -541,7 +598,9 @@ void Node::OnFrame(net::Connection& conn, proto::Frame frame) {
             }
             arriving_.emplace(e->id(), std::move(e).value());
           }
+          from_broadcast_ = true;
           std::visit([&](auto& m) { OnMessage(id, *g, proto::PeerBody(std::move(m))); }, f.message);
+          from_broadcast_ = false;
         } else if constexpr (std::is_same_v<T, proto::ReconcileFrame>) {
           auto g = group_of(f.handle);
           if (!g) return unbound(f.handle);

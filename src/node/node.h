@@ -138,6 +138,8 @@ class Node {
     std::chrono::steady_clock::time_point window_start;
     uint64_t window_frames = 0;
     std::vector<proto::Frame> queue;  // Frames waiting while the connection is dialled.
+    // Entries owed to the peer (ENTRIES answers), sent as its send queue drains.
+    std::deque<std::pair<uint32_t, Hash32>> entries_out;
   };
   class Host;
   class Waiter;
@@ -157,6 +159,10 @@ class Node {
   bool Banned(proto::NodeId id);
   void Sweep();
   void SendFrame(Peer& peer, const proto::Frame& frame);
+  // Sends ENTRIES frames from peer.entries_out while its send queue is short; re-arms the
+  // pump timer while anything is left.
+  void PumpEntries(Peer& peer);
+  void ArmPump();
   void Deliver(proto::NodeId to, const proto::GroupMessage& m);
   void LearnPeer(const PublicKey& key, const std::string& address);
 
@@ -197,6 +203,8 @@ class Node {
   proto::ReplicaOutbox out_;
   boost::asio::steady_timer timer_;
   boost::asio::steady_timer sweep_timer_;
+  boost::asio::steady_timer pump_timer_;
+  bool pump_armed_ = false;
   bool started_ = false;  // The groups joined their overlays.
   // The next HELLO's sender becomes the contact through which the groups (re)join.
   bool want_contact_ = false;
@@ -217,6 +225,7 @@ class Node {
     uint32_t group;
   };
   std::unordered_multimap<Hash32, Waiting, HashOf32> pending_;
+  std::unordered_map<Hash32, Bytes, HashOf32> pending_bytes_;  // The same entries, by id.
   std::unordered_map<FeedKey, FeedHead, FeedKeyHash> heads_;
   // Bytes of recently seen entries, so relaying does not read the store.
   std::unordered_map<Hash32, Bytes, HashOf32> recent_;
@@ -228,6 +237,10 @@ class Node {
   // Predecessors to ask the sender for after the current call: (group, id).
   std::vector<std::pair<uint32_t, Hash32>> wanted_;
   std::unordered_set<Hash32, HashOf32> asked_;  // Predecessors asked for already.
+  // The frame being handled is a BROADCAST: an entry that arrives ahead of its predecessor
+  // there makes the node ask for the predecessor. Entries from reconciliation do not (the
+  // predecessor is on its way in the same exchange, and a WANT would end the peer's session).
+  bool from_broadcast_ = false;
 
   // WaitForEntry callers, by entry id.
   struct EntryWaiter {

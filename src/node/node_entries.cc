@@ -31,9 +31,7 @@ Status Node::LoadIndex() {
 
 std::optional<Bytes> Node::EntryBytes(const Hash32& id) {
   if (auto it = recent_.find(id); it != recent_.end()) return it->second;
-  for (const auto& [prev, w] : pending_) {
-    if (w.entry.id() == id) return w.entry.bytes();
-  }
+  if (auto it = pending_bytes_.find(id); it != pending_bytes_.end()) return it->second;
   auto stored = store_->Get(id);
   if (!stored.ok()) {
     spdlog::error("reading entry {}: {}", ToHex(id), stored.error().message);
@@ -148,7 +146,8 @@ Result<std::optional<uint32_t>> Node::Admit(Group& g, const Entry& e, bool authe
     if (pending_.size() >= config_.pending_entries_max) return std::optional<uint32_t>();
     Hold(g, e);
     pending_.emplace(e.prev(), Waiting{e, g.key});
-    if (!g.sizes.contains(e.prev()) && asked_.insert(e.prev()).second) {
+    pending_bytes_.emplace(e.id(), e.bytes());
+    if (from_broadcast_ && !g.sizes.contains(e.prev()) && asked_.insert(e.prev()).second) {
       if (asked_.size() > 100'000) asked_.clear();
       wanted_.emplace_back(g.key, e.prev());
     }
@@ -176,6 +175,7 @@ void Node::Release(const Hash32& first) {
     std::vector<Waiting> ready;
     for (auto it = begin; it != end; ++it) ready.push_back(it->second);
     pending_.erase(begin, end);
+    for (const Waiting& w : ready) pending_bytes_.erase(w.entry.id());
     for (const Waiting& w : ready) {
       FeedHead* head = HeadOf(FeedKey{w.entry.author(), w.group});
       Submit(w.entry, w.group);

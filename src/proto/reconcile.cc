@@ -4,6 +4,8 @@
 #include <bit>
 #include <cstring>
 #include <iterator>
+#include <tuple>
+#include <unordered_set>
 
 #include "core/crypto.h"
 #include "core/error_codes.h"
@@ -433,6 +435,11 @@ Result<std::optional<Bytes>> Session::Respond(ByteSpan message) {
         }
         std::set_difference(theirs.begin(), theirs.end(), mine.begin(), mine.end(),
                             std::back_inserter(need_));
+        for (size_t k = 0; k < r.ids.size(); ++k) {
+          if (!std::binary_search(mine.begin(), mine.end(), r.ids[k])) {
+            need_placed_.push_back({lower.timestamp_ms, lower.prefix, k, r.ids[k]});
+          }
+        }
         if (missing.empty()) {
           out.Skip(r.upper);
         } else {
@@ -442,6 +449,9 @@ Result<std::optional<Bytes>> Session::Respond(ByteSpan message) {
       }
       case RangeMode::kMissing:
         need_.insert(need_.end(), r.ids.begin(), r.ids.end());
+        for (size_t k = 0; k < r.ids.size(); ++k) {
+          need_placed_.push_back({lower.timestamp_ms, lower.prefix, k, r.ids[k]});
+        }
         out.Skip(r.upper);
         break;
     }
@@ -460,6 +470,30 @@ std::vector<Hash32> Session::need() const {
   std::vector<Hash32> out = need_;
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+namespace {
+struct IdHash {
+  size_t operator()(const Hash32& h) const {
+    size_t v;
+    std::memcpy(&v, h.data(), sizeof v);
+    return v;
+  }
+};
+}  // namespace
+
+std::vector<Hash32> Session::need_in_order() const {
+  std::vector<Placed> placed = need_placed_;
+  std::sort(placed.begin(), placed.end(), [](const Placed& a, const Placed& b) {
+    return std::tie(a.timestamp_ms, a.prefix, a.index) <
+           std::tie(b.timestamp_ms, b.prefix, b.index);
+  });
+  std::vector<Hash32> out;
+  std::unordered_set<Hash32, IdHash> seen;
+  for (const Placed& p : placed) {
+    if (seen.insert(p.id).second) out.push_back(p.id);
+  }
   return out;
 }
 

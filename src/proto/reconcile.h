@@ -114,6 +114,9 @@ class Session {
 
   // Ids the peer has and this side lacks: fetch these. Sorted, unique.
   std::vector<Hash32> need() const;
+  // The same ids in the peer's item order (timestamp, then id): the order to fetch them in,
+  // so that a feed's entries arrive oldest first and each finds its predecessor.
+  std::vector<Hash32> need_in_order() const;
   // Ids this side sent in Missing ranges (the peer lacks them; the peer's need() is the
   // complete list). Sorted, unique.
   std::vector<Hash32> have() const;
@@ -129,6 +132,15 @@ class Session {
   const ItemSet* items_;
   size_t message_bytes_max_;
   std::vector<Hash32> need_, have_;
+  // need_ with where each id stood: the lower bound of its range (timestamp, prefix), then
+  // its place in the peer's list for that range.
+  struct Placed {
+    uint64_t timestamp_ms;
+    std::array<uint8_t, 32> prefix;
+    size_t index;
+    Hash32 id;
+  };
+  std::vector<Placed> need_placed_;
   ReconcileStats stats_;
 };
 

@@ -237,7 +237,7 @@ void Replica::OnReconcile(TimeMs now, NodeId from, const GroupState& g, const Re
     return;
   }
   // Nothing left to say: ask for what this side lacks, which also ends the session.
-  Send(out, from, g.group, Want{s->session.need()});
+  Send(out, from, g.group, Want{s->session.need_in_order()});
   host.EraseSession(from, g.group);
 }
 
@@ -245,7 +245,7 @@ void Replica::OnWant(NodeId from, const GroupState& g, const Want& m, ReplicaHos
                      ReplicaOutbox& out) {
   // If this side's session is still open, the peer's WANT ends it: ask in turn.
   if (const SyncSession* s = host.FindSession(from, g.group)) {
-    Send(out, from, g.group, Want{s->session.need()});
+    Send(out, from, g.group, Want{s->session.need_in_order()});
     host.EraseSession(from, g.group);
   }
   Entries reply;
