@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "core/crypto.h"
@@ -244,6 +245,47 @@ TEST(SessionTest, BadMessageIsAnErrorNotACrash) {
   auto r = s.Respond(Bytes{1, 6, 0, 9});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, codes::kMalformed);
+}
+
+}  // namespace
+}  // namespace pando::proto
+
+namespace pando::proto {
+namespace {
+
+// need_in_order() holds the same ids as need(), in the peer's item order: a node fetching
+// in that order gets each feed's entries oldest first. Large sets make the exchange recurse
+// over several rounds, whose id lists arrive out of item order.
+TEST(ReconcileOrderTest, NeedInOrderIsTheNeedInThePeersItemOrder) {
+  for (size_t n : {50u, 5'000u, 60'000u}) {
+    std::vector<ReconItem> xa, xb;
+    for (uint64_t k = 0; k < n; ++k) {
+      xb.push_back(Item(k));
+      if (k % 4 == 0) xa.push_back(Item(k));  // a lacks three quarters of b.
+    }
+    ItemSet a(xa), b(xb);
+    Session sa(&a), sb(&b);
+    std::optional<Bytes> msg = sa.Initiate();
+    Session* receiver = &sb;
+    for (int round = 0; msg && round < 1000; ++round) {
+      auto reply = receiver->Respond(*msg);
+      ASSERT_TRUE(reply.ok());
+      msg = std::move(reply).value();
+      receiver = receiver == &sb ? &sa : &sb;
+    }
+    const std::vector<Hash32> in_order = sa.need_in_order();
+    std::vector<Hash32> sorted = in_order;
+    std::sort(sorted.begin(), sorted.end());
+    EXPECT_EQ(sorted, sa.need()) << n;
+    // Positions in b's item order never go down.
+    std::vector<ReconItem> order = xb;
+    std::sort(order.begin(), order.end());
+    std::map<Hash32, size_t> position;
+    for (size_t i = 0; i < order.size(); ++i) position[order[i].id] = i;
+    for (size_t i = 1; i < in_order.size(); ++i) {
+      ASSERT_LT(position[in_order[i - 1]], position[in_order[i]]) << n << " at " << i;
+    }
+  }
 }
 
 }  // namespace
