@@ -5,6 +5,7 @@
 #include <cstring>
 #include <iterator>
 #include <tuple>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "core/crypto.h"
@@ -12,6 +13,14 @@
 
 namespace pando::proto {
 namespace {
+
+struct IdHash {
+  size_t operator()(const Hash32& h) const {
+    size_t v;
+    std::memcpy(&v, h.data(), sizeof v);
+    return v;
+  }
+};
 
 // --- Encoding helpers ----------------------------------------------------------------------
 
@@ -421,24 +430,27 @@ Result<std::optional<Bytes>> Session::Respond(ByteSpan message) {
         }
         break;
       case RangeMode::kIdList: {
-        // Sorted copies make both differences O((m + t) log) for m mine and t theirs.
-        std::vector<Hash32> theirs = r.ids;
-        std::sort(theirs.begin(), theirs.end());
-        std::vector<Hash32> mine;
-        for (size_t i = begin; i < end; ++i) mine.push_back((*items_)[i].id);
-        std::sort(mine.begin(), mine.end());
+        // One pass over mine with their ids in a hash map: O(m + t) for m mine and t theirs.
+        // A range may hold many of mine (a peer that lacks most of them lists few), and the
+        // range comes back round after round while the missing ones are sent in parts, so
+        // nothing here may sort or copy all of mine.
+        std::unordered_map<Hash32, size_t, IdHash> theirs;
+        theirs.reserve(r.ids.size());
+        for (size_t k = 0; k < r.ids.size(); ++k) theirs.emplace(r.ids[k], k);
+        std::vector<bool> present(r.ids.size(), false);
         std::vector<size_t> missing;  // Indexes of mine that they lack, in item order.
         for (size_t i = begin; i < end; ++i) {
-          if (!std::binary_search(theirs.begin(), theirs.end(), (*items_)[i].id)) {
+          auto it = theirs.find((*items_)[i].id);
+          if (it == theirs.end()) {
             missing.push_back(i);
+          } else {
+            present[it->second] = true;
           }
         }
-        std::set_difference(theirs.begin(), theirs.end(), mine.begin(), mine.end(),
-                            std::back_inserter(need_));
         for (size_t k = 0; k < r.ids.size(); ++k) {
-          if (!std::binary_search(mine.begin(), mine.end(), r.ids[k])) {
-            need_placed_.push_back({lower.timestamp_ms, lower.prefix, k, r.ids[k]});
-          }
+          if (present[k]) continue;
+          need_.push_back(r.ids[k]);
+          need_placed_.push_back({lower.timestamp_ms, lower.prefix, k, r.ids[k]});
         }
         if (missing.empty()) {
           out.Skip(r.upper);
@@ -472,16 +484,6 @@ std::vector<Hash32> Session::need() const {
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
 }
-
-namespace {
-struct IdHash {
-  size_t operator()(const Hash32& h) const {
-    size_t v;
-    std::memcpy(&v, h.data(), sizeof v);
-    return v;
-  }
-};
-}  // namespace
 
 std::vector<Hash32> Session::need_in_order() const {
   std::vector<Placed> placed = need_placed_;
