@@ -152,7 +152,8 @@ int main(int argc, char** argv) {
     std::vector<std::thread> pool;
     for (int t = 0; t < 2; ++t) {
       pool.emplace_back([&, t] {
-        for (int k = t; k < authors; k += 2) feeds[static_cast<size_t>(k)] = MakeFeed(k, per_author);
+        for (int k = t; k < authors; k += 2)
+          feeds[static_cast<size_t>(k)] = MakeFeed(k, per_author);
       });
     }
     for (auto& t : pool) t.join();
