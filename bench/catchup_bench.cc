@@ -126,6 +126,7 @@ size_t BenchEntries(const NodeProcess& n) {
 int main(int argc, char** argv) {
   InitCrypto();
   int entries = 1'000'000, authors = 100;
+  std::string log_level = "info";
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--quick") {
@@ -135,8 +136,11 @@ int main(int argc, char** argv) {
       entries = std::stoi(argv[++i]);
     } else if (a == "--authors" && i + 1 < argc) {
       authors = std::stoi(argv[++i]);
+    } else if (a == "--log-level" && i + 1 < argc) {
+      log_level = argv[++i];
     } else {
-      std::fprintf(stderr, "usage: %s [--quick] [--entries N] [--authors A]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--quick] [--entries N] [--authors A] [--log-level L]\n",
+                   argv[0]);
       return 2;
     }
   }
@@ -172,10 +176,12 @@ int main(int argc, char** argv) {
   const double verify_rate = RawVerifyRate(2.0);
   const double tcp_mbps = LoopbackMBps(size_t{2} << 30);
 
-  if (!a.Start({"--group", "bench"})) Die("node A did not start");
+  if (!a.Start({"--group", "bench", "--log-level", log_level})) Die("node A did not start");
   if (BenchEntries(a) != static_cast<size_t>(entries)) Die("node A does not hold the entries");
   const auto start = Clock::now();
-  if (!b.Start({"--group", "bench", "--bootstrap", a.bootstrap()})) Die("node B did not start");
+  if (!b.Start({"--group", "bench", "--bootstrap", a.bootstrap(), "--log-level", log_level})) {
+    Die("node B did not start");
+  }
   size_t held = 0;
   const bool done = WaitFor(std::chrono::seconds(1800), [&] {
     held = BenchEntries(b);

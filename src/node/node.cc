@@ -449,6 +449,12 @@ void Node::Deliver(NodeId to, const proto::GroupMessage& m) {
         } else if constexpr (std::is_same_v<T, proto::Want>) {
           // An empty WANT still ends the session on the other side.
           if (x.ids.empty()) frames.push_back(proto::WantFrame{h, {}});
+          auto peer = peers_.find(to);
+          if (peer != peers_.end() && peer->second.conn) {
+            for (const Hash32& id : x.ids) peer->second.wants_out.emplace_back(h, id);
+            if (frames.empty()) return PumpEntries(peer->second);
+            return;  // The empty WANT goes below; nothing to pump.
+          }
           for (size_t i = 0; i < x.ids.size(); i += proto::kWantIdsMax) {
             const size_t n = std::min(proto::kWantIdsMax, x.ids.size() - i);
             frames.push_back(
@@ -490,6 +496,17 @@ void Node::Deliver(NodeId to, const proto::GroupMessage& m) {
 }
 
 void Node::PumpEntries(Peer& p) {
+  while (!p.wants_out.empty() && p.conn && !p.conn->closing() &&
+         p.conn->queued_bytes() < kPumpQueueBytes) {
+    const uint32_t h = p.wants_out.front().first;
+    proto::WantFrame f{h, {}};
+    while (!p.wants_out.empty() && p.wants_out.front().first == h &&
+           f.ids.size() < proto::kWantIdsMax) {
+      f.ids.push_back(p.wants_out.front().second);
+      p.wants_out.pop_front();
+    }
+    SendFrame(p, f);
+  }
   while (!p.entries_out.empty() && p.conn && !p.conn->closing() &&
          p.conn->queued_bytes() < kPumpQueueBytes) {
     const uint32_t h = p.entries_out.front().first;
@@ -507,7 +524,7 @@ void Node::PumpEntries(Peer& p) {
     }
     if (!f.entries.empty()) SendFrame(p, f);
   }
-  if (!p.entries_out.empty()) ArmPump();
+  if (!p.entries_out.empty() || !p.wants_out.empty()) ArmPump();
 }
 
 void Node::ArmPump() {
@@ -518,7 +535,7 @@ void Node::ArmPump() {
     pump_armed_ = false;
     if (ec || stopping_) return;
     for (auto& [id, p] : peers_) {
-      if (!p.entries_out.empty()) PumpEntries(p);
+      if (!p.entries_out.empty() || !p.wants_out.empty()) PumpEntries(p);
     }
   });
 }

@@ -140,6 +140,9 @@ class Node {
     std::vector<proto::Frame> queue;  // Frames waiting while the connection is dialled.
     // Entries owed to the peer (ENTRIES answers), sent as its send queue drains.
     std::deque<std::pair<uint32_t, Hash32>> entries_out;
+    // Ids to ask the peer for (WANT), sent the same way: a large catch-up asks for more ids
+    // than the send queue holds.
+    std::deque<std::pair<uint32_t, Hash32>> wants_out;
   };
   class Host;
   class Waiter;
