@@ -31,31 +31,6 @@ double Percentile(std::vector<double> v, double p) {
   return v[i];
 }
 
-// Signs the next entry of this node's catalog feed without posting it.
-std::optional<Entry> Draft(const NodeProcess& node, const std::string& text) {
-  auto key = LoadIdentity(node.dir());
-  if (!key.ok()) return std::nullopt;
-  auto head =
-      node.api().Get("/api/v1/head?author=" + AuthorId(key->public_key()) + "&group=catalog");
-  if (!head.ok()) return std::nullopt;
-  EntryDraft d;
-  d.group = "catalog";
-  d.kind = 1;
-  d.payload.assign(text.begin(), text.end());
-  d.timestamp_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
-  if ((*head)["seq"].get<uint64_t>() > 0) {
-    d.seq = (*head)["seq"].get<uint64_t>() + 1;
-    auto prev = FromHex((*head)["id"].get<std::string>());
-    std::copy(prev->begin(), prev->end(), d.prev.begin());
-    d.timestamp_ms = std::max(d.timestamp_ms, (*head)["timestamp_ms"].get<int64_t>());
-  }
-  auto e = Entry::Sign(d, *key);
-  if (!e.ok()) return std::nullopt;
-  return std::move(e).value();
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -119,7 +94,7 @@ int main(int argc, char** argv) {
     std::this_thread::sleep_until(start +
                                   std::chrono::duration_cast<Clock::duration>(interval * k));
     const size_t origin = rng() % nodes_n;
-    auto entry = Draft(*nodes[origin], "bench entry " + std::to_string(k));
+    auto entry = nodes[origin]->Sign("catalog", "bench entry " + std::to_string(k));
     if (!entry) return 1;
     const std::string id = ToHex(entry->id());
     auto t0 = std::make_shared<Clock::time_point>();

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -116,13 +117,13 @@ class NodeProcess {
     return out;
   }
 
-  // Signs an entry with this node's identity and posts it through its API; returns the id,
-  // or "" if the node refused it.
-  std::string Post(const std::string& group, const std::string& text) const {
+  // The next entry of this node's feed in `group`, signed with its identity (the feed head
+  // read through the API), not yet posted.
+  std::optional<Entry> Sign(const std::string& group, const std::string& text) const {
     auto key = LoadIdentity(dir_);
-    if (!key.ok()) return "";
+    if (!key.ok()) return std::nullopt;
     auto head = api().Get("/api/v1/head?author=" + AuthorId(key->public_key()) + "&group=" + group);
-    if (!head.ok()) return "";
+    if (!head.ok()) return std::nullopt;
     EntryDraft d;
     d.group = group;
     d.kind = 1;
@@ -137,7 +138,15 @@ class NodeProcess {
       d.timestamp_ms = std::max(d.timestamp_ms, (*head)["timestamp_ms"].get<int64_t>());
     }
     auto e = Entry::Sign(d, *key);
-    if (!e.ok()) return "";
+    if (!e.ok()) return std::nullopt;
+    return std::move(e).value();
+  }
+
+  // Signs an entry with this node's identity and posts it through its API; returns the id,
+  // or "" if the node refused it.
+  std::string Post(const std::string& group, const std::string& text) const {
+    std::optional<Entry> e = Sign(group, text);
+    if (!e) return "";
     auto r = api().Post("/api/v1/entries", {{"entry", ToHex(e->bytes())}});
     return r.ok() ? ToHex(e->id()) : "";
   }
