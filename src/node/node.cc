@@ -280,6 +280,7 @@ void Node::OnConnected(std::shared_ptr<net::Connection> conn, bool outbound) {
   std::vector<proto::Frame> queued = std::move(p.queue);
   p.queue.clear();
   for (const proto::Frame& f : queued) SendFrame(p, f);
+  PumpEntries(p);
   spdlog::debug("peer {} connected ({}, {})", NodeHex(id), conn->remote(),
                 outbound ? "outbound" : "inbound");
 }
@@ -410,6 +411,7 @@ void Node::SendFrame(Peer& p, const proto::Frame& frame) {
 
 void Node::Deliver(NodeId to, const proto::GroupMessage& m) {
   std::vector<proto::Frame> frames;
+  std::vector<std::pair<uint32_t, Hash32>> owed_wants, owed_entries;
   const uint32_t h = m.group;
   std::visit(
       [&](const auto& x) {
@@ -449,50 +451,25 @@ void Node::Deliver(NodeId to, const proto::GroupMessage& m) {
         } else if constexpr (std::is_same_v<T, proto::Want>) {
           // An empty WANT still ends the session on the other side.
           if (x.ids.empty()) frames.push_back(proto::WantFrame{h, {}});
-          auto peer = peers_.find(to);
-          if (peer != peers_.end() && peer->second.conn) {
-            for (const Hash32& id : x.ids) peer->second.wants_out.emplace_back(h, id);
-            if (frames.empty()) return PumpEntries(peer->second);
-            return;  // The empty WANT goes below; nothing to pump.
-          }
-          for (size_t i = 0; i < x.ids.size(); i += proto::kWantIdsMax) {
-            const size_t n = std::min(proto::kWantIdsMax, x.ids.size() - i);
-            frames.push_back(
-                proto::WantFrame{h, std::vector<Hash32>(x.ids.begin() + i, x.ids.begin() + i + n)});
-          }
+          for (const Hash32& id : x.ids) owed_wants.emplace_back(h, id);
         } else if constexpr (std::is_same_v<T, proto::Entries>) {
-          auto peer = peers_.find(to);
-          if (peer != peers_.end() && peer->second.conn) {
-            for (const Hash32& id : x.ids) peer->second.entries_out.emplace_back(h, id);
-            return PumpEntries(peer->second);
-          }
-          proto::EntriesFrame f{h, {}};
-          size_t bytes_in_frame = 0;
-          for (const Hash32& id : x.ids) {
-            std::optional<Bytes> bytes = EntryBytes(id);
-            if (!bytes) continue;
-            if (bytes_in_frame + bytes->size() > kEntriesFrameBytes && !f.entries.empty()) {
-              frames.push_back(std::move(f));
-              f = proto::EntriesFrame{h, {}};
-              bytes_in_frame = 0;
-            }
-            bytes_in_frame += bytes->size() + 4;
-            f.entries.push_back(std::move(*bytes));
-          }
-          if (!f.entries.empty()) frames.push_back(std::move(f));
+          for (const Hash32& id : x.ids) owed_entries.emplace_back(h, id);
         }
       },
       m.body);
-  if (frames.empty()) return;
-  auto it = peers_.find(to);
-  if (it == peers_.end() || (!it->second.conn && !dialling_.contains(to))) {
-    Peer& p = peers_[to];
-    p.id = to;
+  if (frames.empty() && owed_wants.empty() && owed_entries.empty()) return;
+  Peer& p = peers_[to];
+  p.id = to;
+  // WANT ids and ENTRIES go out as the send queue drains (PumpEntries), once connected.
+  p.wants_out.insert(p.wants_out.end(), owed_wants.begin(), owed_wants.end());
+  p.entries_out.insert(p.entries_out.end(), owed_entries.begin(), owed_entries.end());
+  if (!p.conn) {
     for (proto::Frame& f : frames) p.queue.push_back(std::move(f));
     Dial(to);
     return;
   }
-  for (const proto::Frame& f : frames) SendFrame(it->second, f);
+  for (const proto::Frame& f : frames) SendFrame(p, f);
+  PumpEntries(p);
 }
 
 void Node::PumpEntries(Peer& p) {
