@@ -6,6 +6,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <charconv>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "core/crypto.h"
@@ -40,6 +41,17 @@ std::optional<std::string> QueryValue(std::string_view query, std::string_view k
     query.remove_prefix(amp + 1);
   }
   return std::nullopt;
+}
+
+// A whole query value as a number in [lo, hi]; nullopt if it is anything else.
+template <typename T>
+std::optional<T> NumberIn(const std::string& text, T lo, T hi) {
+  T v{};
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || v < lo || v > hi) {
+    return std::nullopt;
+  }
+  return v;
 }
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -157,11 +169,9 @@ class Session : public std::enable_shared_from_this<Session> {
       if (!id || id->size() != 32) return fail(codes::kBadId, "Give id=HEX (64 hex digits).");
       int64_t timeout_ms = 10'000;
       if (auto t = QueryValue(query, "timeout_ms"); t && !t->empty()) {
-        auto [end, ec] = std::from_chars(t->data(), t->data() + t->size(), timeout_ms);
-        if (ec != std::errc() || end != t->data() + t->size() || timeout_ms < 0 ||
-            timeout_ms > 600'000) {
-          return fail(codes::kBadArgument, "timeout_ms must be from 0 to 600000.");
-        }
+        auto n = NumberIn<int64_t>(*t, 0, 600'000);
+        if (!n) return fail(codes::kBadArgument, "timeout_ms must be from 0 to 600000.");
+        timeout_ms = *n;
       }
       Hash32 h;
       std::copy(id->begin(), id->end(), h.begin());
@@ -192,10 +202,9 @@ class Session : public std::enable_shared_from_this<Session> {
         q.author = *key;
       }
       if (auto l = QueryValue(query, "limit"); l && !l->empty()) {
-        auto [end, ec] = std::from_chars(l->data(), l->data() + l->size(), q.limit);
-        if (ec != std::errc() || end != l->data() + l->size()) {
-          return fail(codes::kBadArgument, "limit must be a number.");
-        }
+        auto n = NumberIn<size_t>(*l, 0, std::numeric_limits<size_t>::max());
+        if (!n) return fail(codes::kBadArgument, "limit must be a number.");
+        q.limit = *n;
         q.newest_first = q.limit > 0;
       }
       auto entries = node_->store().Log(q);

@@ -229,7 +229,8 @@ void Node::DialBootstrap() {
 }
 
 void Node::LearnPeer(const PublicKey& key, const std::string& address) {
-  if (address.empty() || address.size() > proto::kFrameStringMax) return;
+  // Only an address this node could dial: host:port, short enough for a peer record.
+  if (address.size() > proto::kFrameStringMax || !ParseEndpoint(address).ok()) return;
   const NodeId id = proto::NodeIdOfKey(key);
   if (id == identity_->id()) return;
   book_[id] = proto::PeerRecord{key, address};
@@ -556,9 +557,7 @@ void Node::OnFrame(net::Connection& conn, proto::Frame frame) {
             return conn.Close(Error{codes::kUnknownVersion, "This node speaks frame version 1."});
           }
           p.hello = true;
-          if (!f.listen_address.empty() && ParseEndpoint(f.listen_address).ok()) {
-            LearnPeer(conn.peer_key(), f.listen_address);
-          }
+          LearnPeer(conn.peer_key(), f.listen_address);
           if (want_contact_ || !started_) {
             want_contact_ = false;
             StartGroups(id);
@@ -576,7 +575,7 @@ void Node::OnFrame(net::Connection& conn, proto::Frame frame) {
           auto g = group_of(f.handle);
           if (!g) return unbound(f.handle);
           for (const proto::PeerRecord& r : f.peers) {
-            if (!book_.contains(proto::NodeIdOfKey(r.key)) && ParseEndpoint(r.address).ok()) {
+            if (!book_.contains(proto::NodeIdOfKey(r.key))) {
               LearnPeer(r.key, r.address);
             }
           }
