@@ -23,6 +23,7 @@
 // Single-threaded, like every machine in src/proto.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -179,6 +180,15 @@ class Replica {
 
   NodeId self() const { return self_; }
   size_t group_count() const { return groups_.size(); }
+  // A cache hint for a host that knows which replica it will call next (the simulator):
+  // starts loading the state of the first group, the one most messages are for.
+  void Prefetch() const {
+    if (groups_.empty()) return;
+    const char* p = reinterpret_cast<const char*>(groups_.data());
+    for (size_t off = 0; off < std::min<size_t>(sizeof(GroupState), 512); off += 64) {
+      __builtin_prefetch(p + off);
+    }
+  }
   bool Carries(uint32_t group) const;
   // The machines by index into this node's groups (0: the first added).
   uint32_t group(size_t i) const { return groups_[i].group; }

@@ -99,6 +99,13 @@ class EventQueue {
     }
   }
 
+  // The event `ahead` places after the next one to pop, if it is in the current bucket (at
+  // now()), else nullptr: what the simulator prefetches for while it runs the earlier ones.
+  const Event* Peek(size_t ahead) const {
+    const std::vector<Event>& bucket = buckets_[Index(now_)];
+    return read_ + ahead < bucket.size() ? &bucket[read_ + ahead] : nullptr;
+  }
+
   // Moves now() forward to `t`. Requires that no queued event is earlier than `t`.
   void AdvanceTo(TimeMs t) {
     CHECK(t >= now_);

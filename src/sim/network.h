@@ -296,6 +296,13 @@ class Network {
     Push(at, Event::Make(EventKind::kMessage, static_cast<uint32_t>(to), slot));
   }
 
+  // Starts loading what the due event `e` will read: its target's state and its message.
+  // Only a hint to the cache; it changes nothing.
+  void Prefetch(const Event& e) const {
+    __builtin_prefetch(&states_[e.target()]);
+    if (e.kind() == EventKind::kMessage) __builtin_prefetch(&slots_[e.arg]);
+  }
+
   // Takes the message of a due kMessage event out of its slot. Returns it if `to` should get
   // it, otherwise counts the drop (and schedules the sender's OnPeerDown) and returns nullopt.
   std::optional<Message> TakeDelivery(uint32_t slot, uint32_t to, uint32_t* from) {

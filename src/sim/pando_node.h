@@ -200,6 +200,8 @@ class PandoNode {
     Finish(out, ctx);
   }
 
+  void Prefetch() const { replica_.Prefetch(); }
+
   void OnMessage(TimeMs now, NodeId from, const PandoMessage& m, Context<PandoMessage>& ctx) {
     Host host(this, now);
     proto::ReplicaOutbox& out = Scratch();

@@ -43,6 +43,10 @@ class SlotPool {
     DCHECK(i < size_);
     return chunks_[i >> kChunkShift][i & (kChunkSize - 1)];
   }
+  const T& operator[](uint32_t i) const {
+    DCHECK(i < size_);
+    return chunks_[i >> kChunkShift][i & (kChunkSize - 1)];
+  }
   void Free(uint32_t i) { free_.push_back(i); }
 
   size_t in_use() const { return size_ - free_.size(); }
