@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Installs every build, test and tooling dependency of Pando from Debian packages.
-# Safe to run repeatedly: apt-get skips what is already installed.
+# Installs every build, test and tooling dependency of Pando from Debian packages, then the
+# npm packages of bench/hypercore (the peer pando_bench_catchup compares with) from its
+# package-lock.json. Safe to run repeatedly, from any directory: apt-get skips what is
+# already installed, and npm runs only when node_modules is missing or older than the lock.
 set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git
@@ -10,6 +14,14 @@ PACKAGES=(
   libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
+
+# Node.js >= 18 and npm, for bench/hypercore. A node already on PATH (for example from
+# NodeSource, whose nodejs package conflicts with Debian's npm) is used as it is.
+node_ok() {
+  command -v node >/dev/null && command -v npm >/dev/null &&
+    [ "$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)" -ge 18 ]
+}
+node_ok || PACKAGES+=(nodejs npm)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -21,4 +33,11 @@ if ((${#missing[@]})); then
   echo "install-deps: installing ${missing[*]}"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+HYPERCORE="$ROOT/bench/hypercore"
+if [ ! "$HYPERCORE/node_modules/.package-lock.json" -nt "$HYPERCORE/package-lock.json" ] ||
+  [ ! "$HYPERCORE/node_modules/.package-lock.json" -nt "$HYPERCORE/package.json" ]; then
+  echo "install-deps: npm ci in bench/hypercore"
+  npm ci --prefix "$HYPERCORE" --no-audit --no-fund --loglevel=error
 fi
