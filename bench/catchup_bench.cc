@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 
 #include <cstdio>
+#include <nlohmann/json.hpp>
 
 #include "node/harness.h"
 #include "store/store.h"
@@ -121,12 +122,48 @@ size_t BenchEntries(const NodeProcess& n) {
   return 0;
 }
 
+struct HypercoreResult {
+  double seconds = 0, blocks_per_s = 0, mb_per_s = 0;
+  std::string version;
+  int processes = 0;
+};
+
+// Runs bench/hypercore/catchup.mjs for `blocks` blocks of 307 bytes and parses its one JSON
+// line. Dies if the script fails or prints something else.
+HypercoreResult RunHypercore(const std::string& script, int blocks) {
+  const std::string cmd =
+      "node '" + script + "' --blocks " + std::to_string(blocks) + " --block-bytes 307";
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  if (pipe == nullptr) Die("cannot run: " + cmd);
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
+  const int status = ::pclose(pipe);
+  if (status != 0)
+    Die("hypercore catch-up failed (" + cmd + ", status " + std::to_string(status) + "): " + out);
+  const auto j = nlohmann::json::parse(out, nullptr, /*allow_exceptions=*/false);
+  HypercoreResult r;
+  try {
+    if (j.at("blocks").get<int>() != blocks) throw std::runtime_error("wrong block count");
+    r.seconds = j.at("seconds").get<double>();
+    r.blocks_per_s = j.at("blocks_per_s").get<double>();
+    r.mb_per_s = j.at("mb_per_s").get<double>();
+    r.version = j.at("hypercore_version").get<std::string>();
+    r.processes = j.at("processes").get<int>();
+  } catch (const std::exception& e) {
+    Die("unexpected output from " + cmd + " (" + e.what() + "): " + out);
+  }
+  return r;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   InitCrypto();
   int entries = 1'000'000, authors = 100;
   std::string log_level = "info";
+  bool hypercore = true;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--quick") {
@@ -138,8 +175,12 @@ int main(int argc, char** argv) {
       authors = std::stoi(argv[++i]);
     } else if (a == "--log-level" && i + 1 < argc) {
       log_level = argv[++i];
+    } else if (a == "--no-hypercore") {
+      hypercore = false;
     } else {
-      std::fprintf(stderr, "usage: %s [--quick] [--entries N] [--authors A] [--log-level L]\n",
+      std::fprintf(stderr,
+                   "usage: %s [--quick] [--entries N] [--authors A] [--log-level L] "
+                   "[--no-hypercore]\n",
                    argv[0]);
       return 2;
     }
@@ -198,5 +239,26 @@ int main(int argc, char** argv) {
   std::printf("  = %.2fx the raw verify rate (target >= 3x: %s), %.1f%% of loopback TCP\n",
               rate / verify_rate, rate >= 3 * verify_rate ? "met" : "NOT met",
               100.0 * mbps / tcp_mbps);
+  std::fflush(stdout);
+  b.Stop();
+  a.Stop();
+
+  if (!hypercore) return 0;
+  const std::string hc_dir = std::string(PANDO_SOURCE_DIR) + "/bench/hypercore";
+  if (!std::filesystem::exists(hc_dir + "/node_modules/hypercore/package.json")) {
+    std::printf(
+        "  (c) hypercore: skipped, %s/node_modules is missing (run scripts/install-deps.sh)\n",
+        hc_dir.c_str());
+    return 0;
+  }
+  const HypercoreResult hc = RunHypercore(hc_dir + "/catchup.mjs", entries);
+  std::printf(
+      "  (c) hypercore %s catch-up, %d process%s over loopback TCP: %d blocks in %.1f s"
+      " = %.0f blocks/s, %.1f MB/s\n",
+      hc.version.c_str(), hc.processes, hc.processes == 1 ? "" : "es", entries, hc.seconds,
+      hc.blocks_per_s, hc.mb_per_s);
+  const double ratio = rate / hc.blocks_per_s;
+  std::printf("  = Pando / hypercore: %.2fx (target >= 5x: %s)\n", ratio,
+              ratio >= 5 ? "met" : "MISSED");
   return 0;
 }
