@@ -17,6 +17,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <variant>
@@ -111,6 +112,10 @@ class Store {
 
   // --- Reading -------------------------------------------------------------------------
   Result<std::optional<Entry>> Get(const Hash32& id);
+  // The stored encodings of these entries, in the order asked; nullopt for an id not stored.
+  // One lock and one prepared statement for the batch, and no decoding: how a node answers
+  // a WANT. The bytes are as stored (they were verified when they came in).
+  Result<std::vector<std::optional<Bytes>>> GetRaw(std::span<const Hash32> ids);
   // Entries whose id starts with the given hex prefix (at least 4 characters), at most 10.
   Result<std::vector<Entry>> FindByIdPrefix(std::string_view hex_prefix);
   // Entries in log order: timestamp, then id (the order every node shows).
@@ -139,6 +144,10 @@ class Store {
 
   std::mutex read_mu_;
   std::optional<Db> reader_;  // Guarded by read_mu_.
+  // "raw of the entry with this id", prepared once, reset after each use. Declared after
+  // reader_, so it is finalized before the connection closes. Guarded by read_mu_.
+  std::optional<Stmt> raw_by_id_;
+  Result<Stmt*> RawById();
 
   std::mutex queue_mu_;
   std::condition_variable queue_cv_;

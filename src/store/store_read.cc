@@ -34,15 +34,47 @@ Result<std::vector<Entry>> CollectEntries(Stmt& stmt) {
 
 }  // namespace
 
+Result<Stmt*> Store::RawById() {
+  if (!raw_by_id_) {
+    auto stmt = reader_->Prepare("SELECT raw FROM entries WHERE id_prefix=? AND id=?");
+    if (!stmt.ok()) return stmt.error();
+    raw_by_id_.emplace(std::move(stmt).value());
+  }
+  return &*raw_by_id_;
+}
+
 Result<std::optional<Entry>> Store::Get(const Hash32& id) {
+  auto raw = GetRaw(std::span(&id, 1));
+  if (!raw.ok()) return raw.error();
+  if (!raw->front()) return std::optional<Entry>();
+  auto e = DecodeStored(*raw->front());
+  if (!e.ok()) return e.error();
+  return std::optional<Entry>(std::move(e).value());
+}
+
+Result<std::vector<std::optional<Bytes>>> Store::GetRaw(std::span<const Hash32> ids) {
   std::lock_guard lock(read_mu_);
-  auto stmt = reader_->Prepare("SELECT raw FROM entries WHERE id_prefix=? AND id=?");
+  auto stmt = RawById();
   if (!stmt.ok()) return stmt.error();
-  stmt->Bind(1, IdPrefix(id)).Bind(2, ByteSpan(id));
-  auto found = CollectEntries(*stmt);
-  if (!found.ok()) return found.error();
-  if (found->empty()) return std::optional<Entry>();
-  return std::optional<Entry>(std::move(found->front()));
+  Stmt& s = **stmt;
+  std::vector<std::optional<Bytes>> out;
+  out.reserve(ids.size());
+  for (const Hash32& id : ids) {
+    s.Bind(1, IdPrefix(id)).Bind(2, ByteSpan(id));
+    auto row = s.Step();
+    if (!row.ok()) {
+      s.Reset();
+      return row.error();
+    }
+    if (*row) {
+      const ByteSpan raw = s.Blob(0);
+      out.emplace_back(Bytes(raw.begin(), raw.end()));
+    } else {
+      out.emplace_back();
+    }
+    s.Reset();
+  }
+  return out;
 }
 
 Result<std::vector<ItemInfo>> Store::GroupItems(std::string_view group) {

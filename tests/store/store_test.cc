@@ -100,6 +100,29 @@ TEST_F(StoreTest, StoresAndReadsBackInLogOrder) {
   EXPECT_FALSE(store_->Head(TestKey(1).public_key(), "blog.b")->has_value());
 }
 
+TEST_F(StoreTest, GetRawReadsABatchInTheOrderAsked) {
+  FeedBuilder a(TestKey(1), "blog.a", 1000);
+  std::vector<Entry> es = {a.Next("a1"), a.Next("a2"), a.Next("a3")};
+  for (const Status& s : AddAll(es)) ASSERT_TRUE(s.ok()) << s.error().ToString();
+  Hash32 unknown{};
+  unknown[0] = 0xab;
+  const std::vector<Hash32> ids = {es[2].id(), unknown, es[0].id(), es[2].id(), es[1].id()};
+  auto got = store_->GetRaw(ids);
+  ASSERT_TRUE(got.ok()) << got.error().ToString();
+  ASSERT_EQ(got->size(), ids.size());
+  EXPECT_EQ((*got)[0], es[2].bytes());
+  EXPECT_FALSE((*got)[1].has_value());
+  EXPECT_EQ((*got)[2], es[0].bytes());
+  EXPECT_EQ((*got)[3], es[2].bytes());
+  EXPECT_EQ((*got)[4], es[1].bytes());
+  EXPECT_TRUE(store_->GetRaw({})->empty());
+  // The statement is reused and reset: a write after a read is seen by the next read.
+  const Entry a4 = a.Next("a4");
+  ASSERT_TRUE(AddOne(a4).ok());
+  EXPECT_EQ(store_->GetRaw(std::vector<Hash32>{a4.id()})->front(), a4.bytes());
+  EXPECT_EQ(**store_->Get(a4.id()), a4);
+}
+
 TEST_F(StoreTest, FindsByIdPrefix) {
   FeedBuilder a(TestKey(1), "g");
   Entry e = a.Next();
