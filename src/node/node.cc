@@ -28,6 +28,9 @@ constexpr auto kSweepInterval = std::chrono::seconds(1);
 constexpr auto kSpareLinger = std::chrono::seconds(10);
 constexpr auto kBootstrapRetry = std::chrono::seconds(3);
 constexpr size_t kEntriesFrameBytes = 512 * 1024;
+// Owed entries read from the store and put in feed order at a time: about five ENTRIES
+// frames, 2.5 MB at most per peer.
+constexpr size_t kEntriesReadWindow = 8192;
 // ENTRIES go out only while less than this is queued for the peer, so a large answer never
 // fills the send queue (whose limit ends the connection as SLOW_PEER).
 constexpr size_t kPumpQueueBytes = 1 << 20;
@@ -485,24 +488,48 @@ void Node::PumpEntries(Peer& p) {
     }
     SendFrame(p, f);
   }
-  while (!p.entries_out.empty() && p.conn && !p.conn->closing() &&
+  while ((!p.entries_ready.empty() || !p.entries_out.empty()) && p.conn && !p.conn->closing() &&
          p.conn->queued_bytes() < kPumpQueueBytes) {
-    const uint32_t h = p.entries_out.front().first;
+    if (p.entries_ready.empty()) ReadOwedEntries(p);
+    if (p.entries_ready.empty()) continue;  // None of those ids is held (any more).
+    const uint32_t h = p.entries_ready.front().first;
     proto::EntriesFrame f{h, {}};
     size_t bytes_in_frame = 0;
-    while (!p.entries_out.empty() && p.entries_out.front().first == h) {
-      std::optional<Bytes> bytes = EntryBytes(p.entries_out.front().second);
-      if (bytes && bytes_in_frame + bytes->size() + 4 > kEntriesFrameBytes && !f.entries.empty()) {
-        break;
-      }
-      p.entries_out.pop_front();
-      if (!bytes) continue;
-      bytes_in_frame += bytes->size() + 4;
-      f.entries.push_back(std::move(*bytes));
+    while (!p.entries_ready.empty() && p.entries_ready.front().first == h) {
+      const size_t size = p.entries_ready.front().second.size() + 4;
+      if (bytes_in_frame + size > kEntriesFrameBytes && !f.entries.empty()) break;
+      bytes_in_frame += size;
+      f.entries.push_back(std::move(p.entries_ready.front().second));
+      p.entries_ready.pop_front();
     }
-    if (!f.entries.empty()) SendFrame(p, f);
+    SendFrame(p, f);
   }
-  if (!p.entries_out.empty() || !p.wants_out.empty()) ArmPump();
+  if (p.owes()) ArmPump();
+}
+
+void Node::ReadOwedEntries(Peer& p) {
+  const uint32_t h = p.entries_out.front().first;
+  std::vector<Hash32> ids;
+  while (!p.entries_out.empty() && p.entries_out.front().first == h &&
+         ids.size() < kEntriesReadWindow) {
+    ids.push_back(p.entries_out.front().second);
+    p.entries_out.pop_front();
+  }
+  std::vector<std::optional<Bytes>> found = EntriesBytes(ids);
+  std::vector<Bytes> ready;
+  ready.reserve(found.size());
+  for (std::optional<Bytes>& b : found) {
+    if (b && b->size() >= entry_layout::kOverhead) ready.push_back(std::move(*b));
+  }
+  // Feed order, so that each frame carries long linked runs of few feeds: the peer checks
+  // one signature per run. Each feed stays in seq order across windows, as the peer asked
+  // in timestamp order and timestamps grow along a feed.
+  std::stable_sort(ready.begin(), ready.end(), [](const Bytes& a, const Bytes& b) {
+    const int c = std::memcmp(a.data() + entry_layout::kAuthor, b.data() + entry_layout::kAuthor,
+                              sizeof(PublicKey));
+    return c != 0 ? c < 0 : GetU64(&a[entry_layout::kSeq]) < GetU64(&b[entry_layout::kSeq]);
+  });
+  for (Bytes& b : ready) p.entries_ready.emplace_back(h, std::move(b));
 }
 
 void Node::ArmPump() {
@@ -513,7 +540,7 @@ void Node::ArmPump() {
     pump_armed_ = false;
     if (ec || stopping_) return;
     for (auto& [id, p] : peers_) {
-      if (!p.entries_out.empty() || !p.wants_out.empty()) PumpEntries(p);
+      if (p.owes()) PumpEntries(p);
     }
   });
 }
@@ -589,7 +616,7 @@ void Node::OnFrame(net::Connection& conn, proto::Frame frame) {
             if (e->id() != gossip->id) {
               return Ban(id, Error{codes::kProtocol, "A GOSSIP's entry does not have its id."});
             }
-            arriving_.emplace(e->id(), std::move(e).value());
+            arriving_.emplace(e->id(), Arriving{std::move(e).value()});
           }
           from_broadcast_ = true;
           std::visit([&](auto& m) { OnMessage(id, *g, proto::PeerBody(std::move(m))); }, f.message);
@@ -615,33 +642,38 @@ void Node::OnFrame(net::Connection& conn, proto::Frame frame) {
           }
           // Feeds in seq order, so each entry finds its predecessor stored; a linked run of
           // one feed is authenticated by the signature of its last entry (chain verification).
-          std::stable_sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
-            if (a.author() != b.author()) return a.author() < b.author();
-            return a.seq() < b.seq();
-          });
+          const auto author_cmp = [](const Entry& a, const Entry& b) {
+            return std::memcmp(a.bytes().data() + entry_layout::kAuthor,
+                               b.bytes().data() + entry_layout::kAuthor, sizeof(PublicKey));
+          };
+          const auto feed_order = [&](const Entry& a, const Entry& b) {
+            const int c = author_cmp(a, b);
+            return c != 0 ? c < 0 : a.seq() < b.seq();
+          };
+          if (!std::is_sorted(entries.begin(), entries.end(), feed_order)) {
+            std::stable_sort(entries.begin(), entries.end(), feed_order);
+          }
+          std::vector<bool> authenticated(entries.size(), false);
           size_t i = 0;
           while (i < entries.size()) {
             size_t j = i + 1;
-            while (j < entries.size() && entries[j].author() == entries[i].author()) ++j;
+            while (j < entries.size() && author_cmp(entries[j], entries[i]) == 0) ++j;
             if (j - i > 1) {
               RunVerdict v = AuthenticateRun(std::span(entries).subspan(i, j - i));
-              for (size_t k = 0; k < v.authenticated; ++k) {
-                authenticated_.insert(entries[i + k].id());
-              }
+              for (size_t k = 0; k < v.authenticated; ++k) authenticated[i + k] = true;
             }
             i = j;
           }
           proto::Entries m{{}, bytes};
-          for (Entry& e : entries) {
-            m.ids.push_back(e.id());
-            arriving_.emplace(e.id(), std::move(e));
+          for (size_t k = 0; k < entries.size(); ++k) {
+            m.ids.push_back(entries[k].id());
+            arriving_.emplace(entries[k].id(), Arriving{std::move(entries[k]), authenticated[k]});
           }
           OnMessage(id, *g, std::move(m));
         }
       },
       frame);
   arriving_.clear();
-  authenticated_.clear();
 }
 
 // --- The Replica ---------------------------------------------------------------------
@@ -661,6 +693,7 @@ void Node::OnMessage(NodeId from, uint32_t group, proto::PeerBody body) {
   replica_->OnMessage(NowMs(), from, proto::GroupMessage{group, std::move(body)}, *host_, out_);
   std::optional<Error> violation = std::move(violation_);
   violation_.reset();
+  FlushStore();
   Flush();
   if (violation) return Ban(from, *violation);
   // Ask the sender for the predecessors of entries that arrived ahead of them.

@@ -35,6 +35,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -140,6 +141,12 @@ class Node {
     std::vector<proto::Frame> queue;  // Frames waiting while the connection is dialled.
     // Entries owed to the peer (ENTRIES answers), sent as its send queue drains.
     std::deque<std::pair<uint32_t, Hash32>> entries_out;
+    // The next of them, read and put in feed order, for the next ENTRIES frames: (handle,
+    // encoding). See PumpEntries.
+    std::deque<std::pair<uint32_t, Bytes>> entries_ready;
+    bool owes() const {
+      return !entries_out.empty() || !entries_ready.empty() || !wants_out.empty();
+    }
     // Ids to ask the peer for (WANT), sent the same way: a large catch-up asks for more ids
     // than the send queue holds.
     std::deque<std::pair<uint32_t, Hash32>> wants_out;
@@ -165,6 +172,8 @@ class Node {
   // Sends ENTRIES frames from peer.entries_out while its send queue is short; re-arms the
   // pump timer while anything is left.
   void PumpEntries(Peer& peer);
+  // Moves the next owed entries of one handle from entries_out to entries_ready.
+  void ReadOwedEntries(Peer& p);
   void ArmPump();
   void Deliver(proto::NodeId to, const proto::GroupMessage& m);
   void LearnPeer(const PublicKey& key, const std::string& address);
@@ -178,13 +187,19 @@ class Node {
   // Entries.
   Status LoadIndex();
   std::optional<Bytes> EntryBytes(const Hash32& id);
+  // The encodings of these entries (nullopt: not held), from memory or the store in one read.
+  std::vector<std::optional<Bytes>> EntriesBytes(std::span<const Hash32> ids);
   // Checks an arriving entry; error: the sender misbehaved. nullopt: not new, or held back.
   // `from` sent it; an entry that must wait for its predecessor makes the node ask `from`
   // for that predecessor at once (a WANT), rather than wait for reconciliation.
   Result<std::optional<uint32_t>> Admit(Group& g, const Entry& e, bool authenticated,
                                         proto::NodeId from);
   void Hold(Group& g, const Entry& e);
+  // Queues an admitted entry for the store; FlushStore hands the queue over.
   void Submit(const Entry& e, uint32_t group);
+  // Submits what Submit queued: one store run per stretch of one feed and one waiter job
+  // for them all. An entry the store refuses is dropped from the index again.
+  void FlushStore();
   // The entry `id` became its feed's head: store what waited for it.
   void Release(const Hash32& id);
   FeedHead* HeadOf(const FeedKey& feed);
@@ -233,9 +248,14 @@ class Node {
   // Bytes of recently seen entries, so relaying does not read the store.
   std::unordered_map<Hash32, Bytes, HashOf32> recent_;
   std::deque<Hash32> recent_order_;
-  // Bytes of the frame being handled, for Host::Accept.
-  std::unordered_map<Hash32, Entry, HashOf32> arriving_;
-  std::unordered_set<Hash32, HashOf32> authenticated_;
+  // Entries of the frame being handled, for Host::Accept, and whether chain verification
+  // has authenticated each already.
+  struct Arriving {
+    Entry entry;
+    bool authenticated = false;
+  };
+  std::unordered_map<Hash32, Arriving, HashOf32> arriving_;
+  std::vector<std::pair<Entry, uint32_t>> to_store_;  // Admitted, for FlushStore.
   std::optional<Error> violation_;  // Set by Host::Accept when the sender misbehaved.
   // Predecessors to ask the sender for after the current call: (group, id).
   std::vector<std::pair<uint32_t, Hash32>> wanted_;

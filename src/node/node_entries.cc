@@ -30,15 +30,32 @@ Status Node::LoadIndex() {
 }
 
 std::optional<Bytes> Node::EntryBytes(const Hash32& id) {
-  if (auto it = recent_.find(id); it != recent_.end()) return it->second;
-  if (auto it = pending_bytes_.find(id); it != pending_bytes_.end()) return it->second;
-  auto stored = store_->Get(id);
-  if (!stored.ok()) {
-    spdlog::error("reading entry {}: {}", ToHex(id), stored.error().message);
-    return std::nullopt;
+  return std::move(EntriesBytes(std::span(&id, 1)).front());
+}
+
+std::vector<std::optional<Bytes>> Node::EntriesBytes(std::span<const Hash32> ids) {
+  std::vector<std::optional<Bytes>> out(ids.size());
+  std::vector<Hash32> stored;  // The ids not in memory, in order.
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (auto it = recent_.find(ids[i]); it != recent_.end()) {
+      out[i] = it->second;
+    } else if (auto p = pending_bytes_.find(ids[i]); p != pending_bytes_.end()) {
+      out[i] = p->second;
+    } else {
+      stored.push_back(ids[i]);
+    }
   }
-  if (!stored->has_value()) return std::nullopt;
-  return (*stored)->bytes();
+  if (stored.empty()) return out;
+  auto read = store_->GetRaw(stored);
+  if (!read.ok()) {
+    spdlog::error("reading {} entries: {}", stored.size(), read.error().message);
+    return out;
+  }
+  size_t next = 0;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (!out[i]) out[i] = std::move((*read)[next++]);
+  }
+  return out;
 }
 
 FeedHead* Node::HeadOf(const FeedKey& feed) {
@@ -98,21 +115,57 @@ void Node::WakeWaiters(const Hash32& id) {
   }
 }
 
-void Node::Submit(const Entry& e, uint32_t group) {
-  auto done =
-      std::make_shared<std::future<std::vector<Status>>>(store_->Submit(store::Run{{e}, 1}));
-  waiter_->Add([this, done, id = e.id(), author = e.author(), group] {
-    std::vector<Status> result = done->get();
-    const Status s = result.empty() ? Status() : result.front();
-    if (s.ok() || s.error().code == codes::kDuplicate) return;
-    asio::post(io_, [this, s, id, author, group] {
-      spdlog::info("entry {} not stored: {}: {}", ToHex(id), s.error().code, s.error().message);
-      // Forget it, and what this node assumed of its feed: the store knows better.
-      Group& g = groups_[group];
-      if (g.sizes.erase(id) > 0) {
-        std::erase_if(g.items, [&](const proto::ReconItem& i) { return i.id == id; });
+void Node::Submit(const Entry& e, uint32_t group) { to_store_.emplace_back(e, group); }
+
+void Node::FlushStore() {
+  if (to_store_.empty()) return;
+  struct Stored {
+    Hash32 id;
+    PublicKey author;
+    uint32_t group;
+  };
+  auto futures = std::make_shared<std::vector<std::future<std::vector<Status>>>>();
+  auto stored = std::make_shared<std::vector<Stored>>();
+  stored->reserve(to_store_.size());
+  size_t i = 0;
+  while (i < to_store_.size()) {
+    // A stretch of one feed is one run; the node has authenticated every entry of it.
+    const PublicKey author = to_store_[i].first.author();
+    const uint32_t group = to_store_[i].second;
+    store::Run run;
+    while (i < to_store_.size() && to_store_[i].second == group &&
+           to_store_[i].first.author() == author) {
+      stored->push_back(Stored{to_store_[i].first.id(), author, group});
+      run.entries.push_back(std::move(to_store_[i].first));
+      ++i;
+    }
+    run.authenticated = run.entries.size();
+    futures->push_back(store_->Submit(std::move(run)));
+  }
+  to_store_.clear();
+  waiter_->Add([this, futures, stored] {
+    std::vector<std::pair<Stored, Status>> refused;
+    size_t k = 0;
+    for (auto& f : *futures) {
+      for (Status& s : f.get()) {
+        if (!s.ok() && s.error().code != codes::kDuplicate) refused.emplace_back((*stored)[k], s);
+        ++k;
       }
-      heads_.erase(FeedKey{author, group});
+    }
+    if (refused.empty()) return;
+    asio::post(io_, [this, refused = std::move(refused)] {
+      std::unordered_set<Hash32, HashOf32> gone;
+      for (const auto& [e, s] : refused) {
+        spdlog::info("entry {} not stored: {}: {}", ToHex(e.id), s.error().code, s.error().message);
+        // Forget it, and what this node assumed of its feed: the store knows better.
+        if (groups_[e.group].sizes.erase(e.id) > 0) gone.insert(e.id);
+        heads_.erase(FeedKey{e.author, e.group});
+      }
+      if (gone.empty()) return;
+      for (Group& g : groups_) {
+        std::erase_if(g.items,
+                      [&](const proto::ReconItem& item) { return gone.contains(item.id); });
+      }
     });
   });
 }
@@ -167,6 +220,7 @@ Result<std::optional<uint32_t>> Node::Admit(Group& g, const Entry& e, bool authe
 }
 
 void Node::Release(const Hash32& first) {
+  if (pending_.empty()) return;
   std::vector<Hash32> stack = {first};
   while (!stack.empty()) {
     const Hash32 id = stack.back();

@@ -64,8 +64,7 @@ class Node::Host final : public proto::ReplicaHost {
   std::optional<uint32_t> Accept(uint32_t group, const Hash32& id, proto::NodeId from) override {
     auto it = n_->arriving_.find(id);
     if (it == n_->arriving_.end()) return std::nullopt;
-    auto admitted =
-        n_->Admit(n_->groups_[group], it->second, n_->authenticated_.contains(id), from);
+    auto admitted = n_->Admit(n_->groups_[group], it->second.entry, it->second.authenticated, from);
     if (!admitted.ok()) {
       if (!n_->violation_) n_->violation_ = admitted.error();
       return std::nullopt;
