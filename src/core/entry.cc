@@ -42,7 +42,15 @@ bool IsValidGroupName(std::string_view name) {
 
 // The checks run in the order docs/entry-format.md gives, so every implementation reports
 // the same code for the same bytes.
-Result<Entry> Entry::Decode(ByteSpan bytes) {
+Result<Entry> Entry::Decode(ByteSpan bytes) { return Decode(Bytes(bytes.begin(), bytes.end())); }
+
+Result<Entry> Entry::Decode(Bytes&& raw) {
+  if (auto s = CheckEncoding(raw); !s.ok()) return s.error();
+  const Hash32 id = Blake2b256(raw);
+  return Entry(std::move(raw), id);
+}
+
+Status Entry::CheckEncoding(ByteSpan bytes) {
   const size_t n = bytes.size();
   if (n == 0) return Malformed("it is empty");
   if (bytes[L::kVersion] != kEntryVersion) {
@@ -86,9 +94,7 @@ Result<Entry> Entry::Decode(ByteSpan bytes) {
                                         : "Only the first entry of a feed may have an all-zero "
                                           "prev."};
   }
-  Bytes raw(bytes.begin(), bytes.end());
-  Hash32 id = Blake2b256(raw);
-  return Entry(std::move(raw), id);
+  return Status::Ok();
 }
 
 Result<Entry> Entry::Sign(const EntryDraft& draft, const KeyPair& key) {

@@ -52,6 +52,8 @@ class Entry {
   // Parses and structurally validates an encoding. Errors: MALFORMED, UNKNOWN_VERSION,
   // OVERSIZE, INVALID_GROUP, WRONG_PREV (prev must be zero exactly when seq is 1).
   static Result<Entry> Decode(ByteSpan bytes);
+  // The same, keeping `bytes` rather than copying them.
+  static Result<Entry> Decode(Bytes&& bytes);
   // Encodes and signs a draft. Errors as Decode() for an invalid draft.
   static Result<Entry> Sign(const EntryDraft& draft, const KeyPair& key);
 
@@ -80,6 +82,7 @@ class Entry {
 
  private:
   Entry(Bytes raw, const Hash32& id) : raw_(std::move(raw)), id_(id) {}
+  static Status CheckEncoding(ByteSpan bytes);
   size_t group_len() const { return raw_[entry_layout::kGroupLen]; }
 
   Bytes raw_;
