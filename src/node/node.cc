@@ -611,7 +611,7 @@ void Node::OnFrame(net::Connection& conn, proto::Frame frame) {
           auto g = group_of(f.handle);
           if (!g) return unbound(f.handle);
           if (auto* gossip = std::get_if<proto::Gossip>(&f.message)) {
-            auto e = Entry::Decode(f.entry);
+            auto e = Entry::Decode(std::move(f.entry));
             if (!e.ok()) return Ban(id, e.error());
             if (e->id() != gossip->id) {
               return Ban(id, Error{codes::kProtocol, "A GOSSIP's entry does not have its id."});
@@ -634,10 +634,11 @@ void Node::OnFrame(net::Connection& conn, proto::Frame frame) {
           if (!g) return unbound(f.handle);
           std::vector<Entry> entries;
           uint64_t bytes = 0;
-          for (const Bytes& b : f.entries) {
-            auto e = Entry::Decode(b);
-            if (!e.ok()) return Ban(id, e.error());
+          entries.reserve(f.entries.size());
+          for (Bytes& b : f.entries) {
             bytes += b.size();
+            auto e = Entry::Decode(std::move(b));
+            if (!e.ok()) return Ban(id, e.error());
             entries.push_back(std::move(e).value());
           }
           // Feeds in seq order, so each entry finds its predecessor stored; a linked run of

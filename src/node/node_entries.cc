@@ -37,7 +37,9 @@ std::vector<std::optional<Bytes>> Node::EntriesBytes(std::span<const Hash32> ids
   std::vector<std::optional<Bytes>> out(ids.size());
   std::vector<Hash32> stored;  // The ids not in memory, in order.
   for (size_t i = 0; i < ids.size(); ++i) {
-    if (auto it = recent_.find(ids[i]); it != recent_.end()) {
+    if (auto a = arriving_.find(ids[i]); a != arriving_.end()) {
+      out[i] = a->second.entry.bytes();
+    } else if (auto it = recent_.find(ids[i]); it != recent_.end()) {
       out[i] = it->second;
     } else if (auto p = pending_bytes_.find(ids[i]); p != pending_bytes_.end()) {
       out[i] = p->second;
@@ -74,6 +76,9 @@ void Node::Hold(Group& g, const Entry& e) {
   g.items.push_back(proto::ReconItem{static_cast<uint64_t>(e.timestamp_ms()), e.id()});
   g.sizes.emplace(e.id(), size);
   if (!entry_waiters_.empty()) WakeWaiters(e.id());
+  // Reconciled entries are relayed while their frame is handled (EntriesBytes finds them
+  // in arriving_); only broadcast and local ones are likely to be asked for again soon.
+  if (!from_broadcast_ && arriving_.contains(e.id())) return;
   if (recent_.emplace(e.id(), e.bytes()).second) {
     recent_order_.push_back(e.id());
     if (recent_order_.size() > kRecentEntries) {

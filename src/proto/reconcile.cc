@@ -492,7 +492,9 @@ std::vector<Hash32> Session::need_in_order() const {
            std::tie(b.timestamp_ms, b.prefix, b.index);
   });
   std::vector<Hash32> out;
+  out.reserve(placed.size());
   std::unordered_set<Hash32, IdHash> seen;
+  seen.reserve(placed.size());
   for (const Placed& p : placed) {
     if (seen.insert(p.id).second) out.push_back(p.id);
   }
