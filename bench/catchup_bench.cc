@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "cpu_use.h"
 #include "node/harness.h"
 #include "store/store.h"
 #include "testutil/feed.h"
@@ -219,6 +220,8 @@ int main(int argc, char** argv) {
 
   if (!a.Start({"--group", "bench", "--log-level", log_level})) Die("node A did not start");
   if (BenchEntries(a) != static_cast<size_t>(entries)) Die("node A does not hold the entries");
+  const double a_cpu0 = bench::ProcessCpuSeconds(a.pid());
+  const double machine_cpu0 = bench::MachineCpuSeconds();
   const auto start = Clock::now();
   if (!b.Start({"--group", "bench", "--bootstrap", a.bootstrap(), "--log-level", log_level})) {
     Die("node B did not start");
@@ -229,6 +232,11 @@ int main(int argc, char** argv) {
     return held == static_cast<size_t>(entries);
   });
   const double secs = std::chrono::duration<double>(Clock::now() - start).count();
+  // Read before the processes stop; this process's own CPU (polling) counts as other.
+  const double a_cpu = bench::ProcessCpuSeconds(a.pid()) - a_cpu0;
+  const double b_cpu = bench::ProcessCpuSeconds(b.pid());
+  const double other_cores =
+      std::max(0.0, bench::MachineCpuSeconds() - machine_cpu0 - a_cpu - b_cpu) / secs;
   if (!done) Die("node B holds " + std::to_string(held) + " of " + std::to_string(entries));
   const double rate = entries / secs, mbps = entries * 307.0 / 1e6 / secs;
   std::printf("catch-up of %d entries (%d feeds, 307 bytes each) by a new node over loopback TLS\n",
@@ -239,6 +247,11 @@ int main(int argc, char** argv) {
   std::printf("  = %.2fx the raw verify rate (target >= 3x: %s), %.1f%% of loopback TCP\n",
               rate / verify_rate, rate >= 3 * verify_rate ? "met" : "NOT met",
               100.0 * mbps / tcp_mbps);
+  std::printf(
+      "  CPU per entry: sender (A) %.1f us, receiver (B) %.1f us, together %.2f cores; other "
+      "processes %.2f cores%s\n",
+      1e6 * a_cpu / entries, 1e6 * b_cpu / entries, (a_cpu + b_cpu) / secs, other_cores,
+      other_cores > bench::kOthersCoresNoisy ? " (NOISY: machine busy)" : "");
   std::fflush(stdout);
   b.Stop();
   a.Stop();

@@ -33,6 +33,7 @@
 #include "core/bundle.h"
 #include "core/crypto.h"
 #include "core/entry.h"
+#include "cpu_use.h"
 #include "store/import.h"
 #include "store/store.h"
 
@@ -41,6 +42,8 @@ namespace {
 using pando::Bytes;
 using pando::Entry;
 using pando::Status;
+using pando::bench::kOthersCoresNoisy;
+using pando::bench::MachineCpuSeconds;
 using Clock = std::chrono::steady_clock;
 
 struct Config {
@@ -59,8 +62,6 @@ constexpr Config kQuick{"quick", 0.2, 20, 50, 2, 1'000, 150, 200};
 
 constexpr std::string_view kGroup = "bench";
 constexpr int kTwoThreads = 2;
-// Other processes busier than this (in cores, on average) make a figure unreliable.
-constexpr double kOthersCoresNoisy = 0.1;
 
 [[noreturn]] void Die(const std::string& why) {
   std::fprintf(stderr, "pando_bench_ingest: FAILED: %s\n", why.c_str());
@@ -94,17 +95,6 @@ double ThreadCpuSeconds() {
   timespec ts{};
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
-
-// CPU seconds used so far by every process on the machine (busy time of all cores).
-double MachineCpuSeconds() {
-  std::ifstream in("/proc/stat");
-  std::string cpu;
-  uint64_t user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
-  in >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal;
-  if (!in || cpu != "cpu") return 0;
-  return static_cast<double>(user + nice + system + irq + softirq + steal) /
-         static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 std::string LoadAverage() {

@@ -96,6 +96,7 @@ class NodeProcess {
     Reap(std::chrono::seconds(5));
   }
   bool running() const { return pid_ > 0; }
+  int pid() const { return pid_; }
 
   std::string bootstrap() const {
     return info_["author"].get<std::string>() + "@" + info_["peer"].get<std::string>();
