@@ -215,7 +215,7 @@ int main(int argc, char** argv) {
       feed = {};
     }
   }
-  const double verify_rate = RawVerifyRate(2.0);
+  const double verify_before = RawVerifyRate(2.0);
   const double tcp_mbps = LoopbackMBps(size_t{2} << 30);
 
   if (!a.Start({"--group", "bench", "--log-level", log_level})) Die("node A did not start");
@@ -238,13 +238,20 @@ int main(int argc, char** argv) {
   const double other_cores =
       std::max(0.0, bench::MachineCpuSeconds() - machine_cpu0 - a_cpu - b_cpu) / secs;
   if (!done) Die("node B holds " + std::to_string(held) + " of " + std::to_string(entries));
+  b.Stop();
+  a.Stop();
+  // The machine's speed drifts (a virtual machine's does, by 20% within minutes): the rate
+  // is compared with the faster of two baselines, one before and one after.
+  const double verify_after = RawVerifyRate(2.0);
+  const double verify_rate = std::max(verify_before, verify_after);
   const double rate = entries / secs, mbps = entries * 307.0 / 1e6 / secs;
   std::printf("catch-up of %d entries (%d feeds, 307 bytes each) by a new node over loopback TLS\n",
               entries, authors);
-  std::printf("  baseline: raw Ed25519 verify, 1 thread       %10.0f /s\n", verify_rate);
+  std::printf("  baseline: raw Ed25519 verify, 1 thread       %10.0f /s before, %.0f /s after\n",
+              verify_before, verify_after);
   std::printf("  reference: loopback TCP, 1 stream             %10.0f MB/s\n", tcp_mbps);
   std::printf("  catch-up: %.1f s  %10.0f entries/s  %.1f MB/s of entries\n", secs, rate, mbps);
-  std::printf("  = %.2fx the raw verify rate (target >= 3x: %s), %.1f%% of loopback TCP\n",
+  std::printf("  = %.2fx the faster baseline (target >= 3x: %s), %.1f%% of loopback TCP\n",
               rate / verify_rate, rate >= 3 * verify_rate ? "met" : "NOT met",
               100.0 * mbps / tcp_mbps);
   std::printf(
@@ -253,8 +260,6 @@ int main(int argc, char** argv) {
       1e6 * a_cpu / entries, 1e6 * b_cpu / entries, (a_cpu + b_cpu) / secs, other_cores,
       other_cores > bench::kOthersCoresNoisy ? " (NOISY: machine busy)" : "");
   std::fflush(stdout);
-  b.Stop();
-  a.Stop();
 
   if (!hypercore) return 0;
   const std::string hc_dir = std::string(PANDO_SOURCE_DIR) + "/bench/hypercore";
