@@ -212,8 +212,18 @@ void Connection::WriteNext() {
     self->queued_bytes_ -= self->queue_.front().size();
     self->queue_.pop_front();
     if (self->closing_ && self->queue_.empty()) return self->Finish(*self->close_reason_);
+    if (self->on_drain_ && self->queued_bytes_ < self->drain_below_) {
+      std::function<void()> fn = std::move(self->on_drain_);
+      self->on_drain_ = nullptr;
+      fn();  // May queue more; the write below then carries on with it.
+    }
     self->WriteNext();
   });
+}
+
+void Connection::NotifyWhenBelow(size_t below, std::function<void()> fn) {
+  drain_below_ = below;
+  on_drain_ = std::move(fn);
 }
 
 void Connection::Close(const Error& why) {
@@ -247,6 +257,7 @@ void Connection::Finish(const Error& why) {
   queue_.clear();
   queued_bytes_ = 0;
   on_frame_ = nullptr;
+  on_drain_ = nullptr;
   if (on_close_) {
     CloseHandler handler = std::move(on_close_);
     on_close_ = nullptr;

@@ -64,6 +64,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Queues a frame. Returns false, and sends nothing, once the connection is closing; if the
   // queue passes its limit the connection closes with SLOW_PEER and this returns false.
   bool Send(const proto::Frame& frame);
+  // Calls `fn` once, on the io_context's thread, when a finished write leaves less than
+  // `below` bytes queued: how a sender paces a large answer without polling. A second call
+  // replaces the first; nothing is called once the connection has finished.
+  void NotifyWhenBelow(size_t below, std::function<void()> fn);
   // Queues raw bytes, framed or not: for tests that play a misbehaving peer.
   bool SendBytes(Bytes bytes);
   // Sends GOAWAY with why's code and reason, then closes; on_close gets why.
@@ -111,6 +115,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool closing_ = false;  // No more sends; GOAWAY may still be on its way.
   bool finished_ = false;
   std::optional<Error> close_reason_;
+  size_t drain_below_ = 0;
+  std::function<void()> on_drain_;  // See NotifyWhenBelow.
   std::optional<proto::GoAwayFrame> peer_goaway_;
   FrameHandler on_frame_;
   CloseHandler on_close_;

@@ -204,5 +204,27 @@ TEST_F(ConnectionTest, PeerThatDoesNotReadIsCutOff) {
   EXPECT_EQ(server_.conn->queued_bytes(), 0u);
 }
 
+TEST_F(ConnectionTest, DrainNoticeComesOnceWhenTheQueueFallsBelowTheMark) {
+  AcceptOne({});
+  Dial(server_id_->key());
+  ASSERT_TRUE(RunUntil([&] { return server_.conn && client_.conn; }));
+  const proto::Frame big = proto::ReconcileFrame{1, false, Bytes(256 * 1024, 3)};
+  for (int i = 0; i < 8; ++i) ASSERT_TRUE(server_.conn->Send(big));
+  ASSERT_GT(server_.conn->queued_bytes(), size_t{1} << 20);
+  int notices = 0;
+  size_t queued_at_notice = 0;
+  server_.conn->NotifyWhenBelow(size_t{1} << 20, [&] {
+    ++notices;
+    queued_at_notice = server_.conn->queued_bytes();
+  });
+  ASSERT_TRUE(RunUntil([&] { return client_.frames.size() == 8; }));
+  EXPECT_EQ(notices, 1);
+  EXPECT_LT(queued_at_notice, size_t{1} << 20);
+  // Once called, it is gone: more writes call nothing.
+  ASSERT_TRUE(server_.conn->Send(big));
+  ASSERT_TRUE(RunUntil([&] { return client_.frames.size() == 9; }));
+  EXPECT_EQ(notices, 1);
+}
+
 }  // namespace
 }  // namespace pando::net
