@@ -32,8 +32,10 @@ constexpr size_t kEntriesFrameBytes = 512 * 1024;
 // frames, 2.5 MB at most per peer.
 constexpr size_t kEntriesReadWindow = 8192;
 // ENTRIES go out only while less than this is queued for the peer, so a large answer never
-// fills the send queue (whose limit ends the connection as SLOW_PEER).
-constexpr size_t kPumpQueueBytes = 1 << 20;
+// fills the send queue (8 MiB, whose limit ends the connection as SLOW_PEER); the rest
+// follows as the queue drains below it (Connection::NotifyWhenBelow). 4 MiB keeps the
+// receiver busy while the sender reads the next entries: 1 MiB made catch-up 10% slower.
+constexpr size_t kPumpQueueBytes = 4 << 20;
 // Above this much queued for a peer, an eager push (GOSSIP) becomes a lazy one (IHAVE): the
 // peer asks for the entry (GRAFT) if it lacks it. Bursts, such as relaying what
 // reconciliation brought after a partition, then cost 36 bytes per entry per link.
@@ -504,7 +506,15 @@ void Node::PumpEntries(Peer& p) {
     }
     SendFrame(p, f);
   }
-  if (p.owes()) ArmPump();
+  if (!p.owes()) return;
+  if (p.conn && !p.conn->closing()) {
+    // The queue is full: go on as soon as it drains below the mark.
+    p.conn->NotifyWhenBelow(kPumpQueueBytes, [this, id = p.id] {
+      if (auto it = peers_.find(id); it != peers_.end() && !stopping_) PumpEntries(it->second);
+    });
+  } else {
+    ArmPump();
+  }
 }
 
 void Node::ReadOwedEntries(Peer& p) {
