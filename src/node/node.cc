@@ -41,6 +41,17 @@ constexpr size_t kPumpQueueBytes = 4 << 20;
 // reconciliation brought after a partition, then cost 36 bytes per entry per link.
 constexpr size_t kGossipQueueBytes = 2 << 20;
 
+// Feed order of two entry encodings (at least entry_layout::kOverhead bytes each): by author,
+// then seq. CompareAuthors is <0, 0 or >0 like memcmp.
+int CompareAuthors(const Bytes& a, const Bytes& b) {
+  return std::memcmp(a.data() + entry_layout::kAuthor, b.data() + entry_layout::kAuthor,
+                     sizeof(PublicKey));
+}
+bool InFeedOrder(const Bytes& a, const Bytes& b) {
+  const int c = CompareAuthors(a, b);
+  return c != 0 ? c < 0 : GetU64(&a[entry_layout::kSeq]) < GetU64(&b[entry_layout::kSeq]);
+}
+
 std::string NodeHex(NodeId id) {
   char buf[17];
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(id));
@@ -534,11 +545,7 @@ void Node::ReadOwedEntries(Peer& p) {
   // Feed order, so that each frame carries long linked runs of few feeds: the peer checks
   // one signature per run. Each feed stays in seq order across windows, as the peer asked
   // in timestamp order and timestamps grow along a feed.
-  std::stable_sort(ready.begin(), ready.end(), [](const Bytes& a, const Bytes& b) {
-    const int c = std::memcmp(a.data() + entry_layout::kAuthor, b.data() + entry_layout::kAuthor,
-                              sizeof(PublicKey));
-    return c != 0 ? c < 0 : GetU64(&a[entry_layout::kSeq]) < GetU64(&b[entry_layout::kSeq]);
-  });
+  std::stable_sort(ready.begin(), ready.end(), InFeedOrder);
   for (Bytes& b : ready) p.entries_ready.emplace_back(h, std::move(b));
 }
 
@@ -653,13 +660,8 @@ void Node::OnFrame(net::Connection& conn, proto::Frame frame) {
           }
           // Feeds in seq order, so each entry finds its predecessor stored; a linked run of
           // one feed is authenticated by the signature of its last entry (chain verification).
-          const auto author_cmp = [](const Entry& a, const Entry& b) {
-            return std::memcmp(a.bytes().data() + entry_layout::kAuthor,
-                               b.bytes().data() + entry_layout::kAuthor, sizeof(PublicKey));
-          };
-          const auto feed_order = [&](const Entry& a, const Entry& b) {
-            const int c = author_cmp(a, b);
-            return c != 0 ? c < 0 : a.seq() < b.seq();
+          const auto feed_order = [](const Entry& a, const Entry& b) {
+            return InFeedOrder(a.bytes(), b.bytes());
           };
           if (!std::is_sorted(entries.begin(), entries.end(), feed_order)) {
             std::stable_sort(entries.begin(), entries.end(), feed_order);
@@ -668,7 +670,10 @@ void Node::OnFrame(net::Connection& conn, proto::Frame frame) {
           size_t i = 0;
           while (i < entries.size()) {
             size_t j = i + 1;
-            while (j < entries.size() && author_cmp(entries[j], entries[i]) == 0) ++j;
+            while (j < entries.size() &&
+                   CompareAuthors(entries[j].bytes(), entries[i].bytes()) == 0) {
+              ++j;
+            }
             if (j - i > 1) {
               RunVerdict v = AuthenticateRun(std::span(entries).subspan(i, j - i));
               for (size_t k = 0; k < v.authenticated; ++k) authenticated[i + k] = true;
