@@ -35,7 +35,9 @@ namespace {
 
 std::vector<Entry> MakeFeed(int author, int count) {
   Seed seed{};
-  for (size_t i = 0; i < seed.size(); ++i) seed[i] = static_cast<uint8_t>(author * 31 + i + 1);
+  // A distinct key per author, for any number of authors: the index in the first 4 bytes.
+  for (size_t i = 0; i < seed.size(); ++i) seed[i] = static_cast<uint8_t>(i + 1);
+  for (size_t i = 0; i < 4; ++i) seed[i] = static_cast<uint8_t>(author >> (8 * i));
   const KeyPair key = KeyPair::FromSeed(seed);
   const int64_t base = std::chrono::duration_cast<std::chrono::milliseconds>(
                            std::chrono::system_clock::now().time_since_epoch())
