@@ -2,7 +2,9 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <span>
 #include <string>
@@ -17,6 +19,16 @@ using ByteSpan = std::span<const uint8_t>;
 using Hash32 = std::array<uint8_t, 32>;     // A BLAKE2b-256 digest.
 using PublicKey = std::array<uint8_t, 32>;  // An Ed25519 public key.
 using Signature = std::array<uint8_t, 64>;  // An Ed25519 signature.
+
+// Hash for unordered containers of digests, ids and keys: their first 8 bytes, which are
+// already uniformly distributed.
+struct HashOf32 {
+  size_t operator()(const std::array<uint8_t, 32>& h) const {
+    size_t v;
+    std::memcpy(&v, h.data(), sizeof v);
+    return v;
+  }
+};
 
 inline ByteSpan AsBytes(std::string_view s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};

@@ -26,7 +26,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <condition_variable>
-#include <cstring>
 #include <deque>
 #include <functional>
 #include <future>
@@ -55,14 +54,6 @@
 namespace pando::node {
 
 class ApiServer;
-
-struct HashOf32 {
-  size_t operator()(const Hash32& h) const {
-    size_t v;
-    std::memcpy(&v, h.data(), sizeof v);
-    return v;
-  }
-};
 
 // Counters a node reports in its status.
 struct NodeCounters {

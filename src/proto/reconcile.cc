@@ -14,14 +14,6 @@
 namespace pando::proto {
 namespace {
 
-struct IdHash {
-  size_t operator()(const Hash32& h) const {
-    size_t v;
-    std::memcpy(&v, h.data(), sizeof v);
-    return v;
-  }
-};
-
 // --- Encoding helpers ----------------------------------------------------------------------
 
 void PutVarint(Bytes& out, uint64_t v) {
@@ -434,7 +426,7 @@ Result<std::optional<Bytes>> Session::Respond(ByteSpan message) {
         // A range may hold many of mine (a peer that lacks most of them lists few), and the
         // range comes back round after round while the missing ones are sent in parts, so
         // nothing here may sort or copy all of mine.
-        std::unordered_map<Hash32, size_t, IdHash> theirs;
+        std::unordered_map<Hash32, size_t, HashOf32> theirs;
         theirs.reserve(r.ids.size());
         for (size_t k = 0; k < r.ids.size(); ++k) theirs.emplace(r.ids[k], k);
         std::vector<bool> present(r.ids.size(), false);
@@ -493,7 +485,7 @@ std::vector<Hash32> Session::need_in_order() const {
   });
   std::vector<Hash32> out;
   out.reserve(placed.size());
-  std::unordered_set<Hash32, IdHash> seen;
+  std::unordered_set<Hash32, HashOf32> seen;
   seen.reserve(placed.size());
   for (const Placed& p : placed) {
     if (seen.insert(p.id).second) out.push_back(p.id);
