@@ -1,0 +1,512 @@
+// Pando's web UI script (docs/web.md). The pure functions below encode, sign, decode and
+// verify entries (docs/entry-format.md) and are exported for tests; the DOM glue at the end
+// runs only in a browser and picks its page from <body data-page>.
+
+export const DOMAIN_TAG = "pando.entry.v1";
+export const KEY_TEXT_PREFIX = "pando-key-v1:";
+export const PAYLOAD_MAX = 65536;
+export const GROUP_MAX = 64;
+export const TITLE_BYTES_MAX = 200;
+export const ENTRY_MAX = 152 + GROUP_MAX + PAYLOAD_MAX;
+const FIXED = 152; // Every byte of an entry but its group name and payload.
+const U63_MAX = (1n << 63n) - 1n;
+const GROUP_RE = /^[a-z0-9][a-z0-9._-]*$/;
+// PKCS#8 wrapping of a bare 32-byte Ed25519 seed (RFC 8410).
+const PKCS8_ED25519_PREFIX = "302e020100300506032b657004220420";
+
+// An Error carrying one of docs/errors.md's codes, so the UI can print "error: CODE: ...".
+export function codeError(code, message) {
+  const err = new Error(message);
+  err.code = code;
+  return err;
+}
+
+export function errorText(err) {
+  return `error: ${err.code || "ERROR"}: ${err.message}`;
+}
+
+const utf8 = (s) => new TextEncoder().encode(s);
+// ignoreBOM keeps a leading U+FEFF, so the text is exactly what the bytes say.
+const fromUtf8 = (b) => new TextDecoder("utf-8", { ignoreBOM: true }).decode(b);
+
+export function toHex(bytes) {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+// Throws a coded Error unless ok: keeps each check of an input to one line.
+function need(ok, code, message) {
+  if (!ok) throw codeError(code, message);
+}
+
+export function fromHex(hex) {
+  const ok = typeof hex === "string" && hex.length % 2 === 0 && /^[0-9a-fA-F]*$/.test(hex);
+  need(ok, "MALFORMED", "Not an even number of hex digits.");
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.substr(i * 2, 2), 16);
+  return out;
+}
+
+export function toBase64(bytes) {
+  return btoa(Array.from(bytes, (b) => String.fromCharCode(b)).join(""));
+}
+
+// Strict: atob() alone would also accept whitespace and missing padding.
+export function fromBase64(text) {
+  const ok = typeof text === "string" && text.length % 4 === 0 &&
+    /^[A-Za-z0-9+/]*={0,2}$/.test(text);
+  need(ok, "MALFORMED", "Not valid base64.");
+  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+}
+
+export function fromBase64Url(text) {
+  const b64 = text.replace(/-/g, "+").replace(/_/g, "/");
+  return fromBase64(b64 + "=".repeat((4 - (b64.length % 4)) % 4));
+}
+
+function concat(...parts) {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  parts.reduce((off, p) => (out.set(p, off), off + p.length), 0);
+  return out;
+}
+
+const isZero = (bytes) => bytes.every((b) => b === 0);
+
+export function isValidGroup(group) {
+  return typeof group === "string" && group.length >= 1 && group.length <= GROUP_MAX &&
+    GROUP_RE.test(group);
+}
+
+function groupError(group) {
+  return codeError("INVALID_GROUP", `The group name '${group}' is invalid: use 1 to 64 ` +
+    "characters of a-z, 0-9, '.', '_' and '-', starting with a letter or digit.");
+}
+
+function bytes32(value, name) {
+  need(value instanceof Uint8Array && value.length === 32, "BAD_ARGUMENT", `${name}: 32 bytes.`);
+  return value;
+}
+
+function u63(value, name, min) {
+  const ok = typeof value === "bigint" || Number.isSafeInteger(value);
+  const v = ok ? BigInt(value) : -1n;
+  need(v >= min && v <= U63_MAX, "BAD_ARGUMENT", `${name} must be an integer ${min} to 2^63-1.`);
+  return v;
+}
+
+// The body of an entry: every byte before the signature, all integers little-endian.
+export function encodeBody({ authorKey, seq, prev, timestampMs, kind, group, payload }) {
+  bytes32(authorKey, "The author key");
+  bytes32(prev, "prev");
+  const s = u63(seq, "seq", 1n);
+  const ts = u63(timestampMs, "timestamp_ms", 0n);
+  const kindOk = Number.isInteger(kind) && kind >= 0 && kind <= 0xffff;
+  need(kindOk, "BAD_ARGUMENT", "kind must be an integer 0 to 65535.");
+  if (!isValidGroup(group)) throw groupError(group);
+  need(payload instanceof Uint8Array, "BAD_ARGUMENT", "The payload must be a Uint8Array.");
+  need(payload.length <= PAYLOAD_MAX, "OVERSIZE",
+    `The payload is ${payload.length} bytes; at most ${PAYLOAD_MAX}.`);
+  // A feed's first entry has no predecessor; every later one names it.
+  need((s === 1n) === isZero(prev), "WRONG_PREV", "prev must be zero exactly when seq is 1.");
+  const g = group.length; // ASCII by the rule above.
+  const body = new Uint8Array(FIXED - 64 + g + payload.length);
+  const view = new DataView(body.buffer);
+  body[0] = 1;
+  body.set(authorKey, 1);
+  view.setBigUint64(33, s, true);
+  body.set(prev, 41);
+  view.setBigUint64(73, ts, true);
+  view.setUint16(81, kind, true);
+  body[83] = g;
+  body.set(utf8(group), 84);
+  view.setUint32(84 + g, payload.length, true);
+  body.set(payload, 88 + g);
+  return body;
+}
+
+// The signed message: the domain tag and a zero byte keep entry signatures apart from any
+// other use of the key.
+export function signingMessage(body) {
+  return concat(utf8(DOMAIN_TAG), new Uint8Array([0]), body);
+}
+
+// Decodes an entry with the checks of docs/entry-format.md "Validation" 1-11, in order.
+export function decodeEntry(bytes) {
+  const check = (ok, code, why) => need(ok, code, `Not a valid entry: ${why}.`);
+  check(bytes instanceof Uint8Array && bytes.length > 0, "MALFORMED", "it is empty");
+  check(bytes[0] === 1, "UNKNOWN_VERSION", `version ${bytes[0]}, expected 1`);
+  check(bytes.length <= ENTRY_MAX, "OVERSIZE", `${bytes.length} bytes, at most ${ENTRY_MAX}`);
+  check(bytes.length >= FIXED, "MALFORMED", `${bytes.length} bytes, at least ${FIXED}`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const seq = view.getBigUint64(33, true);
+  check(seq !== 0n && seq <= U63_MAX, "MALFORMED", "seq out of range");
+  const timestampMs = view.getBigUint64(73, true);
+  check(timestampMs <= U63_MAX, "MALFORMED", "timestamp_ms out of range");
+  const g = bytes[83];
+  check(84 + g <= bytes.length, "MALFORMED", "it ends inside the group name");
+  const group = String.fromCharCode(...bytes.subarray(84, 84 + g));
+  check(isValidGroup(group), "INVALID_GROUP", "the group name breaks the rule");
+  const p = view.getUint32(84 + g, true);
+  check(p <= PAYLOAD_MAX, "OVERSIZE", `a payload of ${p} bytes`);
+  check(bytes.length === FIXED + g + p, "MALFORMED", "its length does not match its fields");
+  const prev = bytes.slice(41, 73);
+  check((seq === 1n) === isZero(prev), "WRONG_PREV", "prev does not fit seq");
+  const bodyEnd = 88 + g + p;
+  return {
+    version: 1, author: bytes.slice(1, 33), seq, prev, timestampMs,
+    kind: view.getUint16(81, true), group, payload: bytes.slice(88 + g, bodyEnd),
+    body: bytes.slice(0, bodyEnd), signature: bytes.slice(bodyEnd),
+  };
+}
+
+// WebCrypto, or an error named like the one browsers throw for an unknown algorithm
+// (crypto.subtle is missing outside secure contexts).
+function subtle() {
+  if (globalThis.crypto && globalThis.crypto.subtle) return globalThis.crypto.subtle;
+  const err = new Error("WebCrypto is not available here.");
+  err.name = "NotSupportedError";
+  throw err;
+}
+
+export async function signEntry(privateKey, draft) {
+  const body = encodeBody(draft);
+  const sig = await subtle().sign({ name: "Ed25519" }, privateKey, signingMessage(body));
+  return concat(body, new Uint8Array(sig));
+}
+
+// False for a malformed entry, a bad key or a bad signature; throws NotSupportedError
+// when this WebCrypto has no Ed25519, so that callers can tell "cannot check" from "false".
+export async function verifyEntry(bytes) {
+  try {
+    const e = decodeEntry(bytes);
+    const key = await subtle().importKey("raw", e.author, { name: "Ed25519" }, false, ["verify"]);
+    return await subtle().verify({ name: "Ed25519" }, key, e.signature, signingMessage(e.body));
+  } catch (err) {
+    if (err.name === "NotSupportedError") throw err;
+    return false;
+  }
+}
+
+// The title of a Markdown post, as the node computes it (core/post.h PostTitle): the
+// first non-blank line, leading '#' and blanks removed, control characters made spaces,
+// cut to 200 UTF-8 bytes on a character boundary.
+export function postTitle(markdown) {
+  // Round-trip through UTF-8 so that lone surrogates read as U+FFFD, as in the payload.
+  const text = fromUtf8(utf8(markdown));
+  const trim = (s) => s.replace(/^[ \t\r]+|[ \t\r]+$/g, "");
+  for (const raw of text.split("\n")) {
+    const line = trim(trim(raw).replace(/^#+/, ""));
+    if (line === "") continue;
+    const bytes = utf8(line.replace(/[\x00-\x1f]/g, " "));
+    if (bytes.length <= TITLE_BYTES_MAX) return fromUtf8(bytes);
+    let end = TITLE_BYTES_MAX;
+    while (end > 0 && (bytes[end] & 0xc0) === 0x80) end--; // Back off continuation bytes.
+    return fromUtf8(bytes.subarray(0, end));
+  }
+  return "";
+}
+
+// The key backup text: the prefix and base64 of the private key's PKCS#8 bytes.
+export async function exportKeyText(privateKey) {
+  const pkcs8 = new Uint8Array(await subtle().exportKey("pkcs8", privateKey));
+  return KEY_TEXT_PREFIX + toBase64(pkcs8);
+}
+
+// Reads a backup text; the key stays extractable so that it can be exported again.
+export async function importKeyText(text) {
+  const t = typeof text === "string" ? text.trim() : "";
+  need(t !== "", "BAD_KEY", "The key text is empty.");
+  need(t.startsWith(KEY_TEXT_PREFIX), "BAD_KEY", `A key text starts with "${KEY_TEXT_PREFIX}".`);
+  let pkcs8;
+  try {
+    pkcs8 = fromBase64(t.slice(KEY_TEXT_PREFIX.length).replace(/\s+/g, ""));
+  } catch {
+    throw codeError("BAD_KEY", `The key text after "${KEY_TEXT_PREFIX}" is not valid base64.`);
+  }
+  let privateKey;
+  try {
+    privateKey = await subtle().importKey("pkcs8", pkcs8, { name: "Ed25519" }, true, ["sign"]);
+  } catch (err) {
+    if (err.name === "NotSupportedError") throw codeError("UNSUPPORTED", "No Ed25519 here.");
+    throw codeError("BAD_KEY", "The key text does not hold an Ed25519 private key (PKCS#8).");
+  }
+  // The JWK form carries the public key as x, in every WebCrypto that has Ed25519.
+  const jwk = await subtle().exportKey("jwk", privateKey);
+  return { privateKey, publicKeyRaw: fromBase64Url(jwk.x) };
+}
+
+// The PKCS#8 bytes of a bare 32-byte Ed25519 seed (for tests and tools).
+export function seedToPkcs8(seed) {
+  return concat(fromHex(PKCS8_ED25519_PREFIX), bytes32(seed, "The seed"));
+}
+
+// The draft that follows a feed head as GET /api/v1/head answers it.
+export function draftAfterHead(head, { authorKey, kind, group, payload, nowMs }) {
+  const headTs = BigInt(head.timestamp_ms ?? 0);
+  const now = BigInt(Math.floor(nowMs));
+  return {
+    authorKey, kind, group, payload,
+    seq: BigInt(head.seq ?? 0) + 1n,
+    prev: head.seq ? fromHex(head.id) : new Uint8Array(32),
+    // A feed's timestamps never decrease, even if this clock is behind the last entry's.
+    timestampMs: now > headTs ? now : headTs,
+  };
+}
+
+export function catalogPayload(title, group, postId) {
+  return utf8(JSON.stringify({ title, group, entry: postId }));
+}
+
+// What a front-page item shows for one stream message, or null if it is no catalog record.
+export function catalogItem(msg) {
+  if (!msg || msg.kind !== 2 || !msg.target || typeof msg.target.entry !== "string") return null;
+  const id = msg.target.entry.toLowerCase();
+  if (!/^[0-9a-f]{64}$/.test(id)) return null;
+  const author = typeof msg.author === "string" ? msg.author : "";
+  const group = isValidGroup(msg.target.group) ? msg.target.group : "";
+  const date = new Date(Number(msg.timestamp_ms));
+  const valid = !Number.isNaN(date.getTime());
+  return {
+    id, author, group,
+    title: typeof msg.title === "string" && msg.title !== "" ? msg.title : "(untitled)",
+    authorShort: author.length > 12 ? author.slice(0, 12) + "…" : author,
+    iso: valid ? date.toISOString() : "",
+    local: valid ? date.toLocaleString() : "",
+  };
+}
+
+// The verdict of a post page's badge: { state: valid|invalid|unsupported, reason }.
+export async function checkPost({ entryHex, authorKeyHex, sourceText }) {
+  const bad = (reason) => ({ state: "invalid", reason });
+  let e, bytes;
+  try {
+    bytes = fromHex(entryHex || "");
+    e = decodeEntry(bytes);
+  } catch (err) {
+    return bad(err.message);
+  }
+  if (!authorKeyHex || toHex(e.author) !== authorKeyHex.toLowerCase()) {
+    return bad("The page names another author key than the entry holds.");
+  }
+  try {
+    if (!(await verifyEntry(bytes))) return bad("The Ed25519 signature does not match the entry.");
+  } catch {
+    return { state: "unsupported", reason: "This browser's WebCrypto has no Ed25519." };
+  }
+  // The page shows a payload that is not UTF-8 in hex (src/http/pages.cc).
+  let shown;
+  try {
+    shown = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(e.payload);
+  } catch {
+    shown = toHex(e.payload);
+  }
+  if (shown !== sourceText) return bad("The text shown differs from the signed text.");
+  return { state: "valid", reason: "Checked in this browser against the author's key." };
+}
+
+// ---- DOM glue (browser only) ----
+
+const $ = (id) => document.getElementById(id);
+
+// Fetches JSON; a non-2xx answer becomes an Error with the node's code and sentence.
+async function api(path, init) {
+  const res = await fetch(path, init).catch((err) => {
+    throw codeError("NETWORK", `The node did not answer (${err.message}).`);
+  });
+  const data = await res.json().catch(() => null);
+  if (!res.ok || data === null) {
+    const e = data && data.error;
+    throw codeError(e && e.code ? e.code : `HTTP_${res.status}`,
+      e && e.message ? e.message : `The node answered ${res.status} ${res.statusText}.`);
+  }
+  return data;
+}
+
+function startFront() {
+  const list = $("latest");
+  if (!list) return;
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const connect = () => {
+    const ws = new WebSocket(`${scheme}://${location.host}/api/v1/stream?group=catalog`);
+    ws.addEventListener("message", (ev) => {
+      let item = null;
+      try {
+        item = catalogItem(JSON.parse(ev.data));
+      } catch {
+        // Not JSON: ignored, like any message that is no catalog record.
+      }
+      if (item) addLatest(list, item);
+    });
+    ws.addEventListener("close", () => setTimeout(connect, 2000));
+  };
+  connect();
+}
+
+function link(href, text, cls) {
+  const a = document.createElement("a");
+  a.href = href;
+  a.textContent = text;
+  if (cls) a.className = cls;
+  return a;
+}
+
+function addLatest(list, item) {
+  const items = () => Array.from(list.querySelectorAll("li.post"));
+  if (items().some((li) => li.dataset.id === item.id)) return;
+  const li = document.createElement("li");
+  li.className = "post";
+  li.dataset.id = item.id;
+  const author = link(`/a/${encodeURIComponent(item.author)}`, item.authorShort, "author");
+  author.title = item.author;
+  const time = document.createElement("time");
+  time.dateTime = item.iso;
+  time.textContent = item.local;
+  // The same shape as the items the server renders.
+  const meta = document.createElement("span");
+  meta.className = "meta";
+  meta.append("by ", author);
+  if (item.group) meta.append(" in ", link(`/g/${item.group}`, item.group, "group"));
+  meta.append(" · ", time);
+  li.append(link(`/p/${item.id}`, item.title, "title"), " ", meta);
+  list.prepend(li);
+  const empty = $("latest-empty");
+  if (empty) empty.remove();
+  for (const old of items().slice(20)) old.remove();
+}
+
+async function startPost() {
+  const post = $("post");
+  const badge = $("sig-badge");
+  if (!post || !badge) return;
+  const source = $("source");
+  const verdict = await checkPost({
+    entryHex: post.dataset.entry, authorKeyHex: post.dataset.authorKey,
+    sourceText: source ? source.textContent : null,
+  });
+  const texts = {
+    valid: "Signature verified", invalid: "Signature does NOT verify",
+    unsupported: "This browser cannot check signatures",
+  };
+  badge.dataset.state = verdict.state;
+  badge.textContent = texts[verdict.state];
+  badge.title = verdict.reason;
+}
+
+const KEY_STORAGE = "pando.key";
+const authorIds = new Map(); // Public key hex -> printable author id.
+
+async function storedKey() {
+  const text = localStorage.getItem(KEY_STORAGE);
+  return text ? importKeyText(text) : null;
+}
+
+// The printable id needs BLAKE2b, which WebCrypto lacks: the node computes it.
+async function authorIdOf(publicKeyRaw) {
+  const hex = toHex(publicKeyRaw);
+  if (!authorIds.has(hex)) authorIds.set(hex, (await api(`/api/v1/author-id?key=${hex}`)).author);
+  return authorIds.get(hex);
+}
+
+async function showAuthor() {
+  const out = $("key-author");
+  if (!out) return;
+  try {
+    const key = await storedKey();
+    out.textContent = key ? await authorIdOf(key.publicKeyRaw) : "";
+  } catch (err) {
+    out.textContent = errorText(err);
+  }
+}
+
+// Signs the next entry of the author's feed in group and stores it; returns its id.
+async function append(key, authorId, kind, group, payload) {
+  const q = `author=${encodeURIComponent(authorId)}&group=${encodeURIComponent(group)}`;
+  const head = await api(`/api/v1/head?${q}`);
+  const draft = draftAfterHead(head, {
+    authorKey: key.publicKeyRaw, kind, group, payload, nowMs: Date.now(),
+  });
+  const entry = await signEntry(key.privateKey, draft);
+  const res = await api("/api/v1/entries", {
+    method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ entry: toHex(entry) }),
+  });
+  return res.id;
+}
+
+// A post is two entries: the post in its group, then its catalog record (docs/web.md).
+async function publish(key, group, text) {
+  if (!isValidGroup(group)) throw groupError(group);
+  const authorId = await authorIdOf(key.publicKeyRaw);
+  const title = postTitle(text);
+  const postId = await append(key, authorId, 1, group, utf8(text));
+  try {
+    await append(key, authorId, 2, "catalog", catalogPayload(title, group, postId));
+  } catch (err) {
+    throw codeError(err.code, `The post /p/${postId} is stored, its catalog record is not: ` +
+      err.message);
+  }
+  return { postId, title };
+}
+
+function startWrite() {
+  const backup = $("key-backup");
+  // Key messages go to #key-status where the page has one, else to an alert.
+  const tell = (text) => ($("key-status") ? ($("key-status").textContent = text) : alert(text));
+  // Each key button runs one async step; a failure is shown, not lost in the console.
+  const on = (id, fn) => $(id).addEventListener("click", () =>
+    fn().then((done) => done && tell(done), (err) => tell(errorText(err))));
+  on("key-create", async () => {
+    if (localStorage.getItem(KEY_STORAGE) &&
+        !confirm("This browser already has a key. Replace it? Without its backup text, " +
+                 "the old key is lost for good.")) return "";
+    const pair = await subtle().generateKey({ name: "Ed25519" }, true, ["sign", "verify"]);
+    localStorage.setItem(KEY_STORAGE, await exportKeyText(pair.privateKey));
+    await showAuthor();
+    return "New key created. Export it and keep the text somewhere safe.";
+  });
+  on("key-export", async () => {
+    const text = localStorage.getItem(KEY_STORAGE);
+    need(text, "NO_KEY", "This browser has no key yet: create or import one.");
+    backup.value = text;
+    return "Anyone with this text can post as you: keep it secret.";
+  });
+  on("key-import", async () => {
+    const key = await importKeyText(backup.value);
+    const text = await exportKeyText(key.privateKey); // The canonical form of the text.
+    const old = localStorage.getItem(KEY_STORAGE);
+    if (old && old !== text && !confirm("Replace the key this browser holds?")) return "";
+    localStorage.setItem(KEY_STORAGE, text);
+    await showAuthor();
+    return "Key imported.";
+  });
+  $("compose").addEventListener("submit", compose);
+  showAuthor();
+}
+
+async function compose(ev) {
+  ev.preventDefault();
+  const status = $("compose-status");
+  const submit = $("compose-submit");
+  const textArea = $("compose-text");
+  submit.disabled = true; // One post at a time: a second would race for the same seq.
+  status.textContent = "Posting…";
+  try {
+    const key = await storedKey();
+    need(key, "NO_KEY", "Create or import a key first.");
+    const group = $("compose-group").value.trim() || "blog";
+    const text = textArea.value;
+    need(text.trim() !== "", "EMPTY", "Write something first.");
+    const { postId, title } = await publish(key, group, text);
+    status.replaceChildren("Posted ", link(`/p/${postId}`, title || "(untitled)"));
+    textArea.value = "";
+  } catch (err) {
+    status.textContent = errorText(err);
+  } finally {
+    submit.disabled = false;
+  }
+}
+
+if (typeof document !== "undefined") {
+  const pages = { front: startFront, post: startPost, write: startWrite };
+  const start = pages[document.body && document.body.dataset.page];
+  if (start) start();
+}
