@@ -1,0 +1,326 @@
+// Tests of the pure parts of the web UI script (src/http/static/app.js): entry encoding,
+// signing, decoding and verification against docs/entry-vectors.md, titles, key backup
+// texts. Run with: node --test tests/web/app_test.mjs
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+import {
+  KEY_TEXT_PREFIX, catalogItem, catalogPayload, checkPost, decodeEntry, draftAfterHead,
+  encodeBody, errorText, exportKeyText, fromBase64, fromHex, importKeyText, postTitle,
+  seedToPkcs8, signEntry, signingMessage, toBase64, toHex, verifyEntry,
+} from "../../src/http/static/app.js";
+
+const root = (p) => fileURLToPath(new URL(`../../${p}`, import.meta.url));
+const subtle = globalThis.crypto.subtle;
+
+// ---- Golden vectors, read from the Markdown so the test follows the golden file ----
+
+// The hex of the first fenced block after a line that starts with label, lines joined.
+function blockAfter(section, label) {
+  const at = section.search(new RegExp(`^${label}`, "m"));
+  if (at < 0) return null;
+  const m = /```[^\n]*\n([\s\S]*?)```/.exec(section.slice(at));
+  return m ? m[1].replace(/\s+/g, "") : null;
+}
+
+// The value of a "- name: value" input or output line; backticks stripped.
+function field(section, name) {
+  const m = new RegExp(`^- ${name}(?: \\(([0-9]+) bytes?\\))?: *(.*)$`, "m").exec(section);
+  if (!m) throw new Error(`vector is missing "${name}"`);
+  return { size: m[1] === undefined ? null : Number(m[1]), text: m[2].replace(/`/g, "").trim() };
+}
+
+function parseVectors() {
+  const md = readFileSync(root("docs/entry-vectors.md"), "utf8");
+  const sections = md.split(/^## (?=\d+\. )/m).slice(1);
+  return sections.map((sec) => {
+    const name = sec.slice(0, sec.indexOf("\n")).trim();
+    const group = field(sec, "group");
+    const payloadField = field(sec, "payload");
+    // An empty payload has no hex block ("payload (0 bytes): empty").
+    const payload = payloadField.size === 0 ? new Uint8Array(0)
+      : fromHex(blockAfter(sec, "Payload hex:"));
+    assert.equal(payload.length, payloadField.size, `${name}: payload size`);
+    assert.equal(group.text.length, group.size, `${name}: group size`);
+    const hex = (label) => {
+      const h = blockAfter(sec, label);
+      assert.ok(h, `${name}: no block after "${label}"`);
+      return h;
+    };
+    return {
+      name,
+      seed: fromHex(field(sec, "seed").text),
+      seq: BigInt(field(sec, "seq").text),
+      prev: fromHex(field(sec, "prev").text),
+      timestampMs: BigInt(field(sec, "timestamp_ms").text),
+      kind: Number(/^\d+/.exec(field(sec, "kind").text)[0]),
+      group: group.text,
+      payload,
+      publicKey: field(sec, "public key").text,
+      entryLength: Number(/^\d+/.exec(field(sec, "entry length").text)[0]),
+      entry: hex("Entry \\(hex\\):"),
+      signature: hex("Signature \\(hex\\):"),
+    };
+  });
+}
+
+const vectors = parseVectors();
+
+async function seedKey(seed) {
+  return subtle.importKey("pkcs8", seedToPkcs8(seed), { name: "Ed25519" }, true, ["sign"]);
+}
+
+test("the golden file holds every vector of its summary", () => {
+  const md = readFileSync(root("docs/entry-vectors.md"), "utf8");
+  const rows = md.match(/^\| \d+\. [^|]+\| `[0-9a-f]{64}` \|$/gm) || [];
+  assert.ok(vectors.length >= 7, `found ${vectors.length} vectors`);
+  assert.equal(vectors.length, rows.length);
+});
+
+for (const v of vectors) {
+  test(`vector ${v.name}`, async () => {
+    const key = await seedKey(v.seed);
+    const { publicKeyRaw } = await importKeyText(KEY_TEXT_PREFIX + toBase64(seedToPkcs8(v.seed)));
+    assert.equal(toHex(publicKeyRaw), v.publicKey, "public key from the seed");
+
+    const draft = {
+      authorKey: publicKeyRaw, seq: v.seq, prev: v.prev, timestampMs: v.timestampMs,
+      kind: v.kind, group: v.group, payload: v.payload,
+    };
+    const body = encodeBody(draft);
+    assert.equal(toHex(body), v.entry.slice(0, v.entry.length - 128), "body");
+    assert.equal(toHex(signingMessage(body)).slice(0, 30), "70616e646f2e656e7472792e763100");
+
+    const entry = await signEntry(key, draft);
+    assert.equal(entry.length, v.entryLength, "entry length");
+    assert.equal(toHex(entry), v.entry, "whole entry");
+    assert.equal(toHex(entry.subarray(entry.length - 64)), v.signature, "signature");
+
+    const e = decodeEntry(entry);
+    assert.equal(e.version, 1);
+    assert.equal(toHex(e.author), v.publicKey);
+    assert.equal(e.seq, v.seq);
+    assert.equal(toHex(e.prev), toHex(v.prev));
+    assert.equal(e.timestampMs, v.timestampMs);
+    assert.equal(e.kind, v.kind);
+    assert.equal(e.group, v.group);
+    assert.equal(toHex(e.payload), toHex(v.payload));
+    assert.equal(toHex(e.body), toHex(body));
+    assert.equal(toHex(e.signature), v.signature);
+    // Re-encoding the decoded fields gives the same bytes (one encoding per entry).
+    assert.equal(toHex(encodeBody({ ...e, authorKey: e.author })), toHex(body));
+
+    assert.equal(await verifyEntry(entry), true);
+    const flipped = (at) => {
+      const copy = entry.slice();
+      copy[at] ^= 0x01;
+      return copy;
+    };
+    if (v.payload.length > 0) {
+      assert.equal(await verifyEntry(flipped(88 + v.group.length)), false, "payload flipped");
+    }
+    assert.equal(await verifyEntry(flipped(entry.length - 1)), false, "signature flipped");
+    assert.equal(await verifyEntry(flipped(1)), false, "author key flipped");
+  });
+}
+
+// ---- Decoding ----
+
+test("decodeEntry reports the first failure with its code", () => {
+  const entry = fromHex(vectors[0].entry);
+  const code = (bytes) => {
+    try {
+      decodeEntry(bytes);
+      return "OK";
+    } catch (err) {
+      return err.code;
+    }
+  };
+  assert.equal(code(entry), "OK");
+  assert.equal(code(new Uint8Array(0)), "MALFORMED");
+  const v2 = entry.slice();
+  v2[0] = 2;
+  assert.equal(code(v2), "UNKNOWN_VERSION");
+  assert.equal(code(entry.subarray(0, 151)), "MALFORMED");
+  assert.equal(code(entry.subarray(0, entry.length - 1)), "MALFORMED");
+  assert.equal(code(new Uint8Array([...entry, 0])), "MALFORMED");
+  const seq0 = entry.slice();
+  seq0[33] = 0;
+  assert.equal(code(seq0), "MALFORMED");
+  const badGroup = entry.slice();
+  badGroup[84] = "G".charCodeAt(0);
+  assert.equal(code(badGroup), "INVALID_GROUP");
+  const prev = entry.slice();
+  prev[41] = 1;
+  assert.equal(code(prev), "WRONG_PREV");
+  assert.equal(code(new Uint8Array(70000).fill(1)), "OVERSIZE");
+});
+
+// ---- encodeBody refusals ----
+
+test("encodeBody refuses bad group names and other bad fields", () => {
+  const ok = {
+    authorKey: new Uint8Array(32), seq: 1n, prev: new Uint8Array(32), timestampMs: 0,
+    kind: 1, group: "blog", payload: new Uint8Array(0),
+  };
+  assert.equal(encodeBody(ok).length, 88 + 4);
+  for (const group of ["", "Blog", "-blog", ".x", "a b", "é", "a".repeat(65), undefined]) {
+    assert.throws(() => encodeBody({ ...ok, group }),
+      (err) => err.code === "INVALID_GROUP" && /group name/.test(err.message), `group ${group}`);
+  }
+  assert.equal(encodeBody({ ...ok, group: "a".repeat(64) }).length, 88 + 64);
+  assert.throws(() => encodeBody({ ...ok, payload: new Uint8Array(65537) }), { code: "OVERSIZE" });
+  assert.throws(() => encodeBody({ ...ok, seq: 0n }), /seq/);
+  assert.throws(() => encodeBody({ ...ok, seq: 1n << 63n }), /seq/);
+  assert.throws(() => encodeBody({ ...ok, seq: 2n }), { code: "WRONG_PREV" });
+  assert.throws(() => encodeBody({ ...ok, kind: 65536 }), /kind/);
+  assert.throws(() => encodeBody({ ...ok, authorKey: new Uint8Array(31) }), /author key/);
+});
+
+// ---- Titles ----
+
+test("postTitle takes the first non-blank line without its heading marks", () => {
+  assert.equal(postTitle("# Hello"), "Hello");
+  assert.equal(postTitle("### Hello world  \nbody"), "Hello world");
+  assert.equal(postTitle("Plain first line\n# Heading"), "Plain first line");
+  assert.equal(postTitle("#No space"), "No space");
+  assert.equal(postTitle("\n\n  ## Later title\r\nbody"), "Later title");
+  assert.equal(postTitle("#\n# \nSecond"), "Second");
+  assert.equal(postTitle("# a\tb"), "a b");
+  assert.equal(postTitle(""), "");
+  assert.equal(postTitle("\n \n#\n"), "");
+  assert.equal(postTitle("# Grüße aus Zürich\n\n*Pando*"), "Grüße aus Zürich");
+});
+
+test("postTitle cuts at 200 UTF-8 bytes on a character boundary", () => {
+  const bytes = (s) => new TextEncoder().encode(s).length;
+  assert.equal(postTitle("a".repeat(250)), "a".repeat(200));
+  assert.equal(postTitle("é".repeat(150)), "é".repeat(100)); // 2 bytes each: exactly 200.
+  const euro = postTitle("# a" + "€".repeat(100)); // 1 + 3n bytes: 199 fits, 202 does not.
+  assert.equal(euro, "a" + "€".repeat(66));
+  assert.equal(bytes(euro), 199);
+  const emoji = postTitle("xy" + "📚".repeat(60)); // 2 + 4n: 198 fits.
+  assert.equal(emoji, "xy" + "📚".repeat(49));
+  assert.ok(!emoji.includes("\ufffd"));
+  assert.equal(postTitle("分".repeat(67)), "分".repeat(66)); // 198 bytes; 201 would not fit.
+});
+
+// ---- Key backup text ----
+
+test("exportKeyText and importKeyText round-trip a generated key", async () => {
+  const pair = await subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"]);
+  const text = await exportKeyText(pair.privateKey);
+  assert.match(text, /^pando-key-v1:[A-Za-z0-9+/]+={0,2}$/);
+  const key = await importKeyText(`  ${text}\n`);
+  const raw = new Uint8Array(await subtle.exportKey("raw", pair.publicKey));
+  assert.equal(toHex(key.publicKeyRaw), toHex(raw));
+  assert.equal(await exportKeyText(key.privateKey), text);
+  // The imported key signs entries that verify under the original public key.
+  const entry = await signEntry(key.privateKey, {
+    authorKey: key.publicKeyRaw, seq: 1n, prev: new Uint8Array(32), timestampMs: Date.now(),
+    kind: 1, group: "blog", payload: new TextEncoder().encode("hi"),
+  });
+  assert.equal(await verifyEntry(entry), true);
+});
+
+test("importKeyText says what is wrong with a bad text", async () => {
+  const bad = async (text, re) => assert.rejects(importKeyText(text), (err) => {
+    assert.equal(err.code, "BAD_KEY");
+    assert.match(err.message, re);
+    return true;
+  });
+  await bad("", /empty/);
+  await bad("   ", /empty/);
+  await bad("MC4CAQAwBQYDK2VwBCIEIA==", /starts with "pando-key-v1:"/);
+  await bad("pando-key-v1:not base64!", /base64/);
+  await bad("pando-key-v1:" + toBase64(new Uint8Array(10)), /Ed25519 private key/);
+  // A valid PKCS#8 with one byte cut off.
+  const pkcs8 = seedToPkcs8(new Uint8Array(32).fill(7));
+  await bad("pando-key-v1:" + toBase64(pkcs8.subarray(0, 47)), /Ed25519 private key/);
+});
+
+// ---- Helpers of the pages ----
+
+test("hex and base64 helpers round-trip and refuse junk", () => {
+  const all = Uint8Array.from({ length: 256 }, (_, i) => i);
+  assert.deepEqual(fromHex(toHex(all)), all);
+  assert.deepEqual(fromBase64(toBase64(all)), all);
+  assert.deepEqual(fromHex("ABcd"), Uint8Array.from([0xab, 0xcd]));
+  assert.throws(() => fromHex("abc"));
+  assert.throws(() => fromHex("zz"));
+  assert.throws(() => fromBase64("abc"));
+  assert.throws(() => fromBase64("a=bc"));
+});
+
+test("draftAfterHead follows the feed head", () => {
+  const common = {
+    authorKey: new Uint8Array(32), kind: 1, group: "blog", payload: new Uint8Array(0),
+  };
+  const first = draftAfterHead({ seq: 0 }, { ...common, nowMs: 1700000000000 });
+  assert.equal(first.seq, 1n);
+  assert.equal(toHex(first.prev), "00".repeat(32));
+  assert.equal(first.timestampMs, 1700000000000n);
+  const id = "ab".repeat(32);
+  const next = draftAfterHead({ seq: 7, id, timestamp_ms: 1800000000000 },
+    { ...common, nowMs: 1700000000000 });
+  assert.equal(next.seq, 8n);
+  assert.equal(toHex(next.prev), id);
+  assert.equal(next.timestampMs, 1800000000000n, "never before the head's timestamp");
+  assert.equal(encodeBody(next).length, 92);
+});
+
+test("catalogPayload and catalogItem", () => {
+  const id = "cd".repeat(32);
+  assert.deepEqual(JSON.parse(new TextDecoder().decode(catalogPayload("T \"q\"", "blog", id))),
+    { title: "T \"q\"", group: "blog", entry: id });
+  const author = "pdrkeohxlubhyzl7ks3mwtzos5olfgocn7dwkbeg7toseadnapn5omlyq";
+  const msg = { type: "entry", kind: 2, author, timestamp_ms: 1700000000000, title: "",
+    target: { group: "blog", entry: id } };
+  const item = catalogItem(msg);
+  assert.equal(item.id, id);
+  assert.equal(item.title, "(untitled)");
+  assert.equal(item.authorShort, "pdrkeohxlubh…");
+  assert.equal(item.author, author);
+  assert.equal(item.group, "blog");
+  assert.equal(catalogItem({ ...msg, target: { group: "a/b", entry: id } }).group, "");
+  assert.equal(item.iso, "2023-11-14T22:13:20.000Z");
+  assert.equal(catalogItem({ ...msg, title: "<b>x</b>" }).title, "<b>x</b>");
+  assert.equal(catalogItem({ ...msg, kind: 1 }), null);
+  assert.equal(catalogItem({ ...msg, target: undefined }), null);
+  assert.equal(catalogItem({ ...msg, target: { entry: "\"><script>" } }), null);
+  assert.equal(catalogItem(null), null);
+});
+
+test("checkPost: the badge's verdict", async () => {
+  const v = vectors.find((x) => x.kind === 1 && x.payload.length > 0);
+  const source = new TextDecoder().decode(v.payload);
+  const page = { entryHex: v.entry, authorKeyHex: v.publicKey, sourceText: source };
+  assert.equal((await checkPost(page)).state, "valid");
+  assert.equal((await checkPost({ ...page, entryHex: v.entry.toUpperCase() })).state, "valid");
+  const other = await checkPost({ ...page, sourceText: source + " " });
+  assert.equal(other.state, "invalid");
+  assert.match(other.reason, /text/);
+  assert.equal((await checkPost({ ...page, authorKeyHex: "00".repeat(32) })).state, "invalid");
+  assert.equal((await checkPost({ ...page, authorKeyHex: undefined })).state, "invalid");
+  const tampered = fromHex(v.entry);
+  tampered[tampered.length - 1] ^= 1;
+  assert.equal((await checkPost({ ...page, entryHex: toHex(tampered) })).state, "invalid");
+  assert.equal((await checkPost({ ...page, entryHex: "zz" })).state, "invalid");
+  assert.equal((await checkPost({ ...page, entryHex: undefined })).state, "invalid");
+  // A payload that is not UTF-8 is shown, and compared, in hex.
+  const bin = vectors.find((x) => x.name.includes("all-byte-values"));
+  const binPage = {
+    entryHex: bin.entry, authorKeyHex: bin.publicKey, sourceText: toHex(bin.payload),
+  };
+  assert.equal((await checkPost(binPage)).state, "valid");
+  assert.equal((await checkPost({ ...binPage, sourceText: "x" })).state, "invalid");
+});
+
+test("errorText prints CODE and sentence", () => {
+  const err = new Error("The group name 'X' is invalid.");
+  err.code = "INVALID_GROUP";
+  assert.equal(errorText(err), "error: INVALID_GROUP: The group name 'X' is invalid.");
+  assert.equal(errorText(new Error("boom")), "error: ERROR: boom");
+});
