@@ -7,6 +7,7 @@
 
 #include "cli/common.h"
 #include "core/error_codes.h"
+#include "http/server.h"
 #include "node/node.h"
 
 namespace pando::cli {
@@ -75,7 +76,7 @@ void AddNode(CLI::App& app, Context& ctx) {
       Fail(Error{codes::kConflict, "A node already runs with " + config.data_dir + " (API on " +
                                        running->endpoint().ToString() + ")."});
     }
-    auto node = Check(node::Node::Open(std::move(config)));
+    auto node = Check(node::Node::Open(std::move(config), &http::Server::Open));
     node->Run(/*handle_signals=*/true);
   });
 }

@@ -51,6 +51,10 @@ inline constexpr std::string_view kFlood = "FLOOD";              // Peer sent to
 inline constexpr std::string_view kBanned = "BANNED";            // Peer is banned.
 inline constexpr std::string_view kNodeUnavailable = "NODE_UNAVAILABLE";  // Local API.
 inline constexpr std::string_view kShuttingDown = "SHUTTING_DOWN";        // Node is stopping.
+// The HTTP API (src/http/).
+inline constexpr std::string_view kBadJson = "BAD_JSON";                     // Body is not JSON.
+inline constexpr std::string_view kMethodNotAllowed = "METHOD_NOT_ALLOWED";  // Wrong method.
+inline constexpr std::string_view kForbidden = "FORBIDDEN";  // Admin route, not from loopback.
 // A failure Pando did not foresee (an exception from a library); a bug to report.
 inline constexpr std::string_view kInternal = "INTERNAL_ERROR";
 
@@ -92,6 +96,9 @@ inline constexpr std::string_view kAll[] = {kMalformed,
                                             kBanned,
                                             kNodeUnavailable,
                                             kShuttingDown,
+                                            kBadJson,
+                                            kMethodNotAllowed,
+                                            kForbidden,
                                             kInternal};
 // The constant equal to text, or kInternal if there is none.
 inline std::string_view Intern(std::string_view text) {

@@ -13,7 +13,6 @@
 #include "core/chain.h"
 #include "core/error_codes.h"
 #include "core/identity.h"
-#include "node/api.h"
 #include "node/node_internal.h"
 
 namespace pando::node {
@@ -90,10 +89,10 @@ Node::~Node() {
   store_.reset();  // Drains the writer's queue: every submitted entry is committed.
 }
 
-Result<std::unique_ptr<Node>> Node::Open(NodeConfig config) {
+Result<std::unique_ptr<Node>> Node::Open(NodeConfig config, HttpFactory http) {
   if (auto s = Validate(config); !s.ok()) return s.error();
   std::unique_ptr<Node> node(new Node(std::move(config)));
-  if (auto s = node->Init(); !s.ok()) return s.error();
+  if (auto s = node->Init(http); !s.ok()) return s.error();
   return node;
 }
 
@@ -103,7 +102,7 @@ proto::TimeMs Node::NowMs() const {
       .count();
 }
 
-Status Node::Init() {
+Status Node::Init(const HttpFactory& http) {
   std::error_code ec;
   std::filesystem::create_directories(config_.data_dir, ec);
   if (ec) {
@@ -146,7 +145,7 @@ Status Node::Init() {
                  "Cannot listen for peers on " + config_.listen.ToString() + ": " + e.what() + "."};
   }
   advertise_ = config_.advertise.empty() ? peer_endpoint_.ToString() : config_.advertise;
-  auto api = ApiServer::Open(io_, config_.http, this);
+  auto api = http(io_, config_.http, this);
   if (!api.ok()) return api.error();
   api_ = std::move(api).value();
   http_endpoint_ = api_->endpoint();

@@ -53,7 +53,21 @@
 
 namespace pando::node {
 
-class ApiServer;
+class Node;
+
+// The node's HTTP server (src/http): the node binds it in Open, so that node.json names its
+// address, and starts and stops it with the peer port. It runs on the node's event loop.
+class HttpService {
+ public:
+  virtual ~HttpService() = default;
+  virtual void Start() = 0;
+  virtual void Stop() = 0;
+  virtual const Endpoint& endpoint() const = 0;
+};
+
+// Binds the HTTP server on `endpoint` for `node`. Errors: UNREACHABLE.
+using HttpFactory = std::function<Result<std::unique_ptr<HttpService>>(
+    boost::asio::io_context& io, const Endpoint& endpoint, Node* node)>;
 
 // Counters a node reports in its status.
 struct NodeCounters {
@@ -71,7 +85,7 @@ class Node {
   // Loads (or creates) the identity in config.data_dir, opens the store, binds the peer and
   // API ports and writes data_dir/node.json. Errors: IO_ERROR, STORE_ERROR, BAD_CONFIG,
   // TLS_ERROR, UNREACHABLE (a port could not be bound).
-  static Result<std::unique_ptr<Node>> Open(NodeConfig config);
+  static Result<std::unique_ptr<Node>> Open(NodeConfig config, HttpFactory http);
   ~Node();
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
@@ -103,6 +117,10 @@ class Node {
   void WaitForEntry(const Hash32& id, std::chrono::milliseconds timeout,
                     std::function<void(bool)> done);
   bool stopping() const { return stopping_; }
+  // `f` runs on the loop for every entry once it is committed, whether posted here or
+  // received from a peer (the WebSocket stream of the HTTP server). One listener.
+  void SetStoredListener(std::function<void(const Entry&)> f) { stored_listener_ = std::move(f); }
+  boost::asio::io_context& io() { return io_; }
 
  private:
   struct Group {
@@ -146,7 +164,7 @@ class Node {
   class Waiter;
 
   explicit Node(NodeConfig config);
-  Status Init();
+  Status Init(const HttpFactory& http);
   proto::TimeMs NowMs() const;
 
   // Peers.
@@ -200,7 +218,8 @@ class Node {
   std::unique_ptr<store::Store> store_;
   std::shared_ptr<net::TlsIdentity> identity_;
   std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
-  std::unique_ptr<ApiServer> api_;
+  std::unique_ptr<HttpService> api_;
+  std::function<void(const Entry&)> stored_listener_;
   Endpoint peer_endpoint_, http_endpoint_;
   std::string advertise_;
   std::string info_path_;

@@ -132,6 +132,13 @@ void Node::FlushStore() {
   auto futures = std::make_shared<std::vector<std::future<std::vector<Status>>>>();
   auto stored = std::make_shared<std::vector<Stored>>();
   stored->reserve(to_store_.size());
+  // The listener hears of each entry once it is committed; only then are copies kept.
+  std::shared_ptr<std::vector<Entry>> copies;
+  if (stored_listener_) {
+    copies = std::make_shared<std::vector<Entry>>();
+    copies->reserve(to_store_.size());
+    for (const auto& [e, group] : to_store_) copies->push_back(e);
+  }
   size_t i = 0;
   while (i < to_store_.size()) {
     // A stretch of one feed is one run; the node has authenticated every entry of it.
@@ -148,14 +155,22 @@ void Node::FlushStore() {
     futures->push_back(store_->Submit(std::move(run)));
   }
   to_store_.clear();
-  waiter_->Add([this, futures, stored] {
+  waiter_->Add([this, futures, stored, copies] {
     std::vector<std::pair<Stored, Status>> refused;
+    std::vector<size_t> committed;
     size_t k = 0;
     for (auto& f : *futures) {
       for (Status& s : f.get()) {
         if (!s.ok() && s.error().code != codes::kDuplicate) refused.emplace_back((*stored)[k], s);
+        if (s.ok() && copies) committed.push_back(k);
         ++k;
       }
+    }
+    if (!committed.empty()) {
+      asio::post(io_, [this, copies, committed = std::move(committed)] {
+        if (!stored_listener_) return;
+        for (size_t i : committed) stored_listener_((*copies)[i]);
+      });
     }
     if (refused.empty()) return;
     asio::post(io_, [this, refused = std::move(refused)] {
@@ -270,6 +285,7 @@ void Node::PostLocal(Entry entry, std::function<void(pando::Status)> done) {
           heads_[FeedKey{entry.author(), key}] =
               FeedHead{entry.seq(), entry.id(), entry.timestamp_ms()};
           ++counters_.entries_posted;
+          if (stored_listener_) stored_listener_(entry);
           if (started_) {
             out_.Clear();
             replica_->Post(NowMs(), key, entry.id(), static_cast<uint32_t>(entry.bytes().size()),

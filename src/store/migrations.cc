@@ -48,8 +48,35 @@ CREATE TABLE fork_proofs (
 );
 )sql";
 
+// Migration 2: posts and catalog records read out of kind 1 and kind 2 entries, and their
+// full-text index (docs/store.md, "Posts and search"). The writer fills them after its
+// commits, from entries above the watermark in post_index, so ingest does not wait on them.
+constexpr std::string_view kSchema2 = R"sql(
+CREATE TABLE posts (
+  entry_ref    INTEGER PRIMARY KEY,   -- entries.entry_ref
+  kind         INTEGER NOT NULL,      -- 1 post, 2 catalog record
+  author_ref   INTEGER NOT NULL,
+  group_ref    INTEGER NOT NULL,
+  ts           INTEGER NOT NULL,
+  title        TEXT NOT NULL,
+  target_group TEXT,                  -- catalog records: the post's group
+  target_id    BLOB                   -- catalog records: the post's id
+);
+CREATE INDEX posts_by_kind_time ON posts (kind, ts);
+CREATE INDEX posts_by_author_time ON posts (author_ref, ts);
+CREATE VIRTUAL TABLE post_text USING fts5 (
+  title, body, grp, author, content='', tokenize='unicode61 remove_diacritics 2'
+);
+CREATE TABLE post_index (
+  one  INTEGER PRIMARY KEY CHECK (one = 1),
+  upto INTEGER NOT NULL               -- every entry_ref up to this one is indexed
+);
+INSERT INTO post_index VALUES (1, 0);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchema1},
+    {2, kSchema2},
 };
 
 }  // namespace

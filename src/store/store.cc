@@ -85,6 +85,7 @@ std::future<Status> Store::SubmitForkProof(ForkProof proof) {
 // and fulfils their futures after the commit. A store failure anywhere rolls the whole
 // batch back and reports STORE_ERROR for all of it, so nothing half-written remains.
 void Store::WriterLoop() {
+  IndexWhileIdle();  // What an older version stored, or a crash left unindexed.
   while (true) {
     std::vector<std::unique_ptr<WriteJob>> batch;
     {
@@ -123,6 +124,21 @@ void Store::WriterLoop() {
       continue;
     }
     for (size_t i = 0; i < batch.size(); ++i) batch[i]->done.set_value(std::move(results[i]));
+    IndexWhileIdle();
+  }
+}
+
+// Indexes posts of what was committed, in slices, while no write waits: the index trails
+// the entries by a moment and never delays a commit by more than one slice.
+void Store::IndexWhileIdle() {
+  constexpr size_t kSliceEntries = 2048;
+  bool more = true;
+  while (more) {
+    {
+      std::lock_guard lock(queue_mu_);
+      if (!queue_.empty() || stopping_) return;
+    }
+    if (Status s = writer_->IndexPosts(kSliceEntries, &more); !s.ok()) return;
   }
 }
 

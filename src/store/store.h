@@ -27,6 +27,7 @@
 #include "core/entry.h"
 #include "core/error.h"
 #include "core/fork_proof.h"
+#include "store/posts.h"
 #include "store/sqlite.h"
 
 namespace pando::store {
@@ -127,6 +128,12 @@ class Store {
   Result<std::vector<FeedInfo>> Feeds();
   Result<std::vector<ForkProof>> ForkProofs();
   Result<StoreStats> Stats();
+  // The post index (posts.h). Newest first: entries of `kind` (kinds::kPost or kCatalog).
+  Result<std::vector<PostInfo>> Latest(uint16_t kind, size_t limit);
+  // An author's posts, newest first.
+  Result<std::vector<PostInfo>> PostsBy(const PublicKey& author, size_t limit);
+  // Posts and catalog records matching the words of `text` (SearchQuery), best first.
+  Result<std::vector<PostInfo>> Search(std::string_view text, size_t limit);
   // Writes every feed's entries in seq order, then every fork proof, to *out.
   Status Export(BundleWriter* out);
   // Re-verifies the whole store: each entry decodes and matches its id and columns, each
@@ -140,6 +147,7 @@ class Store {
 
   Store() = default;
   void WriterLoop();
+  void IndexWhileIdle();
   std::future<std::vector<Status>> Enqueue(std::variant<Run, ForkProof> item);
 
   std::mutex read_mu_;

@@ -26,6 +26,9 @@ class Store::Writer {
 
   std::vector<Status> ApplyRun(const Run& run);
   Status ApplyForkProof(const ForkProof& proof);
+  // Indexes up to `max` entries stored since the last call into posts and post_text
+  // (posts.cc), in a transaction of its own; *more: entries may remain.
+  Status IndexPosts(size_t max, bool* more);
 
  private:
   struct AuthorState {
@@ -50,10 +53,13 @@ class Store::Writer {
                     std::vector<Entry> incoming_side);
   Status StoreProof(AuthorState& author, const ForkProof& proof);
   Result<std::vector<Entry>> StoredSide(int64_t feed_ref, uint64_t seq);
+  Status IndexOne(int64_t ref, const Entry& e, int64_t author_ref, int64_t group_ref);
 
   Db db_;
   std::optional<Stmt> sel_author_, ins_author_, sel_group_, ins_group_, sel_feed_, ins_feed_,
       upd_feed_, ins_entry_, sel_id_at_, sel_feed_from_, ins_proof_, upd_forked_;
+  // The post index's statements, prepared on first use.
+  std::optional<Stmt> sel_upto_, sel_unindexed_, ins_post_, ins_text_, upd_upto_;
   std::unordered_map<std::string, AuthorState> authors_;  // Keyed by the 32 key bytes.
   std::unordered_map<std::string, FeedState> feeds_;      // Keyed by key bytes + group.
   std::unordered_map<std::string, int64_t> groups_;

@@ -1,0 +1,40 @@
+// Posts and catalog records: how the web UI and search read the payloads of kind 1 (post)
+// and kind 2 (catalog) entries (docs/web.md, "Authoring in the browser"). Validation of
+// entries never depends on these; a payload that does not parse is still a valid entry,
+// it is only left out of the catalog and of search.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "core/bytes.h"
+#include "core/error.h"
+
+namespace pando {
+
+// Longest title kept, in bytes; longer ones are cut on a UTF-8 character boundary.
+inline constexpr size_t kTitleBytesMax = 200;
+
+// Whether bytes are well-formed UTF-8 (no overlongs, no surrogates, at most U+10FFFF).
+bool IsUtf8(std::string_view bytes);
+
+// The title of a Markdown post: its first non-blank line, with leading '#' and blanks
+// removed, trimmed, cut to kTitleBytesMax bytes. Empty for an empty text.
+std::string PostTitle(std::string_view markdown);
+
+// A catalog record: the network-wide index entry of one post, a JSON object
+// {"title": TITLE, "group": GROUP, "entry": POST_ID_HEX}.
+struct CatalogRecord {
+  std::string title;  // At most kTitleBytesMax bytes (cut if longer).
+  std::string group;  // A valid group name.
+  Hash32 entry{};     // The post's id.
+};
+
+// Parses a catalog record payload. Errors: MALFORMED (not UTF-8 JSON of that shape, or a
+// field of the wrong type), INVALID_GROUP, BAD_ID (entry is not 64 hex digits).
+Result<CatalogRecord> DecodeCatalogRecord(ByteSpan payload);
+
+// The payload of a catalog record, as the browser's script writes it.
+Bytes EncodeCatalogRecord(const CatalogRecord& record);
+
+}  // namespace pando

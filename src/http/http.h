@@ -1,0 +1,58 @@
+// Types and helpers shared by the HTTP server's parts (src/http): requests, responses, the
+// context every handler gets, and how errors become responses.
+#pragma once
+
+#include <boost/beast/http.hpp>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+#include "core/error.h"
+
+namespace pando::node {
+class Node;
+}
+
+namespace pando::http {
+
+namespace bhttp = boost::beast::http;
+using Request = bhttp::request<bhttp::string_body>;
+using Response = bhttp::response<bhttp::string_body>;
+// Handlers answer through this, at once or later (after a commit, say), exactly once.
+using Respond = std::function<void(Response)>;
+
+class Metrics;
+
+// What a handler may use. Lives as long as the server; used on the event loop only.
+struct Context {
+  node::Node* node = nullptr;
+  Metrics* metrics = nullptr;
+};
+
+// Per request: the request and where it came from.
+struct Call {
+  const Request& req;
+  std::string_view path;   // Target without the query.
+  std::string_view query;  // After '?', undecoded.
+  bool loopback = false;   // The client is on this machine.
+};
+
+// The HTTP status for an error code (docs/api.md lists them).
+unsigned HttpStatusOf(std::string_view code);
+
+Response MakeResponse(unsigned status, std::string body, std::string_view content_type,
+                      const Request& req);
+Response JsonResponse(unsigned status, const nlohmann::json& body, const Request& req);
+// {"error": {"code": CODE, "message": sentence}} with the code's status.
+Response ErrorResponse(const Error& e, const Request& req);
+
+// The value of `key` in a query string, percent-decoded ('+' is a space); nullopt if absent.
+std::optional<std::string> QueryValue(std::string_view query, std::string_view key);
+
+// Route handlers. Each answers every request it is given (NOT_FOUND for unknown paths).
+void HandleApi(Context& ctx, const Call& call, Respond respond);
+Response HandlePage(Context& ctx, const Call& call);
+Response HandleStatic(const Call& call);
+
+}  // namespace pando::http

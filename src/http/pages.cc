@@ -1,0 +1,256 @@
+// The web UI's pages (docs/web.md), rendered on the server. Every piece of text from an
+// entry goes through Escape or RenderMarkdown; the markup the script relies on (ids and
+// data attributes) is listed in docs/web.md and kept stable.
+#include <ctime>
+#include <string>
+
+#include "core/crypto.h"
+#include "core/error_codes.h"
+#include "core/kinds.h"
+#include "core/post.h"
+#include "http/http.h"
+#include "http/markdown.h"
+#include "node/node.h"
+
+namespace pando::http {
+namespace {
+
+constexpr size_t kFrontPosts = 20;
+constexpr size_t kListPosts = 50;
+
+std::string IsoTime(int64_t ms) {
+  const std::time_t s = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&s, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string ShortTime(int64_t ms) {
+  const std::time_t s = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&s, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &tm);
+  return buf;
+}
+
+std::string TimeTag(int64_t ms) {
+  return "<time datetime=\"" + IsoTime(ms) + "\">" + ShortTime(ms) + "</time>";
+}
+
+std::string AuthorLink(const PublicKey& key) {
+  const std::string id = AuthorId(key);
+  return "<a class=\"author\" href=\"/a/" + id + "\" title=\"" + id + "\">" + id.substr(0, 12) +
+         "…</a>";
+}
+
+std::string GroupLink(std::string_view group) {
+  const std::string g = Escape(group);
+  return "<a class=\"group\" href=\"/g/" + g + "\">" + g + "</a>";
+}
+
+std::string Page(const Call& call, std::string_view page, std::string_view title,
+                 const std::string& main, std::string_view query = "") {
+  std::string html =
+      "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+      "<title>" +
+      Escape(title) +
+      " · Pando</title><link rel=\"stylesheet\" href=\"/static/style.css\">"
+      "<script type=\"module\" src=\"/static/app.js\"></script></head>\n<body data-page=\"" +
+      std::string(page) +
+      "\"><header><a class=\"brand\" href=\"/\">Pando</a><nav><a href=\"/\">Latest</a>"
+      "<a href=\"/write\">Write</a></nav><form id=\"search\" action=\"/search\" method=\"get\" "
+      "role=\"search\"><input name=\"q\" type=\"search\" placeholder=\"Search posts\" "
+      "aria-label=\"Search posts\" value=\"" +
+      Escape(query) + "\"><button type=\"submit\">Search</button></form></header>\n<main>" + main +
+      "</main>\n<footer>A Pando node · <a href=\"/api/v1/status\">status</a> · "
+      "<a href=\"/metrics\">metrics</a></footer></body></html>\n";
+  (void)call;
+  return html;
+}
+
+Response Html(unsigned status, std::string body, const Call& call) {
+  return MakeResponse(status, std::move(body), "text/html; charset=utf-8", call.req);
+}
+
+Response ErrorPage(const Call& call, const Error& e) {
+  const std::string main = "<h1>" + Escape(e.code) + "</h1><p class=\"error\">" +
+                           Escape(e.message) +
+                           "</p><p><a href=\"/\">Back to the latest posts</a></p>";
+  return Html(HttpStatusOf(e.code), Page(call, "error", std::string(e.code), main), call);
+}
+
+// One list item: a post, or a catalog record pointing at one.
+std::string PostItem(const store::PostInfo& p) {
+  const bool record = p.kind == kinds::kCatalog;
+  const std::string id = ToHex(record ? p.target_id : p.id);
+  const std::string group = record ? p.target_group : p.group;
+  return "<li class=\"post\" data-id=\"" + id + "\"><a class=\"title\" href=\"/p/" + id + "\">" +
+         (p.title.empty() ? std::string("(untitled)") : Escape(p.title)) +
+         "</a> <span class=\"meta\">by " + AuthorLink(p.author) + " in " + GroupLink(group) +
+         " · " + TimeTag(p.timestamp_ms) + "</span></li>";
+}
+
+Response Front(Context& ctx, const Call& call) {
+  auto posts = ctx.node->store().Latest(kinds::kCatalog, kFrontPosts);
+  if (!posts.ok()) return ErrorPage(call, posts.error());
+  std::string main = "<h1>Latest posts of the network</h1>";
+  if (posts->empty()) {
+    main += "<p id=\"latest-empty\">No posts yet. <a href=\"/write\">Write the first one</a>.</p>";
+  }
+  main += "<ol id=\"latest\" class=\"posts\">";
+  for (const auto& p : *posts) main += PostItem(p);
+  main += "</ol>";
+  return Html(200, Page(call, "front", "Latest posts", main), call);
+}
+
+Response Search(Context& ctx, const Call& call) {
+  const std::string q = QueryValue(call.query, "q").value_or("");
+  if (q.size() > 1000) {
+    return ErrorPage(call, Error{codes::kBadArgument, "The search text is over 1000 bytes."});
+  }
+  auto found = ctx.node->store().Search(q, kListPosts);
+  if (!found.ok()) return ErrorPage(call, found.error());
+  std::string main = "<h1>Search</h1>";
+  if (q.empty()) {
+    main += "<p>Type words to find posts by title, text, author id or group.</p>";
+  } else {
+    // A held post and its catalog record are one result: the first (best ranked) wins.
+    std::unordered_set<Hash32, HashOf32> shown;
+    std::string items;
+    size_t n = 0;
+    for (const auto& p : *found) {
+      const Hash32 post = p.kind == kinds::kCatalog ? p.target_id : p.id;
+      if (!shown.insert(post).second) continue;
+      items += PostItem(p);
+      ++n;
+    }
+    main += "<p id=\"search-count\">" + std::to_string(n) + (n == 1 ? " post" : " posts") +
+            " match “" + Escape(q) + "”.</p><ol id=\"results\" class=\"posts\">" + items + "</ol>";
+  }
+  return Html(200, Page(call, "search", q.empty() ? "Search" : q, main, q), call);
+}
+
+Response Author(Context& ctx, const Call& call, std::string_view text) {
+  auto key = ParseAuthorId(text);
+  if (!key.ok()) return ErrorPage(call, key.error());
+  auto posts = ctx.node->store().PostsBy(*key, kListPosts);
+  if (!posts.ok()) return ErrorPage(call, posts.error());
+  const std::string id = AuthorId(*key);
+  std::string main = "<h1>Blog of <code class=\"author-id\">" + id + "</code></h1>";
+  if (posts->empty()) main += "<p>This node holds no posts by this author.</p>";
+  main += "<ol id=\"posts\" class=\"posts\">";
+  for (const auto& p : *posts) main += PostItem(p);
+  main += "</ol>";
+  return Html(200, Page(call, "author", "Blog of " + id.substr(0, 12), main), call);
+}
+
+Response Post(Context& ctx, const Call& call, std::string_view hex) {
+  auto bytes = hex.size() == 64 ? FromHex(hex) : std::nullopt;
+  if (!bytes)
+    return ErrorPage(call,
+                     Error{codes::kBadId, "A post's address is /p/ and its 64-hex-digit id."});
+  Hash32 id;
+  std::copy(bytes->begin(), bytes->end(), id.begin());
+  auto e = ctx.node->store().Get(id);
+  if (!e.ok()) return ErrorPage(call, e.error());
+  if (!e->has_value()) {
+    return ErrorPage(
+        call, Error{codes::kNotFound, "This node does not hold entry " + ToHex(id) +
+                                          ". It may belong to a group this node does not carry; "
+                                          "a node that carries it shows it at the same address."});
+  }
+  const Entry& entry = **e;
+  const std::string_view text = AsString(entry.payload());
+  const bool post = entry.kind() == kinds::kPost && IsUtf8(text);
+  const std::string title = post ? PostTitle(text) : "Entry " + ToHex(id).substr(0, 12);
+  const std::string author = AuthorId(entry.author());
+  std::string main = "<article id=\"post\" data-id=\"" + ToHex(id) + "\" data-entry=\"" +
+                     ToHex(entry.bytes()) + "\" data-author=\"" + author + "\" data-author-key=\"" +
+                     ToHex(entry.author()) + "\">";
+  main += "<p class=\"meta\">" + AuthorLink(entry.author()) + " in " + GroupLink(entry.group()) +
+          " · " + TimeTag(entry.timestamp_ms()) + " · #" + std::to_string(entry.seq()) +
+          " <span id=\"sig-badge\" data-state=\"pending\">Checking signature…</span></p>";
+  if (post) {
+    main += "<div class=\"body\">" + RenderMarkdown(text) + "</div>";
+    // HTML drops a newline right after <pre>: one is added so the text survives whole.
+    main += "<pre id=\"source\" hidden>\n" + Escape(text) + "</pre>";
+  } else {
+    main += "<p>An entry of kind " + std::to_string(entry.kind()) + ", " +
+            std::to_string(entry.payload().size()) + " bytes:</p><pre id=\"source\">\n" +
+            Escape(IsUtf8(text) ? std::string(text) : ToHex(entry.payload())) + "</pre>";
+  }
+  main += "<p class=\"permalink\">Permalink: <a href=\"/p/" + ToHex(id) + "\">/p/" + ToHex(id) +
+          "</a></p></article>";
+  return Html(200, Page(call, "post", title, main), call);
+}
+
+Response Group(Context& ctx, const Call& call, std::string_view name) {
+  if (!IsValidGroupName(name)) {
+    return ErrorPage(call, Error{codes::kInvalidGroup, "That is not a group name."});
+  }
+  store::LogQuery q;
+  q.group = std::string(name);
+  q.limit = kListPosts;
+  q.newest_first = true;
+  auto entries = ctx.node->store().Log(q);
+  if (!entries.ok()) return ErrorPage(call, entries.error());
+  std::string main = "<h1>Group " + Escape(name) + "</h1>";
+  if (entries->empty()) main += "<p>This node holds no entries of this group.</p>";
+  main += "<ol id=\"entries\" class=\"posts\">";
+  for (const Entry& e : *entries) {
+    const std::string_view text = AsString(e.payload());
+    std::string title;
+    if (e.kind() == kinds::kPost && IsUtf8(text)) title = PostTitle(text);
+    if (e.kind() == kinds::kCatalog) {
+      if (auto r = DecodeCatalogRecord(e.payload()); r.ok()) title = "Catalog: " + r->title;
+    }
+    if (title.empty()) title = "Entry of kind " + std::to_string(e.kind());
+    const std::string id = ToHex(e.id());
+    main += "<li class=\"post\" data-id=\"" + id + "\"><a class=\"title\" href=\"/p/" + id + "\">" +
+            Escape(title) + "</a> <span class=\"meta\">by " + AuthorLink(e.author()) + " · " +
+            TimeTag(e.timestamp_ms()) + "</span></li>";
+  }
+  main += "</ol>";
+  return Html(200, Page(call, "group", std::string(name), main), call);
+}
+
+Response Write(const Call& call) {
+  const std::string main = R"html(<h1>Write</h1>
+<section id="key"><h2>Your key</h2>
+<p>Posts are signed in this browser with your own Ed25519 key; the node only ever sees
+signed posts. Author id: <code id="key-author"></code></p>
+<p><button id="key-create" type="button">Create a key</button>
+<button id="key-export" type="button">Export</button>
+<button id="key-import" type="button">Import</button></p>
+<textarea id="key-backup" rows="3" cols="70" placeholder="pando-key-v1:… (export fills this; paste a backup here to import)"></textarea>
+<p id="key-status" role="status"></p></section>
+<form id="compose"><h2>New post</h2>
+<p><label>Group <input id="compose-group" value="blog" pattern="[a-z0-9][a-z0-9._\-]*" maxlength="64"></label></p>
+<p><textarea id="compose-text" rows="12" cols="70" placeholder="# Title&#10;&#10;Markdown text"></textarea></p>
+<p><button id="compose-submit" type="submit">Sign and post</button></p>
+<p id="compose-status" role="status"></p></form>)html";
+  return Html(200, Page(call, "write", "Write", main), call);
+}
+
+}  // namespace
+
+Response HandlePage(Context& ctx, const Call& call) {
+  const std::string_view path = call.path;
+  const bool get = call.req.method() == bhttp::verb::get || call.req.method() == bhttp::verb::head;
+  if (!get) {
+    return ErrorPage(call, Error{codes::kMethodNotAllowed, "Pages answer GET only."});
+  }
+  if (path == "/") return Front(ctx, call);
+  if (path == "/search") return Search(ctx, call);
+  if (path == "/write") return Write(call);
+  if (path.starts_with("/a/")) return Author(ctx, call, path.substr(3));
+  if (path.starts_with("/p/")) return Post(ctx, call, path.substr(3));
+  if (path.starts_with("/g/")) return Group(ctx, call, path.substr(3));
+  return ErrorPage(call, Error{codes::kNotFound, "No page at " + std::string(path) + "."});
+}
+
+}  // namespace pando::http

@@ -1,0 +1,42 @@
+// Server: the node's one HTTP port (Boost.Beast), on the node's event loop. It serves the
+// JSON API (api_routes.cc, docs/api.md), the WebSocket stream of new entries (stream.h),
+// Prometheus metrics (metrics.h), the web UI's pages (pages.cc) and its static files, all
+// described in docs/web.md.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <memory>
+
+#include "core/error.h"
+#include "http/http.h"
+#include "http/metrics.h"
+#include "http/stream.h"
+#include "node/node.h"
+
+namespace pando::http {
+
+class Server : public node::HttpService {
+ public:
+  // Binds the port; an node::HttpFactory. Errors: UNREACHABLE.
+  static Result<std::unique_ptr<node::HttpService>> Open(boost::asio::io_context& io,
+                                                         const node::Endpoint& endpoint,
+                                                         node::Node* node);
+  ~Server() override;
+  void Start() override;
+  void Stop() override;
+  const node::Endpoint& endpoint() const override { return endpoint_; }
+
+ private:
+  Server(boost::asio::io_context& io, node::Node* node);
+  void Accept();
+
+  boost::asio::ip::tcp::acceptor acceptor_;
+  node::Node* node_;
+  node::Endpoint endpoint_;
+  Metrics metrics_;
+  StreamHub hub_;
+  Context ctx_;
+};
+
+}  // namespace pando::http

@@ -1,0 +1,172 @@
+#include "http/stream.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
+#include <deque>
+#include <nlohmann/json.hpp>
+
+#include "core/crypto.h"
+#include "core/error_codes.h"
+#include "core/kinds.h"
+#include "core/post.h"
+
+namespace pando::http {
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+using tcp = boost::asio::ip::tcp;
+
+// One follower's socket. Owned by its own pending operations (shared_from_this); the hub
+// holds weak pointers.
+class StreamSession : public std::enable_shared_from_this<StreamSession> {
+ public:
+  StreamSession(tcp::socket socket, StreamHub* hub) : ws_(std::move(socket)), hub_(hub) {}
+  ~StreamSession() {
+    if (hub_ != nullptr) hub_->Remove(this);
+  }
+
+  void Start(Request req) {
+    ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+    ws_.set_option(websocket::stream_base::decorator(
+        [](websocket::response_type& res) { res.set(beast::http::field::server, "pando"); }));
+    ws_.read_message_max(4096);  // Followers only listen; anything they send is dropped.
+    ws_.async_accept(req, [self = shared_from_this()](beast::error_code ec) {
+      if (ec) return;
+      self->open_ = true;
+      self->ReadLoop();
+      self->WriteNext();
+    });
+  }
+
+  void Push(std::shared_ptr<const std::string> message) {
+    if (closing_) return;
+    if (queue_.size() >= StreamHub::kQueuedMax) {
+      // Too slow: close with "policy violation" rather than hold the node's memory.
+      closing_ = true;
+      queue_.clear();
+      ws_.async_close(
+          websocket::close_reason(websocket::close_code::policy_error, "reading too slowly"),
+          [self = shared_from_this()](beast::error_code) {});
+      return;
+    }
+    queue_.push_back(std::move(message));
+    if (queue_.size() == 1) WriteNext();
+  }
+
+  void Close() {
+    if (closing_ || !open_) return;
+    closing_ = true;
+    ws_.async_close(websocket::close_code::going_away,
+                    [self = shared_from_this()](beast::error_code) {});
+  }
+
+  void Detach() { hub_ = nullptr; }
+
+ private:
+  void ReadLoop() {
+    ws_.async_read(in_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      if (ec) return;  // Closed or failed: the last pointer goes, the hub forgets it.
+      self->in_.consume(self->in_.size());
+      self->ReadLoop();
+    });
+  }
+
+  void WriteNext() {
+    if (!open_ || closing_ || queue_.empty() || writing_) return;
+    writing_ = true;
+    ws_.text(true);
+    ws_.async_write(boost::asio::buffer(*queue_.front()),
+                    [self = shared_from_this()](beast::error_code ec, size_t) {
+                      self->writing_ = false;
+                      if (ec) return;
+                      if (!self->queue_.empty()) self->queue_.pop_front();
+                      self->WriteNext();
+                    });
+  }
+
+  websocket::stream<beast::tcp_stream> ws_;
+  StreamHub* hub_;
+  beast::flat_buffer in_;
+  std::deque<std::shared_ptr<const std::string>> queue_;
+  bool open_ = false, writing_ = false, closing_ = false;
+};
+
+std::string StreamMessage(const Entry& e) {
+  nlohmann::json j = {{"type", "entry"},
+                      {"id", ToHex(e.id())},
+                      {"group", e.group()},
+                      {"author", AuthorId(e.author())},
+                      {"kind", e.kind()},
+                      {"seq", e.seq()},
+                      {"timestamp_ms", e.timestamp_ms()},
+                      {"entry", ToHex(e.bytes())}};
+  const std::string_view text = AsString(e.payload());
+  if (e.kind() == kinds::kPost && IsUtf8(text)) j["title"] = PostTitle(text);
+  if (e.kind() == kinds::kCatalog) {
+    if (auto r = DecodeCatalogRecord(e.payload()); r.ok()) {
+      j["title"] = r->title;
+      j["target"] = {{"group", r->group}, {"entry", ToHex(r->entry)}};
+    }
+  }
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+void StreamHub::Accept(tcp::socket socket, Request req, std::string group) {
+  auto refuse = [&](unsigned status, std::string_view code, std::string message) {
+    auto res = std::make_shared<Response>(ErrorResponse(Error{code, std::move(message)}, req));
+    res->result(status);
+    res->keep_alive(false);
+    auto stream = std::make_shared<beast::tcp_stream>(std::move(socket));
+    beast::http::async_write(*stream, *res, [stream, res](beast::error_code, size_t) {
+      beast::error_code ignored;
+      stream->socket().shutdown(tcp::socket::shutdown_send, ignored);
+    });
+  };
+  if (!IsValidGroupName(group)) {
+    return refuse(400, codes::kInvalidGroup, "Give ?group=NAME, a valid group name.");
+  }
+  if (count_ >= kSocketsMax) {
+    return refuse(503, codes::kShuttingDown, "This node follows too many streams now.");
+  }
+  auto s = std::make_shared<StreamSession>(std::move(socket), this);
+  auto& list = by_group_[group];
+  std::erase_if(list, [](const auto& w) { return w.expired(); });
+  list.push_back(s);
+  ++count_;
+  s->Start(std::move(req));
+}
+
+void StreamHub::Publish(const Entry& e) {
+  auto it = by_group_.find(std::string(e.group()));
+  if (it == by_group_.end() || it->second.empty()) return;
+  auto message = std::make_shared<const std::string>(StreamMessage(e));
+  for (const auto& w : it->second) {
+    if (auto s = w.lock()) s->Push(message);
+  }
+}
+
+StreamHub::~StreamHub() {
+  for (auto& [group, list] : by_group_) {
+    for (const auto& w : list) {
+      if (auto s = w.lock()) s->Detach();
+    }
+  }
+}
+
+void StreamHub::CloseAll() {
+  for (auto& [group, list] : by_group_) {
+    for (const auto& w : list) {
+      if (auto s = w.lock()) s->Close();
+    }
+  }
+}
+
+size_t StreamHub::sockets() const { return count_; }
+
+void StreamHub::Remove(StreamSession* s) {
+  (void)s;
+  --count_;
+}
+
+}  // namespace pando::http

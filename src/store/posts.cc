@@ -1,0 +1,207 @@
+// The post index: the writer's side (IndexPosts) and the reader's queries.
+#include "store/posts.h"
+
+#include "core/entry.h"
+#include "core/error_codes.h"
+#include "core/kinds.h"
+#include "core/post.h"
+#include "store/store.h"
+#include "store/writer.h"
+
+namespace pando::store {
+namespace {
+
+// Most search terms taken from a query; the rest are ignored.
+constexpr size_t kSearchTermsMax = 16;
+
+bool WordByte(unsigned char c) { return c >= 0x80 || std::isalnum(c) != 0; }
+
+}  // namespace
+
+std::string SearchQuery(std::string_view text) {
+  std::string out;
+  size_t terms = 0;
+  size_t i = 0;
+  while (i < text.size() && terms < kSearchTermsMax) {
+    while (i < text.size() && !WordByte(static_cast<unsigned char>(text[i]))) ++i;
+    size_t j = i;
+    while (j < text.size() && WordByte(static_cast<unsigned char>(text[j]))) ++j;
+    if (j > i) {
+      // Words hold only letters, digits and non-ASCII bytes, so quoting needs no escapes.
+      if (!out.empty()) out += ' ';
+      out += '"';
+      out.append(text.substr(i, j - i));
+      out += "\"*";
+      ++terms;
+    }
+    i = j;
+  }
+  return out;
+}
+
+Status Store::Writer::IndexPosts(size_t max, bool* more) {
+  *more = false;
+  if (!sel_unindexed_) {
+    auto prep = [&](std::optional<Stmt>& slot, std::string_view sql) -> Status {
+      auto s = db_.Prepare(sql);
+      if (!s.ok()) return s.error();
+      slot.emplace(std::move(s).value());
+      return Status::Ok();
+    };
+    PANDO_RETURN_IF_ERROR(prep(sel_upto_, "SELECT upto FROM post_index"));
+    PANDO_RETURN_IF_ERROR(prep(sel_unindexed_,
+                               "SELECT e.entry_ref, e.kind, e.raw, f.author_ref, e.group_ref "
+                               "FROM entries e JOIN feeds f USING (feed_ref) "
+                               "WHERE e.entry_ref > ? ORDER BY e.entry_ref LIMIT ?"));
+    PANDO_RETURN_IF_ERROR(prep(ins_post_,
+                               "INSERT OR IGNORE INTO posts(entry_ref, kind, author_ref, "
+                               "group_ref, ts, title, target_group, target_id) "
+                               "VALUES(?,?,?,?,?,?,?,?)"));
+    PANDO_RETURN_IF_ERROR(prep(ins_text_,
+                               "INSERT INTO post_text(rowid, title, body, grp, author) "
+                               "VALUES(?,?,?,?,?)"));
+    PANDO_RETURN_IF_ERROR(prep(upd_upto_, "UPDATE post_index SET upto=?"));
+  }
+  auto row = sel_upto_->Step();
+  const int64_t upto = row.ok() && *row ? sel_upto_->Int(0) : 0;
+  sel_upto_->Reset();
+  if (!row.ok()) return row.error();
+
+  PANDO_RETURN_IF_ERROR(Begin());
+  sel_unindexed_->Bind(1, upto).Bind(2, static_cast<int64_t>(max));
+  int64_t last = upto;
+  size_t n = 0;
+  Status failure;
+  while (failure.ok()) {
+    auto r = sel_unindexed_->Step();
+    if (!r.ok()) failure = r.error();
+    if (!r.ok() || !*r) break;
+    ++n;
+    last = sel_unindexed_->Int(0);
+    const int64_t kind = sel_unindexed_->Int(1);
+    if (kind != kinds::kPost && kind != kinds::kCatalog) continue;
+    auto e = Entry::Decode(sel_unindexed_->Blob(2));
+    if (!e.ok()) continue;  // Verify reports damaged rows; the index skips them.
+    failure = IndexOne(last, *e, sel_unindexed_->Int(3), sel_unindexed_->Int(4));
+  }
+  sel_unindexed_->Reset();
+  if (failure.ok()) failure = upd_upto_->Bind(1, last).Run();
+  if (failure.ok()) failure = db_.Exec("COMMIT");
+  if (!failure.ok()) {
+    Rollback();
+    return failure;
+  }
+  *more = n == max;
+  return Status::Ok();
+}
+
+Status Store::Writer::IndexOne(int64_t ref, const Entry& e, int64_t author_ref, int64_t group_ref) {
+  const std::string_view text = AsString(e.payload());
+  std::string title, target_group, body;
+  std::optional<Hash32> target;
+  if (e.kind() == kinds::kPost) {
+    if (!IsUtf8(text)) return Status::Ok();
+    title = PostTitle(text);
+    body = text;
+  } else {
+    auto record = DecodeCatalogRecord(e.payload());
+    if (!record.ok()) return Status::Ok();
+    title = record->title;
+    target_group = record->group;
+    target = record->entry;
+  }
+  ins_post_->Bind(1, ref)
+      .Bind(2, static_cast<int64_t>(e.kind()))
+      .Bind(3, author_ref)
+      .Bind(4, group_ref)
+      .Bind(5, e.timestamp_ms())
+      .Bind(6, std::string_view(title));
+  if (target) {
+    ins_post_->Bind(7, std::string_view(target_group)).Bind(8, ByteSpan(*target));
+  } else {
+    ins_post_->BindNull(7).BindNull(8);
+  }
+  PANDO_RETURN_IF_ERROR(ins_post_->Run());
+  const std::string author = AuthorId(e.author());
+  const std::string_view grp = target ? std::string_view(target_group) : e.group();
+  ins_text_->Bind(1, ref)
+      .Bind(2, std::string_view(title))
+      .Bind(3, std::string_view(body))
+      .Bind(4, grp)
+      .Bind(5, std::string_view(author));
+  return ins_text_->Run();
+}
+
+}  // namespace pando::store
+
+namespace pando::store {
+namespace {
+
+// Columns: raw, title, target_group, target_id[, rank].
+constexpr std::string_view kPostColumns = "SELECT e.raw, p.title, p.target_group, p.target_id";
+
+Result<std::vector<PostInfo>> CollectPosts(Stmt& s, bool ranked) {
+  std::vector<PostInfo> out;
+  while (true) {
+    auto row = s.Step();
+    if (!row.ok()) return row.error();
+    if (!*row) break;
+    auto e = Entry::Decode(s.Blob(0));
+    if (!e.ok()) {
+      return Error{codes::kStore, "The store holds a damaged record: an entry no longer decodes (" +
+                                      e.error().message + ")."};
+    }
+    PostInfo p;
+    p.id = e->id();
+    p.author = e->author();
+    p.group = std::string(e->group());
+    p.timestamp_ms = e->timestamp_ms();
+    p.kind = e->kind();
+    p.title = s.Text(1);
+    p.target_group = s.Text(2);
+    if (auto t = s.Blob32(3)) p.target_id = *t;
+    if (ranked) p.rank = s.Double(4);
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<PostInfo>> Store::Latest(uint16_t kind, size_t limit) {
+  std::lock_guard lock(read_mu_);
+  auto s = reader_->Prepare(std::string(kPostColumns) +
+                            " FROM posts p JOIN entries e USING (entry_ref) WHERE p.kind=? "
+                            "ORDER BY p.ts DESC, p.entry_ref DESC LIMIT ?");
+  if (!s.ok()) return s.error();
+  s->Bind(1, static_cast<int64_t>(kind)).Bind(2, static_cast<int64_t>(limit));
+  return CollectPosts(*s, false);
+}
+
+Result<std::vector<PostInfo>> Store::PostsBy(const PublicKey& author, size_t limit) {
+  std::lock_guard lock(read_mu_);
+  auto s = reader_->Prepare(std::string(kPostColumns) +
+                            " FROM posts p JOIN entries e USING (entry_ref) "
+                            "WHERE p.author_ref=(SELECT author_ref FROM authors WHERE key=?) "
+                            "AND p.kind=1 ORDER BY p.ts DESC, p.entry_ref DESC LIMIT ?");
+  if (!s.ok()) return s.error();
+  s->Bind(1, ByteSpan(author)).Bind(2, static_cast<int64_t>(limit));
+  return CollectPosts(*s, false);
+}
+
+Result<std::vector<PostInfo>> Store::Search(std::string_view text, size_t limit) {
+  const std::string query = SearchQuery(text);
+  if (query.empty()) return std::vector<PostInfo>();
+  std::lock_guard lock(read_mu_);
+  // bm25 weights: a title match counts 10 times a body match, an author or group match 4.
+  auto s = reader_->Prepare(std::string(kPostColumns) +
+                            ", t.rank FROM (SELECT rowid, bm25(post_text, 10.0, 1.0, 4.0, 4.0) "
+                            "AS rank FROM post_text WHERE post_text MATCH ? ORDER BY rank "
+                            "LIMIT ?) t JOIN posts p ON p.entry_ref=t.rowid "
+                            "JOIN entries e USING (entry_ref) ORDER BY t.rank");
+  if (!s.ok()) return s.error();
+  s->Bind(1, std::string_view(query)).Bind(2, static_cast<int64_t>(limit));
+  return CollectPosts(*s, true);
+}
+
+}  // namespace pando::store
