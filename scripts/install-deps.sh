@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs every build, test and tooling dependency of Pando from Debian packages, then the
-# npm packages of bench/hypercore (the peer pando_bench_catchup compares with) from its
-# package-lock.json. Safe to run repeatedly, from any directory: apt-get skips what is
-# already installed, and npm runs only when node_modules is missing or older than the lock.
+# npm packages of bench/hypercore (the peer pando_bench_catchup compares with) and of
+# tests/web (playwright-core, which drives Debian's chromium in the web UI's end-to-end
+# test) from their package-lock.json. Safe to run repeatedly, from any directory: apt-get
+# skips what is already installed, and npm runs only when node_modules is missing or older
+# than the lock.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -12,11 +14,14 @@ PACKAGES=(
   clang libclang-rt-14-dev clang-format clang-tidy
   libsodium-dev libsqlite3-dev sqlite3 libssl-dev libboost-dev libtomlplusplus-dev
   libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
+  libcmark-gfm-dev libcmark-gfm-extensions-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  wrk chromium
 )
 
-# Node.js >= 18 and npm, for bench/hypercore. A node already on PATH (for example from
-# NodeSource, whose nodejs package conflicts with Debian's npm) is used as it is.
+# Node.js >= 18 and npm, for bench/hypercore and tests/web (playwright-core asks for >= 20).
+# A node already on PATH (for example from NodeSource, whose nodejs package conflicts with
+# Debian's npm) is used as it is.
 node_ok() {
   command -v node >/dev/null && command -v npm >/dev/null &&
     [ "$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)" -ge 18 ]
@@ -40,4 +45,12 @@ if [ ! "$HYPERCORE/node_modules/.package-lock.json" -nt "$HYPERCORE/package-lock
   [ ! "$HYPERCORE/node_modules/.package-lock.json" -nt "$HYPERCORE/package.json" ]; then
   echo "install-deps: npm ci in bench/hypercore"
   npm ci --prefix "$HYPERCORE" --no-audit --no-fund --loglevel=error
+fi
+
+# playwright-core only: the test launches /usr/bin/chromium, so no browser is downloaded.
+WEB="$ROOT/tests/web"
+if [ ! "$WEB/node_modules/.package-lock.json" -nt "$WEB/package-lock.json" ] ||
+  [ ! "$WEB/node_modules/.package-lock.json" -nt "$WEB/package.json" ]; then
+  echo "install-deps: npm ci in tests/web"
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix "$WEB" --no-audit --no-fund --loglevel=error
 fi
