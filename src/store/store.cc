@@ -123,6 +123,15 @@ void Store::WriterLoop() {
       }
       continue;
     }
+    // A small batch (a post made by a person, a few gossiped entries) is indexed before its
+    // futures resolve, so a page read after the answer shows the post. Large batches
+    // (catch-up) are acknowledged first and indexed while the queue is idle.
+    size_t entries = 0;
+    for (const auto& job : batch) entries += job->entries();
+    if (entries <= kIndexBeforeAckEntriesMax) {
+      bool more = false;
+      (void)writer_->IndexPosts(kIndexSliceEntries, &more);
+    }
     for (size_t i = 0; i < batch.size(); ++i) batch[i]->done.set_value(std::move(results[i]));
     IndexWhileIdle();
   }
@@ -131,14 +140,13 @@ void Store::WriterLoop() {
 // Indexes posts of what was committed, in slices, while no write waits: the index trails
 // the entries by a moment and never delays a commit by more than one slice.
 void Store::IndexWhileIdle() {
-  constexpr size_t kSliceEntries = 2048;
   bool more = true;
   while (more) {
     {
       std::lock_guard lock(queue_mu_);
       if (!queue_.empty() || stopping_) return;
     }
-    if (Status s = writer_->IndexPosts(kSliceEntries, &more); !s.ok()) return;
+    if (Status s = writer_->IndexPosts(kIndexSliceEntries, &more); !s.ok()) return;
   }
 }
 

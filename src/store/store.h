@@ -148,6 +148,10 @@ class Store {
   Store() = default;
   void WriterLoop();
   void IndexWhileIdle();
+  // The post index (posts.h) is filled in slices of this many entries; a committed batch of
+  // at most kIndexBeforeAckEntriesMax entries is indexed before its futures resolve.
+  static constexpr size_t kIndexSliceEntries = 2048;
+  static constexpr size_t kIndexBeforeAckEntriesMax = 64;
   std::future<std::vector<Status>> Enqueue(std::variant<Run, ForkProof> item);
 
   std::mutex read_mu_;

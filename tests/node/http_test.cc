@@ -1,0 +1,278 @@
+// The node's HTTP port against real `pando node` processes on 127.0.0.1: bad requests get
+// the right status and stable code and store nothing; the WebSocket stream delivers entries
+// posted here and arriving from a peer; pages list, find and show posts and escape hostile
+// text; /metrics speaks the Prometheus format.
+#include <gtest/gtest.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <memory>
+
+#include "core/kinds.h"
+#include "core/post.h"
+#include "node/harness.h"
+#include "testutil/feed.h"
+
+namespace pando::testing {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+namespace websocket = beast::websocket;
+using tcp = asio::ip::tcp;
+
+struct Answer {
+  unsigned status = 0;
+  std::string body;
+  std::string code;  // error.code of a JSON error body, else "".
+};
+
+// One HTTP/1.1 request on a fresh connection (bounded by a 10 s socket timeout).
+Answer Http(uint16_t port, bhttp::verb method, const std::string& target, std::string body = "",
+            const std::string& content_type = "application/json") {
+  asio::io_context io;
+  beast::tcp_stream stream(io);
+  stream.expires_after(std::chrono::seconds(10));
+  stream.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  bhttp::request<bhttp::string_body> req(method, target, 11);
+  req.set(bhttp::field::host, "127.0.0.1");
+  if (!body.empty()) req.set(bhttp::field::content_type, content_type);
+  req.body() = std::move(body);
+  req.prepare_payload();
+  bhttp::write(stream, req);
+  beast::flat_buffer buf;
+  bhttp::response_parser<bhttp::string_body> parser;
+  parser.body_limit(64 << 20);
+  beast::error_code ec;
+  bhttp::read(stream, buf, parser, ec);
+  Answer a;
+  if (ec) return a;
+  a.status = parser.get().result_int();
+  a.body = parser.get().body();
+  auto j = nlohmann::json::parse(a.body, nullptr, false);
+  if (!j.is_discarded() && j.is_object() && j.contains("error")) {
+    a.code = j["error"].value("code", "");
+  }
+  return a;
+}
+
+uint16_t HttpPort(const NodeProcess& n) { return n.api().endpoint().port; }
+
+class HttpTest : public ::testing::Test {
+ protected:
+  NodeProcess& Start(const std::vector<std::string>& extra = {}) {
+    nodes_.push_back(
+        std::make_unique<NodeProcess>(dir_.path() + "/n" + std::to_string(nodes_.size())));
+    EXPECT_TRUE(nodes_.back()->Start(extra)) << "node did not start";
+    return *nodes_.back();
+  }
+  // A post of `node`'s identity in `group`, and its catalog record; returns the post id.
+  std::string PostWithRecord(const NodeProcess& node, const std::string& group,
+                             const std::string& text) {
+    const std::string id = node.Post(group, text);
+    if (id.empty()) return "";
+    CatalogRecord r;
+    r.title = PostTitle(text);
+    r.group = group;
+    std::copy_n(FromHex(id)->begin(), 32, r.entry.begin());
+    std::optional<Entry> rec = node.Sign("catalog", "");
+    if (!rec) return "";
+    // Sign() makes a kind-1 entry; re-sign the same position as a catalog record.
+    auto key = LoadIdentity(node.dir());
+    EntryDraft d;
+    d.group = "catalog";
+    d.kind = kinds::kCatalog;
+    d.seq = rec->seq();
+    d.prev = rec->prev();
+    d.timestamp_ms = rec->timestamp_ms();
+    d.payload = EncodeCatalogRecord(r);
+    auto e = Entry::Sign(d, *key);
+    if (!e.ok()) return "";
+    auto posted = node.api().Post("/api/v1/entries", {{"entry", ToHex(e->bytes())}});
+    return posted.ok() ? id : "";
+  }
+  size_t Held(const NodeProcess& n) { return n.Ids().size(); }
+
+  TempDir dir_;
+  std::vector<std::unique_ptr<NodeProcess>> nodes_;
+};
+
+TEST_F(HttpTest, BadRequestsGetTheirStatusAndCodeAndStoreNothing) {
+  NodeProcess& n = Start({"--group", "blog"});
+  const uint16_t port = HttpPort(n);
+  ASSERT_FALSE(n.Post("blog", "# first").empty());
+  const size_t before = Held(n);
+
+  std::optional<Entry> good = n.Sign("blog", "# second");
+  ASSERT_TRUE(good);
+  Bytes bad_sig = good->bytes();
+  bad_sig[bad_sig.size() - 1] ^= 1;
+  std::optional<Entry> elsewhere = n.Sign("other", "# not carried");
+  ASSERT_TRUE(elsewhere);
+  struct Case {
+    const char* name;
+    bhttp::verb method;
+    std::string target, body;
+    unsigned status;
+    std::string_view code;
+  };
+  const std::vector<Case> cases = {
+      {"malformed JSON", bhttp::verb::post, "/api/v1/entries", "{\"entry\": ", 400, "BAD_JSON"},
+      {"not an object", bhttp::verb::post, "/api/v1/entries", "[1,2]", 400, "BAD_ARGUMENT"},
+      {"wrong type", bhttp::verb::post, "/api/v1/entries", "{\"entry\": 5}", 400, "BAD_ARGUMENT"},
+      {"not hex", bhttp::verb::post, "/api/v1/entries", "{\"entry\": \"zz\"}", 400, "BAD_ARGUMENT"},
+      {"truncated entry", bhttp::verb::post, "/api/v1/entries",
+       "{\"entry\": \"" + ToHex(good->bytes()).substr(0, 100) + "\"}", 400, "MALFORMED"},
+      {"bad signature", bhttp::verb::post, "/api/v1/entries",
+       "{\"entry\": \"" + ToHex(bad_sig) + "\"}", 422, "BAD_SIGNATURE"},
+      {"group not carried", bhttp::verb::post, "/api/v1/entries",
+       "{\"entry\": \"" + ToHex(elsewhere->bytes()) + "\"}", 422, "INVALID_GROUP"},
+      {"unknown route", bhttp::verb::get, "/api/v1/nothing", "", 404, "NOT_FOUND"},
+      {"wrong method", bhttp::verb::delete_, "/api/v1/entries", "", 405, "METHOD_NOT_ALLOWED"},
+      {"bad id", bhttp::verb::get, "/api/v1/entries/12", "", 400, "BAD_ID"},
+      {"unknown id", bhttp::verb::get, "/api/v1/entries/" + std::string(64, 'a'), "", 404,
+       "NOT_FOUND"},
+      {"bad limit", bhttp::verb::get, "/api/v1/latest?limit=x", "", 400, "BAD_ARGUMENT"},
+      {"bad author", bhttp::verb::get, "/api/v1/authors/pdnope/posts", "", 400, "BAD_ID"},
+      {"bad block seconds", bhttp::verb::post, "/api/v1/peers/block",
+       "{\"peers\": [], \"seconds\": \"x\"}", 400, "BAD_ARGUMENT"},
+      {"oversize body", bhttp::verb::post, "/api/v1/entries", std::string(2 << 20, 'x'), 413,
+       "OVERSIZE"},
+  };
+  for (const Case& c : cases) {
+    Answer a = Http(port, c.method, c.target, c.body);
+    EXPECT_EQ(a.status, c.status) << c.name << ": " << a.body.substr(0, 200);
+    EXPECT_EQ(a.code, c.code) << c.name << ": " << a.body.substr(0, 200);
+  }
+  EXPECT_EQ(Held(n), before);
+  // The node still works, and the good entry goes in.
+  Answer ok = Http(port, bhttp::verb::post, "/api/v1/entries",
+                   "{\"entry\": \"" + ToHex(good->bytes()) + "\"}");
+  EXPECT_EQ(ok.status, 201u) << ok.body;
+  EXPECT_EQ(Held(n), before + 1);
+  // Pages answer unknown paths with a 404 page, not JSON.
+  Answer page = Http(port, bhttp::verb::get, "/no/such/page");
+  EXPECT_EQ(page.status, 404u);
+  EXPECT_NE(page.body.find("<!doctype html>"), std::string::npos);
+}
+
+// Reads stream messages until one has id `id` or 10 s pass.
+bool StreamDelivers(websocket::stream<beast::tcp_stream>& ws, const std::string& id,
+                    nlohmann::json* got) {
+  const auto deadline = Clock::now() + std::chrono::seconds(10);
+  while (Clock::now() < deadline) {
+    beast::flat_buffer buf;
+    beast::get_lowest_layer(ws).expires_after(std::chrono::seconds(10));
+    beast::error_code ec;
+    ws.read(buf, ec);
+    if (ec) return false;
+    auto j = nlohmann::json::parse(beast::buffers_to_string(buf.data()), nullptr, false);
+    if (!j.is_discarded() && j.value("id", "") == id) {
+      *got = j;
+      return true;
+    }
+  }
+  return false;
+}
+
+TEST_F(HttpTest, StreamDeliversLocalPostsAndEntriesFromPeers) {
+  NodeProcess& a = Start({"--group", "blog"});
+  NodeProcess& b = Start({"--group", "blog", "--bootstrap", a.bootstrap()});
+  ASSERT_TRUE(WaitFor(std::chrono::seconds(20), [&] {
+    auto s = b.api().Get("/api/v1/status");
+    return s.ok() && (*s)["started"].get<bool>() && !(*s)["peers"].empty();
+  }));
+  asio::io_context io;
+  websocket::stream<beast::tcp_stream> ws(io);
+  beast::get_lowest_layer(ws).expires_after(std::chrono::seconds(10));
+  beast::get_lowest_layer(ws).connect(
+      tcp::endpoint(asio::ip::make_address("127.0.0.1"), HttpPort(a)));
+  ws.handshake("127.0.0.1", "/api/v1/stream?group=blog");
+
+  nlohmann::json got;
+  const std::string local = a.Post("blog", "# Local *post*\n\nbody");
+  ASSERT_FALSE(local.empty());
+  ASSERT_TRUE(StreamDelivers(ws, local, &got));
+  EXPECT_EQ(got["title"], "Local *post*");
+  EXPECT_EQ(got["group"], "blog");
+  EXPECT_EQ(got["author"], a.author());
+  auto bytes = FromHex(got["entry"].get<std::string>());
+  ASSERT_TRUE(bytes);
+  EXPECT_EQ(ToHex(Entry::Decode(*bytes)->id()), local);
+
+  const std::string remote = b.Post("blog", "# From the peer");
+  ASSERT_FALSE(remote.empty());
+  ASSERT_TRUE(StreamDelivers(ws, remote, &got)) << "an entry from a peer did not arrive";
+  EXPECT_EQ(got["author"], b.author());
+
+  // A stream needs a valid group.
+  Answer bad = Http(HttpPort(a), bhttp::verb::get, "/api/v1/stream?group=Bad%20Group");
+  EXPECT_NE(bad.status, 101u);
+}
+
+TEST_F(HttpTest, PagesListFindAndShowPostsAndEscapeHostileText) {
+  NodeProcess& n = Start({"--group", "blog"});
+  const uint16_t port = HttpPort(n);
+  const std::string hostile = "<img src=x onerror=alert(1)> \"quoted\" & kingfisher";
+  const std::string id =
+      PostWithRecord(n, "blog", "# " + hostile + "\n\n<script>alert(2)</script>");
+  ASSERT_FALSE(id.empty());
+
+  Answer front = Http(port, bhttp::verb::get, "/");
+  ASSERT_EQ(front.status, 200u);
+  EXPECT_NE(front.body.find("data-id=\"" + id + "\""), std::string::npos) << front.body;
+  EXPECT_EQ(front.body.find("<img src=x"), std::string::npos);
+  EXPECT_NE(front.body.find("&lt;img src=x onerror=alert(1)&gt; &quot;quoted&quot; &amp; "),
+            std::string::npos);
+
+  // The index trails the commit by a moment.
+  Answer search;
+  EXPECT_TRUE(WaitFor(std::chrono::seconds(5), [&] {
+    search = Http(port, bhttp::verb::get, "/search?q=kingfisher");
+    return search.body.find("/p/" + id) != std::string::npos;
+  })) << search.body;
+  EXPECT_EQ(search.body.find("<img src=x"), std::string::npos);
+  Answer json = Http(port, bhttp::verb::get, "/api/v1/search?q=KINGF");
+  EXPECT_NE(json.body.find(id), std::string::npos) << json.body;
+
+  Answer post = Http(port, bhttp::verb::get, "/p/" + id);
+  ASSERT_EQ(post.status, 200u);
+  EXPECT_EQ(post.body.find("<script>alert"), std::string::npos);
+  EXPECT_EQ(post.body.find("<img src=x"), std::string::npos);
+  EXPECT_NE(post.body.find("id=\"sig-badge\""), std::string::npos);
+
+  Answer blog = Http(port, bhttp::verb::get, "/a/" + n.author());
+  EXPECT_NE(blog.body.find("/p/" + id), std::string::npos);
+  Answer group = Http(port, bhttp::verb::get, "/g/blog");
+  EXPECT_NE(group.body.find("/p/" + id), std::string::npos);
+  Answer latest = Http(port, bhttp::verb::get, "/api/v1/latest?limit=5");
+  auto j = nlohmann::json::parse(latest.body);
+  ASSERT_EQ(j["posts"].size(), 1u);
+  EXPECT_EQ(j["posts"][0]["target"]["entry"], id);
+  EXPECT_EQ(j["posts"][0]["title"], hostile);
+}
+
+TEST_F(HttpTest, MetricsSpeakPrometheusText) {
+  NodeProcess& n = Start();
+  const uint16_t port = HttpPort(n);
+  Http(port, bhttp::verb::get, "/");
+  Http(port, bhttp::verb::get, "/api/v1/nothing");
+  Answer m = Http(port, bhttp::verb::get, "/metrics");
+  ASSERT_EQ(m.status, 200u);
+  for (const char* want :
+       {"# TYPE pando_http_requests_total counter",
+        "pando_http_requests_total{route=\"page\",code=\"200\"} 1",
+        "pando_http_requests_total{route=\"api\",code=\"404\"} 1", "pando_build_info{revision=\"",
+        "pando_heartbeat_timestamp_seconds ", "pando_group_entries{group=\"catalog\"} 0",
+        "pando_http_request_duration_seconds_bucket{route=\"page\",le=\"+Inf\"} 1",
+        "pando_entries_received_total 0"}) {
+    EXPECT_NE(m.body.find(want), std::string::npos) << want << "\n" << m.body;
+  }
+}
+
+}  // namespace
+}  // namespace pando::testing
