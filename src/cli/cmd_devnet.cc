@@ -357,6 +357,14 @@ void AddDevnet(CLI::App& app, Context&) {
         ::dup2(fd, 1);
         const std::string exe = SelfExe(), text = "Hello from node " + std::to_string(n.index) +
                                                   " (sample post " + std::to_string(k + 1) + ")";
+        // With a group of its own the sample is a post with its catalog record, which every
+        // node's front page lists; else an entry of the catalog.
+        if (!args->groups.empty()) {
+          const std::string post = "# " + text + "\n\nA *sample* post of this devnet.";
+          ::execl(exe.c_str(), exe.c_str(), "--data-dir", n.dir.c_str(), "post", "--group",
+                  args->groups.front().c_str(), "--announce", post.c_str(),
+                  static_cast<char*>(nullptr));
+        }
         ::execl(exe.c_str(), exe.c_str(), "--data-dir", n.dir.c_str(), "post", "--group", "catalog",
                 text.c_str(), static_cast<char*>(nullptr));
         ::_exit(127);
