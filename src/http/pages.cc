@@ -158,6 +158,19 @@ Response Post(Context& ctx, const Call& call, std::string_view hex) {
   auto e = ctx.node->store().Get(id);
   if (!e.ok()) return ErrorPage(call, e.error());
   if (!e->has_value()) {
+    // Not carried here: the catalog may still say what and whose it is.
+    auto record = ctx.node->store().CatalogRecordFor(id);
+    if (record.ok() && record->has_value()) {
+      const store::PostInfo& r = **record;
+      const std::string main =
+          "<article id=\"elsewhere\" data-id=\"" + ToHex(id) + "\"><h1>" + Escape(r.title) +
+          "</h1><p class=\"meta\">by " + AuthorLink(r.author) + " in " + GroupLink(r.target_group) +
+          " · " + TimeTag(r.timestamp_ms) + "</p><p>This node does not carry the group <b>" +
+          Escape(r.target_group) +
+          "</b>, so it knows this post only from the network's catalog. A node that carries " +
+          Escape(r.target_group) + " shows it at this same address.</p></article>";
+      return Html(200, Page(call, "elsewhere", r.title, main), call);
+    }
     return ErrorPage(
         call, Error{codes::kNotFound, "This node does not hold entry " + ToHex(id) +
                                           ". It may belong to a group this node does not carry; "

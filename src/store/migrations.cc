@@ -64,6 +64,7 @@ CREATE TABLE posts (
 );
 CREATE INDEX posts_by_kind_time ON posts (kind, ts);
 CREATE INDEX posts_by_author_time ON posts (author_ref, ts);
+CREATE INDEX posts_by_target ON posts (target_id) WHERE target_id IS NOT NULL;
 CREATE VIRTUAL TABLE post_text USING fts5 (
   title, body, grp, author, content='', tokenize='unicode61 remove_diacritics 2'
 );

@@ -140,8 +140,13 @@ namespace {
 // Columns: raw, title, target_group, target_id[, rank].
 constexpr std::string_view kPostColumns = "SELECT e.raw, p.title, p.target_group, p.target_id";
 
+// Steps s to its end and resets it (it is a cached statement).
 Result<std::vector<PostInfo>> CollectPosts(Stmt& s, bool ranked) {
   std::vector<PostInfo> out;
+  struct ResetAtEnd {
+    Stmt& s;
+    ~ResetAtEnd() { s.Reset(); }
+  } reset{s};
   while (true) {
     auto row = s.Step();
     if (!row.ok()) return row.error();
@@ -168,25 +173,48 @@ Result<std::vector<PostInfo>> CollectPosts(Stmt& s, bool ranked) {
 
 }  // namespace
 
+Result<Stmt*> Store::Prepared(std::optional<Stmt>& slot, const std::string& sql) {
+  if (!slot) {
+    auto stmt = reader_->Prepare(sql);
+    if (!stmt.ok()) return stmt.error();
+    slot.emplace(std::move(stmt).value());
+  }
+  return &*slot;
+}
+
 Result<std::vector<PostInfo>> Store::Latest(uint16_t kind, size_t limit) {
   std::lock_guard lock(read_mu_);
-  auto s = reader_->Prepare(std::string(kPostColumns) +
-                            " FROM posts p JOIN entries e USING (entry_ref) WHERE p.kind=? "
-                            "ORDER BY p.ts DESC, p.entry_ref DESC LIMIT ?");
+  auto s = Prepared(latest_, std::string(kPostColumns) +
+                                 " FROM posts p JOIN entries e USING (entry_ref) WHERE p.kind=? "
+                                 "ORDER BY p.ts DESC, p.entry_ref DESC LIMIT ?");
   if (!s.ok()) return s.error();
-  s->Bind(1, static_cast<int64_t>(kind)).Bind(2, static_cast<int64_t>(limit));
-  return CollectPosts(*s, false);
+  (*s)->Bind(1, static_cast<int64_t>(kind)).Bind(2, static_cast<int64_t>(limit));
+  return CollectPosts(**s, false);
 }
 
 Result<std::vector<PostInfo>> Store::PostsBy(const PublicKey& author, size_t limit) {
   std::lock_guard lock(read_mu_);
-  auto s = reader_->Prepare(std::string(kPostColumns) +
-                            " FROM posts p JOIN entries e USING (entry_ref) "
-                            "WHERE p.author_ref=(SELECT author_ref FROM authors WHERE key=?) "
-                            "AND p.kind=1 ORDER BY p.ts DESC, p.entry_ref DESC LIMIT ?");
+  auto s =
+      Prepared(posts_by_, std::string(kPostColumns) +
+                              " FROM posts p JOIN entries e USING (entry_ref) "
+                              "WHERE p.author_ref=(SELECT author_ref FROM authors WHERE key=?) "
+                              "AND p.kind=1 ORDER BY p.ts DESC, p.entry_ref DESC LIMIT ?");
   if (!s.ok()) return s.error();
-  s->Bind(1, ByteSpan(author)).Bind(2, static_cast<int64_t>(limit));
-  return CollectPosts(*s, false);
+  (*s)->Bind(1, ByteSpan(author)).Bind(2, static_cast<int64_t>(limit));
+  return CollectPosts(**s, false);
+}
+
+Result<std::optional<PostInfo>> Store::CatalogRecordFor(const Hash32& post) {
+  std::lock_guard lock(read_mu_);
+  auto s = Prepared(record_for_, std::string(kPostColumns) +
+                                     " FROM posts p JOIN entries e USING (entry_ref) "
+                                     "WHERE p.target_id=? AND p.kind=2 ORDER BY p.ts LIMIT 1");
+  if (!s.ok()) return s.error();
+  (*s)->Bind(1, ByteSpan(post));
+  auto found = CollectPosts(**s, false);
+  if (!found.ok()) return found.error();
+  if (found->empty()) return std::optional<PostInfo>();
+  return std::optional<PostInfo>(std::move(found->front()));
 }
 
 Result<std::vector<PostInfo>> Store::Search(std::string_view text, size_t limit) {
@@ -194,14 +222,15 @@ Result<std::vector<PostInfo>> Store::Search(std::string_view text, size_t limit)
   if (query.empty()) return std::vector<PostInfo>();
   std::lock_guard lock(read_mu_);
   // bm25 weights: a title match counts 10 times a body match, an author or group match 4.
-  auto s = reader_->Prepare(std::string(kPostColumns) +
+  auto s =
+      Prepared(search_, std::string(kPostColumns) +
                             ", t.rank FROM (SELECT rowid, bm25(post_text, 10.0, 1.0, 4.0, 4.0) "
                             "AS rank FROM post_text WHERE post_text MATCH ? ORDER BY rank "
                             "LIMIT ?) t JOIN posts p ON p.entry_ref=t.rowid "
                             "JOIN entries e USING (entry_ref) ORDER BY t.rank");
   if (!s.ok()) return s.error();
-  s->Bind(1, std::string_view(query)).Bind(2, static_cast<int64_t>(limit));
-  return CollectPosts(*s, true);
+  (*s)->Bind(1, std::string_view(query)).Bind(2, static_cast<int64_t>(limit));
+  return CollectPosts(**s, true);
 }
 
 }  // namespace pando::store

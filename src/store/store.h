@@ -132,6 +132,8 @@ class Store {
   Result<std::vector<PostInfo>> Latest(uint16_t kind, size_t limit);
   // An author's posts, newest first.
   Result<std::vector<PostInfo>> PostsBy(const PublicKey& author, size_t limit);
+  // The first catalog record that announces `post`, if any.
+  Result<std::optional<PostInfo>> CatalogRecordFor(const Hash32& post);
   // Posts and catalog records matching the words of `text` (SearchQuery), best first.
   Result<std::vector<PostInfo>> Search(std::string_view text, size_t limit);
   // Writes every feed's entries in seq order, then every fork proof, to *out.
@@ -159,6 +161,10 @@ class Store {
   // "raw of the entry with this id", prepared once, reset after each use. Declared after
   // reader_, so it is finalized before the connection closes. Guarded by read_mu_.
   std::optional<Stmt> raw_by_id_;
+  // The post index's queries (posts.cc), prepared on first use, like raw_by_id_: a page
+  // read should not pay for compiling SQL. Guarded by read_mu_.
+  std::optional<Stmt> latest_, posts_by_, search_, record_for_;
+  Result<Stmt*> Prepared(std::optional<Stmt>& slot, const std::string& sql);
   Result<Stmt*> RawById();
 
   std::mutex queue_mu_;
