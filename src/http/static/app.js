@@ -270,7 +270,8 @@ export function catalogItem(msg) {
     title: typeof msg.title === "string" && msg.title !== "" ? msg.title : "(untitled)",
     authorShort: author.length > 12 ? author.slice(0, 12) + "…" : author,
     iso: valid ? date.toISOString() : "",
-    local: valid ? date.toLocaleString() : "",
+    // The server's form ("2026-11-22 10:59 UTC"), so live and rendered items read alike.
+    local: valid ? date.toISOString().slice(0, 16).replace("T", " ") + " UTC" : "",
   };
 }
 
