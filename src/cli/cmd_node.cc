@@ -15,7 +15,7 @@ namespace pando::cli {
 void AddNode(CLI::App& app, Context& ctx) {
   struct Args {
     std::string config_file;
-    std::string listen, http, advertise, log_level;
+    std::string listen, http, advertise, location, log_level;
     std::vector<std::string> bootstrap, groups;
     int64_t ban_seconds = -1;
     int64_t max_connections = -1;
@@ -29,6 +29,8 @@ void AddNode(CLI::App& app, Context& ctx) {
   cmd->add_option("--listen", args->listen,
                   "Address for peer connections (default 127.0.0.1:7420)");
   cmd->add_option("--http", args->http, "Address of the local API (default 127.0.0.1:7480)");
+  cmd->add_option("--location", args->location,
+                  "Where the node stands, LAT,LON in degrees (reported in /metrics)");
   cmd->add_option("--advertise", args->advertise,
                   "Address announced to peers (default: the listening address)");
   cmd->add_option("--bootstrap,-b", args->bootstrap,
@@ -56,6 +58,7 @@ void AddNode(CLI::App& app, Context& ctx) {
     if (!args->listen.empty()) config.listen = endpoint(args->listen);
     if (!args->http.empty()) config.http = endpoint(args->http);
     if (!args->advertise.empty()) config.advertise = args->advertise;
+    if (!args->location.empty()) config.location = args->location;
     if (!args->log_level.empty()) config.log_level = args->log_level;
     if (!args->bootstrap.empty()) {
       config.bootstrap.clear();

@@ -57,6 +57,12 @@ std::string Metrics::Render(const nlohmann::json& st, size_t streams) const {
   Family(out, "pando_heartbeat_timestamp_seconds", "gauge",
          "When this answer was made (Unix time): a stale value means a stuck node.");
   out += fmt::format("pando_heartbeat_timestamp_seconds {:.3f}\n", now_s);
+  if (auto loc = st.find("location"); loc != st.end() && loc->is_object()) {
+    Family(out, "pando_node_location", "gauge",
+           "Where the node stands (its location setting); always 1.");
+    out += fmt::format("pando_node_location{{latitude=\"{}\",longitude=\"{}\"}} 1\n",
+                       loc->value("latitude", 0.0), loc->value("longitude", 0.0));
+  }
   Family(out, "pando_uptime_seconds", "gauge", "Seconds since the node started.");
   out += fmt::format("pando_uptime_seconds {}\n", st.value("uptime_s", int64_t{0}));
   Family(out, "pando_started", "gauge", "1 once the node joined its groups' overlays.");

@@ -96,6 +96,7 @@ Status LoadConfigFile(const std::string& path, NodeConfig* config) {
   static const std::vector<std::string_view> kKeys = {"listen",
                                                       "http",
                                                       "advertise",
+                                                      "location",
                                                       "bootstrap",
                                                       "groups",
                                                       "log_level",
@@ -155,6 +156,7 @@ Status LoadConfigFile(const std::string& path, NodeConfig* config) {
     config->http = *e;
   }
   if (auto s = get_string("advertise", &config->advertise); !s.ok()) return s;
+  if (auto s = get_string("location", &config->location); !s.ok()) return s;
   if (auto s = get_string("log_level", &config->log_level); !s.ok()) return s;
   std::vector<std::string> list;
   if (table.contains("bootstrap")) {
@@ -195,6 +197,22 @@ Status LoadConfigFile(const std::string& path, NodeConfig* config) {
   return {};
 }
 
+std::optional<std::pair<double, double>> ParseLocation(std::string_view text) {
+  const size_t comma = text.find(',');
+  if (comma == std::string_view::npos) return std::nullopt;
+  auto number = [](std::string_view t) -> std::optional<double> {
+    while (!t.empty() && t.front() == ' ') t.remove_prefix(1);
+    double v = 0;
+    auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+    if (ec != std::errc() || end != t.data() + t.size()) return std::nullopt;
+    return v;
+  };
+  auto lat = number(text.substr(0, comma));
+  auto lon = number(text.substr(comma + 1));
+  if (!lat || !lon || *lat < -90 || *lat > 90 || *lon < -180 || *lon > 180) return std::nullopt;
+  return std::make_pair(*lat, *lon);
+}
+
 Status Validate(const NodeConfig& config) {
   for (const std::string& g : config.groups) {
     if (!IsValidGroupName(g)) {
@@ -217,6 +235,10 @@ Status Validate(const NodeConfig& config) {
   if (!config.advertise.empty()) {
     auto e = ParseEndpoint(config.advertise);
     if (!e.ok()) return BadConfig("advertise: " + e.error().message);
+  }
+  if (!config.location.empty() && !ParseLocation(config.location)) {
+    return BadConfig("location '" + config.location +
+                     "' is not LAT,LON in degrees (for example 52.52,13.40).");
   }
   return {};
 }

@@ -43,6 +43,9 @@ struct NodeConfig {
   // The address announced to peers; empty: the listening address (with the port actually
   // bound). Required when listening on a wildcard address.
   std::string advertise;
+  // Where the node stands, "LAT,LON" in degrees, for monitoring (the metrics' geolocation);
+  // empty when not given.
+  std::string location;
   std::vector<BootstrapPeer> bootstrap;
   // Groups carried besides the catalog.
   std::vector<std::string> groups;
@@ -64,6 +67,9 @@ struct NodeConfig {
 // Reads a TOML file into config (keys absent from the file keep their values). Errors:
 // BAD_CONFIG (with the file, line and key), IO_ERROR.
 Status LoadConfigFile(const std::string& path, NodeConfig* config);
+
+// "LAT,LON" in degrees as (latitude, longitude); nullopt unless both are in range.
+std::optional<std::pair<double, double>> ParseLocation(std::string_view text);
 
 // Checks values that flags and files cannot check one by one. Errors: BAD_CONFIG.
 Status Validate(const NodeConfig& config);

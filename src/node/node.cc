@@ -760,7 +760,7 @@ nlohmann::json Node::StatusJson() const {
                      {"remote", p.conn->remote()},
                      {"outbound", p.outbound}});
   }
-  return {
+  nlohmann::json status = {
       {"author", AuthorId(identity_->key())},
       {"node_id", NodeHex(identity_->id())},
       {"peer_address", advertise_},
@@ -777,6 +777,10 @@ nlohmann::json Node::StatusJson() const {
         {"bans", counters_.bans},
         {"frames_in", counters_.frames_in},
         {"frames_out", counters_.frames_out}}}};
+  if (auto loc = ParseLocation(config_.location)) {
+    status["location"] = {{"latitude", loc->first}, {"longitude", loc->second}};
+  }
+  return status;
 }
 
 }  // namespace pando::node

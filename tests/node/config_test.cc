@@ -125,5 +125,21 @@ TEST(ValidateTest, RefusesBadGroupsLogLevelsAndAWildcardWithoutAdvertise) {
   EXPECT_TRUE(Validate(c).ok());
 }
 
+TEST(ValidateTest, LocationIsLatitudeCommaLongitudeInRange) {
+  NodeConfig c;
+  for (const char* good : {"52.52,13.40", "-33.9, 151.2", "90,-180", "0,0"}) {
+    c.location = good;
+    EXPECT_TRUE(Validate(c).ok()) << good;
+  }
+  for (const char* bad : {"52.52", "91,0", "0,181", "north,east", "1,2,3", ",", "52.5;13.4"}) {
+    c.location = bad;
+    EXPECT_EQ(Validate(c).code(), codes::kBadConfig) << bad;
+  }
+  auto loc = ParseLocation("-33.9, 151.2");
+  ASSERT_TRUE(loc);
+  EXPECT_DOUBLE_EQ(loc->first, -33.9);
+  EXPECT_DOUBLE_EQ(loc->second, 151.2);
+}
+
 }  // namespace
 }  // namespace pando::node

@@ -257,7 +257,7 @@ TEST_F(HttpTest, PagesListFindAndShowPostsAndEscapeHostileText) {
 }
 
 TEST_F(HttpTest, MetricsSpeakPrometheusText) {
-  NodeProcess& n = Start();
+  NodeProcess& n = Start({"--location", "52.52,13.4"});
   const uint16_t port = HttpPort(n);
   Http(port, bhttp::verb::get, "/");
   Http(port, bhttp::verb::get, "/api/v1/nothing");
@@ -269,7 +269,8 @@ TEST_F(HttpTest, MetricsSpeakPrometheusText) {
         "pando_http_requests_total{route=\"api\",code=\"404\"} 1", "pando_build_info{revision=\"",
         "pando_heartbeat_timestamp_seconds ", "pando_group_entries{group=\"catalog\"} 0",
         "pando_http_request_duration_seconds_bucket{route=\"page\",le=\"+Inf\"} 1",
-        "pando_entries_received_total 0"}) {
+        "pando_entries_received_total 0",
+        "pando_node_location{latitude=\"52.52\",longitude=\"13.4\"} 1"}) {
     EXPECT_NE(m.body.find(want), std::string::npos) << want << "\n" << m.body;
   }
 }
