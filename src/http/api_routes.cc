@@ -168,8 +168,9 @@ Result<json> Log(Context& ctx, const Call& call, std::optional<std::string> grou
     q.author = *key;
   }
   if (auto l = QueryValue(call.query, "limit"); l && !l->empty()) {
-    auto n = NumberIn<size_t>(*l, 0, std::numeric_limits<size_t>::max());
-    if (!n) return Error{codes::kBadArgument, "limit must be a number."};
+    // SQLite's LIMIT is a signed 64-bit number.
+    auto n = NumberIn<size_t>(*l, 0, std::numeric_limits<int64_t>::max());
+    if (!n) return Error{codes::kBadArgument, "limit must be a number from 0 to 2^63-1."};
     q.limit = *n;
     q.newest_first = q.limit > 0;
   }
