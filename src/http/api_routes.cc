@@ -59,25 +59,6 @@ Result<json> JsonObject(const Request& req, std::string_view shape) {
   return j;
 }
 
-json EntryJson(const Entry& e) {
-  json j = {{"id", ToHex(e.id())},      {"author", AuthorId(e.author())},
-            {"group", e.group()},       {"seq", e.seq()},
-            {"kind", e.kind()},         {"timestamp_ms", e.timestamp_ms()},
-            {"entry", ToHex(e.bytes())}};
-  const std::string_view text = AsString(e.payload());
-  if (e.kind() == kinds::kPost && IsUtf8(text)) {
-    j["title"] = PostTitle(text);
-    j["text"] = text;
-  }
-  if (e.kind() == kinds::kCatalog) {
-    if (auto r = DecodeCatalogRecord(e.payload()); r.ok()) {
-      j["title"] = r->title;
-      j["target"] = {{"group", r->group}, {"entry", ToHex(r->entry)}};
-    }
-  }
-  return j;
-}
-
 json PostJson(const store::PostInfo& p) {
   json j = {{"id", ToHex(p.id)}, {"author", AuthorId(p.author)},
             {"group", p.group},  {"kind", p.kind},
@@ -285,6 +266,25 @@ bool KnownPath(std::string_view path) {
 }
 
 }  // namespace
+
+nlohmann::json EntryJson(const Entry& e) {
+  nlohmann::json j = {{"id", ToHex(e.id())},      {"author", AuthorId(e.author())},
+                      {"group", e.group()},       {"seq", e.seq()},
+                      {"kind", e.kind()},         {"timestamp_ms", e.timestamp_ms()},
+                      {"entry", ToHex(e.bytes())}};
+  const std::string_view text = AsString(e.payload());
+  if (e.kind() == kinds::kPost && IsUtf8(text)) {
+    j["title"] = PostTitle(text);
+    j["text"] = text;
+  }
+  if (e.kind() == kinds::kCatalog) {
+    if (auto r = DecodeCatalogRecord(e.payload()); r.ok()) {
+      j["title"] = r->title;
+      j["target"] = {{"group", r->group}, {"entry", ToHex(r->entry)}};
+    }
+  }
+  return j;
+}
 
 void HandleApi(Context& ctx, const Call& call, Respond respond) {
   const Request& req = call.req;

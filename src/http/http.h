@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/entry.h"
 #include "core/error.h"
 
 namespace pando::node {
@@ -49,6 +50,10 @@ Response ErrorResponse(const Error& e, const Request& req);
 
 // The value of `key` in a query string, percent-decoded ('+' is a space); nullopt if absent.
 std::optional<std::string> QueryValue(std::string_view query, std::string_view key);
+
+// An entry as the API shows it (docs/api.md, GET /api/v1/entries/ID): its fields, its bytes,
+// and for posts and catalog records their title, text or target.
+nlohmann::json EntryJson(const Entry& e);
 
 // Route handlers. Each answers every request it is given (NOT_FOUND for unknown paths).
 void HandleApi(Context& ctx, const Call& call, Respond respond);

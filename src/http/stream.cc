@@ -7,10 +7,7 @@
 #include <deque>
 #include <nlohmann/json.hpp>
 
-#include "core/crypto.h"
 #include "core/error_codes.h"
-#include "core/kinds.h"
-#include "core/post.h"
 
 namespace pando::http {
 namespace beast = boost::beast;
@@ -93,22 +90,8 @@ class StreamSession : public std::enable_shared_from_this<StreamSession> {
 };
 
 std::string StreamMessage(const Entry& e) {
-  nlohmann::json j = {{"type", "entry"},
-                      {"id", ToHex(e.id())},
-                      {"group", e.group()},
-                      {"author", AuthorId(e.author())},
-                      {"kind", e.kind()},
-                      {"seq", e.seq()},
-                      {"timestamp_ms", e.timestamp_ms()},
-                      {"entry", ToHex(e.bytes())}};
-  const std::string_view text = AsString(e.payload());
-  if (e.kind() == kinds::kPost && IsUtf8(text)) j["title"] = PostTitle(text);
-  if (e.kind() == kinds::kCatalog) {
-    if (auto r = DecodeCatalogRecord(e.payload()); r.ok()) {
-      j["title"] = r->title;
-      j["target"] = {{"group", r->group}, {"entry", ToHex(r->entry)}};
-    }
-  }
+  nlohmann::json j = EntryJson(e);
+  j["type"] = "entry";
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
