@@ -3,6 +3,8 @@
 // OUT_DIR/entry/        valid entries (several groups, payload sizes, seq 1 and later)
 // OUT_DIR/fork_proof/   valid fork proofs (single-entry sides and a two-entry side)
 // OUT_DIR/bundle/       valid bundles (entries and a fork proof, with the end record)
+// OUT_DIR/catalog/      catalog records (kind 2 payloads): valid ones and one of each error
+// OUT_DIR/markdown/     posts (kind 1 payloads): the Markdown the web UI renders, and hostile
 //
 // Keys come from fixed seeds and timestamps are fixed, so the corpus is the same each run.
 #include <cstdio>
@@ -17,6 +19,7 @@
 #include "core/crypto.h"
 #include "core/entry.h"
 #include "core/fork_proof.h"
+#include "core/post.h"
 #include "proto/broadcast.h"
 #include "proto/frame.h"
 #include "proto/membership_codec.h"
@@ -85,7 +88,8 @@ int main(int argc, char** argv) {
   }
   pando::InitCrypto();
   const fs::path out = argv[1];
-  for (const char* sub : {"entry", "fork_proof", "bundle", "reconcile", "overlay", "frame"}) {
+  for (const char* sub :
+       {"entry", "fork_proof", "bundle", "reconcile", "overlay", "frame", "catalog", "markdown"}) {
     fs::create_directories(out / sub);
   }
 
@@ -223,6 +227,56 @@ int main(int argc, char** argv) {
       P::EncodeFrame(frame, stream);
     }
     WriteFile(out / "frame" / "stream", stream);
+  }
+
+  // Catalog records: valid ones, then one of each error (MALFORMED, INVALID_GROUP, BAD_ID).
+  {
+    const std::string id = pando::ToHex(a_blog[0].id());
+    const pando::CatalogRecord records[] = {
+        {"Hello, world", "blog", a_blog[0].id()},
+        {"Caf\xc3\xa9 \xf0\x9f\x98\x80 \"quoted\" \\ <b>", "blog.alice", a_blog[1].id()},
+        {std::string(pando::kTitleBytesMax, 't'), std::string(64, 'g'), a_blog[2].id()},
+        {"", "catalog", b_big[0].id()},
+    };
+    int c = 0;
+    for (const pando::CatalogRecord& r : records) {
+      WriteFile(out / "catalog" / ("record-" + std::to_string(c++)), pando::EncodeCatalogRecord(r));
+    }
+    const std::string bad[] = {
+        "not json",
+        "[\"t\", \"blog\", \"" + id + "\"]",
+        "{\"title\": 1, \"group\": \"blog\", \"entry\": \"" + id + "\"}",
+        "{\"title\": \"t\", \"group\": \"Bad Group\", \"entry\": \"" + id + "\"}",
+        "{\"title\": \"t\", \"group\": \"blog\", \"entry\": \"" + id.substr(1) + "\"}",
+        "{\"title\": \"# \\u0001 line\\nnext\", \"group\": \"blog\", \"entry\": \"" + id +
+            "\", \"extra\": [1, 2.5e3, null, {\"k\": true}]}",
+    };
+    for (const std::string& b : bad) {
+      WriteFile(out / "catalog" / ("record-" + std::to_string(c++)), ToBytes(b));
+    }
+  }
+
+  // Posts: each construct the web UI renders, and hostile text it must render harmlessly.
+  {
+    const std::string posts[] = {
+        "# A title\n\nSome *emphasis*, **strong**, `code` and ~~strikethrough~~.\n",
+        "[a link](https://example.com \"title\") ![an image](https://example.com/a.png)\n"
+        "<https://example.com/auto> www.example.com alice@example.com\n",
+        "| a | b |\n|:--|--:|\n| 1 | 2 |\n",
+        "- [ ] to do\n- [x] done\n\n1. one\n2. two\n\n> quoted\n\n---\n",
+        "```cpp\nint main() { return 0; }\n```\n\n    indented code\n",
+        "[ref]\n\n[ref]: https://example.com/r \"Ref\"\n",
+        "<script>alert(1)</script>\n<img src=x onerror=alert(1)>\n<!-- comment -->\n",
+        "[x](javascript:alert(1)) [y](JaVaScRiPt&#58;alert(1)) ![z](data:text/html,x)\n"
+        "<vbscript:msgbox(1)> [w](data:image/png;base64,AAAA)\n",
+        "&amp; &#x3C; &lt; &#0; &bogus; \\* \\_ \\[\n",
+        "Setext title\n===\n\ntext with a hard  \nbreak\n",
+        std::string("nul ") + '\0' + " byte, bad \xff\xfe bytes, cut \xe2\x82",
+    };
+    int m = 0;
+    for (const std::string& p : posts) {
+      WriteFile(out / "markdown" / ("post-" + std::to_string(m++)), ToBytes(p));
+    }
   }
 
   std::cout << "make_corpus: wrote " << n << " entries, 2 fork proofs, 3 bundles to "

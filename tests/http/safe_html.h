@@ -82,7 +82,7 @@ inline std::string UnsafeUrl(std::string_view attribute, std::string_view value)
     if (static_cast<unsigned char>(c) > 0x20 && c != 0x7f) url += c;
   }
   url = Lower(url);
-  for (std::string_view bad : {"javascript:", "vbscript:", "file:", "livescript:", "mocha:"}) {
+  for (std::string_view bad : {"javascript:", "vbscript:", "file:"}) {
     if (url.starts_with(bad)) return std::string(attribute) + " with " + std::string(bad);
   }
   if (url.starts_with("data:")) {
