@@ -17,7 +17,7 @@ fi
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="$ROOT/build-fuzz"
 TARGETS=(entry_decode_fuzz bundle_read_fuzz fork_proof_decode_fuzz reconcile_fuzz
-  overlay_decode_fuzz frame_decode_fuzz)
+  overlay_decode_fuzz frame_decode_fuzz catalog_record_fuzz markdown_fuzz)
 PER_TARGET=$((TOTAL_SECONDS / ${#TARGETS[@]}))
 JOBS="$(nproc 2>/dev/null || echo 2)"
 
@@ -49,6 +49,8 @@ corpus_of() {
     reconcile_fuzz) echo reconcile ;;
     overlay_decode_fuzz) echo overlay ;;
     frame_decode_fuzz) echo frame ;;
+    catalog_record_fuzz) echo catalog ;;
+    markdown_fuzz) echo markdown ;;
   esac
 }
 
@@ -60,6 +62,8 @@ max_len_of() {
     reconcile_fuzz) echo 270000 ;;
     overlay_decode_fuzz) echo 1024 ;;
     frame_decode_fuzz) echo 140000 ;;
+    catalog_record_fuzz) echo 65536 ;;
+    markdown_fuzz) echo 65536 ;;
   esac
 }
 

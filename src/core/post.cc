@@ -45,14 +45,6 @@ std::string CutUtf8(std::string_view s, size_t max) {
   return std::string(s.substr(0, end));
 }
 
-bool Blank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && Blank(s.front())) s.remove_prefix(1);
-  while (!s.empty() && Blank(s.back())) s.remove_suffix(1);
-  return s;
-}
-
 }  // namespace
 
 bool IsUtf8(std::string_view bytes) {
@@ -67,15 +59,28 @@ bool IsUtf8(std::string_view bytes) {
 std::string PostTitle(std::string_view markdown) {
   while (!markdown.empty()) {
     const size_t nl = markdown.find('\n');
-    std::string_view line = Trim(markdown.substr(0, nl));
-    while (!line.empty() && line.front() == '#') line.remove_prefix(1);
-    line = Trim(line);
-    if (!line.empty()) {
-      // A title is shown as text; control characters have no place in it.
-      std::string clean;
-      for (char c : line) clean.push_back(static_cast<uint8_t>(c) < 0x20 ? ' ' : c);
-      if (!IsUtf8(clean)) return "";
-      return CutUtf8(clean, kTitleBytesMax);
+    const std::string_view line = markdown.substr(0, nl);
+    if (!IsUtf8(line)) return "";
+    // Control characters (C0, DEL, C1) become spaces: a title is shown as one line of text.
+    std::string clean;
+    for (size_t i = 0; i < line.size(); ++i) {
+      const auto c = static_cast<uint8_t>(line[i]);
+      if (c < 0x20 || c == 0x7f) {
+        clean += ' ';
+      } else if (c == 0xc2 && i + 1 < line.size() && static_cast<uint8_t>(line[i + 1]) < 0xa0) {
+        clean += ' ';  // U+0080..U+009F.
+        ++i;
+      } else {
+        clean += static_cast<char>(c);
+      }
+    }
+    // Heading marks and blanks go from the front, blanks from the end, and again after the
+    // cut, so that the title of a title is itself (catalog records relay titles).
+    const size_t first = clean.find_first_not_of(" #");
+    if (first != std::string::npos) {
+      std::string title = CutUtf8(std::string_view(clean).substr(first), kTitleBytesMax);
+      while (!title.empty() && title.back() == ' ') title.pop_back();
+      return title;
     }
     if (nl == std::string_view::npos) break;
     markdown.remove_prefix(nl + 1);

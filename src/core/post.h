@@ -18,8 +18,11 @@ inline constexpr size_t kTitleBytesMax = 200;
 // Whether bytes are well-formed UTF-8 (no overlongs, no surrogates, at most U+10FFFF).
 bool IsUtf8(std::string_view bytes);
 
-// The title of a Markdown post: its first non-blank line, with leading '#' and blanks
-// removed, trimmed, cut to kTitleBytesMax bytes. Empty for an empty text.
+// The title of a Markdown post: its first line that has more than blanks and '#', with
+// control characters (C0, DEL, C1) as spaces, leading '#' and spaces and trailing spaces
+// removed, cut to kTitleBytesMax bytes on a character boundary (and trailing spaces removed
+// again). PostTitle(PostTitle(x)) == PostTitle(x). Empty for an empty text or a first such
+// line that is not UTF-8. app.js's postTitle is the same function.
 std::string PostTitle(std::string_view markdown);
 
 // A catalog record: the network-wide index entry of one post, a JSON object

@@ -10,7 +10,8 @@ namespace pando::http {
 // Renders GitHub-flavoured Markdown (tables, strikethrough, autolinks, task lists) to HTML.
 // Raw HTML in the text is dropped (cmark-gfm's safe mode) and links or images whose URL
 // uses javascript:, vbscript:, file: or data: (other than images) lose the URL. Invalid
-// UTF-8 is replaced. What comes out holds no element or attribute that runs script.
+// UTF-8 is replaced. What comes out holds no element or attribute that runs script. A text
+// whose tables could ask for more than 50,000 cells renders without tables (markdown.cc).
 std::string RenderMarkdown(std::string_view markdown);
 
 // Text as HTML text or a quoted attribute value: & < > " ' and CR escaped.

@@ -192,15 +192,16 @@ export async function verifyEntry(bytes) {
 export function postTitle(markdown) {
   // Round-trip through UTF-8 so that lone surrogates read as U+FFFD, as in the payload.
   const text = fromUtf8(utf8(markdown));
-  const trim = (s) => s.replace(/^[ \t\r]+|[ \t\r]+$/g, "");
   for (const raw of text.split("\n")) {
-    const line = trim(trim(raw).replace(/^#+/, ""));
+    // As core/post.cc: control characters to spaces; '#' and spaces off the front, spaces off
+    // the end, again after the cut, so the title of a title is itself.
+    const line = raw.replace(/[\x00-\x1f\x7f-\x9f]/g, " ").replace(/^[ #]+/, "").replace(/ +$/, "");
     if (line === "") continue;
-    const bytes = utf8(line.replace(/[\x00-\x1f]/g, " "));
-    if (bytes.length <= TITLE_BYTES_MAX) return fromUtf8(bytes);
+    const bytes = utf8(line);
+    if (bytes.length <= TITLE_BYTES_MAX) return line;
     let end = TITLE_BYTES_MAX;
     while (end > 0 && (bytes[end] & 0xc0) === 0x80) end--; // Back off continuation bytes.
-    return fromUtf8(bytes.subarray(0, end));
+    return fromUtf8(bytes.subarray(0, end)).replace(/ +$/, "");
   }
   return "";
 }
