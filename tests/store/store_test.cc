@@ -44,8 +44,9 @@ class StoreTest : public ::testing::Test {
     auto tables =
         // The post index (posts, post_text and its shadow tables, post_index) is derived
         // from entries after each commit; it is left out, so a dump shows stored facts only.
-        db.Prepare("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'post%' "
-                   "ORDER BY name")
+        db.Prepare(
+              "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'post%' "
+              "ORDER BY name")
             .value();
     std::vector<std::string> names;
     while (*tables.Step()) names.push_back(tables.Text(0));
