@@ -21,14 +21,16 @@ void AddNode(CLI::App& app, Context& ctx) {
     int64_t max_connections = -1;
   };
   auto args = std::make_shared<Args>();
-  auto* cmd = app.add_subcommand(
-      "node", "Run a node: replicate the groups it carries with its peers and serve the local API");
+  auto* cmd = app.add_subcommand("node",
+                                 "Run a node: replicate the groups it carries with its peers and "
+                                 "serve its HTTP port (API and web UI)");
   cmd->add_option("--config", args->config_file,
                   "TOML file of settings (default: node.toml in the data directory, if present); "
                   "flags take precedence");
   cmd->add_option("--listen", args->listen,
                   "Address for peer connections (default 127.0.0.1:7420)");
-  cmd->add_option("--http", args->http, "Address of the local API (default 127.0.0.1:7480)");
+  cmd->add_option("--http", args->http,
+                  "Address of the HTTP port: API and web UI (default 127.0.0.1:7480)");
   cmd->add_option("--location", args->location,
                   "Where the node stands, LAT,LON in degrees (reported in /metrics)");
   cmd->add_option("--advertise", args->advertise,

@@ -1,6 +1,6 @@
 // Node: a running Pando node. It drives proto::Replica (membership, broadcast and
 // anti-entropy of every carried group) over net::Connection peer links, keeps entries in the
-// SQLite store, and serves the local API (api.h) that the CLI verbs use while it runs.
+// SQLite store, and runs the HTTP server it is given (src/http: API, web UI, streams).
 //
 // Threads: one event loop (an io_context run on the thread that calls Run) does all the
 // network, protocol and API work; the store's writer thread commits entries; a waiter
@@ -101,7 +101,7 @@ class Node {
   const Endpoint& http_endpoint() const { return http_endpoint_; }
   const PublicKey& key() const { return identity_->key(); }
 
-  // --- Used by the local API, on the loop's thread ---------------------------------------
+  // --- Used by the HTTP server, on the loop's thread -------------------------------------
   store::Store& store() { return *store_; }
   const NodeConfig& config() const { return config_; }
   // Stores a signed entry made on this machine, then broadcasts it. `done` runs on the loop
