@@ -18,26 +18,16 @@ namespace {
 constexpr size_t kFrontPosts = 20;
 constexpr size_t kListPosts = 50;
 
-std::string IsoTime(int64_t ms) {
-  const std::time_t s = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&s, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-std::string ShortTime(int64_t ms) {
-  const std::time_t s = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&s, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &tm);
-  return buf;
-}
-
+// A <time> element: machine-readable ISO 8601 in the attribute, "2026-11-22 10:59 UTC" shown
+// (app.js writes live items the same way). One gmtime_r and two strftime per call.
 std::string TimeTag(int64_t ms) {
-  return "<time datetime=\"" + IsoTime(ms) + "\">" + ShortTime(ms) + "</time>";
+  const std::time_t s = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&s, &tm);
+  char iso[32], shown[32];
+  std::strftime(iso, sizeof iso, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  std::strftime(shown, sizeof shown, "%Y-%m-%d %H:%M UTC", &tm);
+  return std::string("<time datetime=\"") + iso + "\">" + shown + "</time>";
 }
 
 std::string AuthorLink(const PublicKey& key) {
