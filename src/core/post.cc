@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
-#include "core/entry.h"
 #include "core/error_codes.h"
+#include "core/kinds.h"
 
 namespace pando {
 namespace {
@@ -124,6 +124,22 @@ Bytes EncodeCatalogRecord(const CatalogRecord& record) {
       {"title", record.title}, {"group", record.group}, {"entry", ToHex(record.entry)}};
   const std::string s = j.dump();
   return Bytes(s.begin(), s.end());
+}
+
+PostReading ReadPost(const Entry& e) {
+  PostReading r;
+  const std::string_view text = AsString(e.payload());
+  if (e.kind() == kinds::kPost && IsUtf8(text)) {
+    r.post = true;
+    r.title = PostTitle(text);
+    r.text = text;
+  } else if (e.kind() == kinds::kCatalog) {
+    if (auto record = DecodeCatalogRecord(e.payload()); record.ok()) {
+      r.title = record->title;
+      r.record = std::move(record).value();
+    }
+  }
+  return r;
 }
 
 }  // namespace pando

@@ -4,10 +4,12 @@
 // it is only left out of the catalog and of search.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "core/bytes.h"
+#include "core/entry.h"
 #include "core/error.h"
 
 namespace pando {
@@ -39,5 +41,17 @@ Result<CatalogRecord> DecodeCatalogRecord(ByteSpan payload);
 
 // The payload of a catalog record, as the browser's script writes it.
 Bytes EncodeCatalogRecord(const CatalogRecord& record);
+
+// How the web layer reads an entry (the API, the pages, the store's post index): a post
+// (kind 1 with a UTF-8 payload) has a title and its text; a catalog record (kind 2 that
+// decodes) has a title and its record; any other entry has neither (`post` false, no
+// record). `text` views the entry's payload: the entry must outlive it.
+struct PostReading {
+  bool post = false;
+  std::string title;
+  std::string_view text;
+  std::optional<CatalogRecord> record;
+};
+PostReading ReadPost(const Entry& e);
 
 }  // namespace pando

@@ -272,16 +272,14 @@ nlohmann::json EntryJson(const Entry& e) {
                       {"group", e.group()},       {"seq", e.seq()},
                       {"kind", e.kind()},         {"timestamp_ms", e.timestamp_ms()},
                       {"entry", ToHex(e.bytes())}};
-  const std::string_view text = AsString(e.payload());
-  if (e.kind() == kinds::kPost && IsUtf8(text)) {
-    j["title"] = PostTitle(text);
-    j["text"] = text;
+  const PostReading r = ReadPost(e);
+  if (r.post) {
+    j["title"] = r.title;
+    j["text"] = r.text;
   }
-  if (e.kind() == kinds::kCatalog) {
-    if (auto r = DecodeCatalogRecord(e.payload()); r.ok()) {
-      j["title"] = r->title;
-      j["target"] = {{"group", r->group}, {"entry", ToHex(r->entry)}};
-    }
+  if (r.record) {
+    j["title"] = r.title;
+    j["target"] = {{"group", r.record->group}, {"entry", ToHex(r.record->entry)}};
   }
   return j;
 }

@@ -41,8 +41,8 @@ std::string GroupLink(std::string_view group) {
   return "<a class=\"group\" href=\"/g/" + g + "\">" + g + "</a>";
 }
 
-std::string Page(const Call& call, std::string_view page, std::string_view title,
-                 const std::string& main, std::string_view query = "") {
+std::string Page(std::string_view page, std::string_view title, const std::string& main,
+                 std::string_view query = "") {
   std::string html =
       "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
@@ -58,7 +58,6 @@ std::string Page(const Call& call, std::string_view page, std::string_view title
       Escape(query) + "\"><button type=\"submit\">Search</button></form></header>\n<main>" + main +
       "</main>\n<footer>A Pando node · <a href=\"/api/v1/status\">status</a> · "
       "<a href=\"/metrics\">metrics</a></footer></body></html>\n";
-  (void)call;
   return html;
 }
 
@@ -70,7 +69,7 @@ Response ErrorPage(const Call& call, const Error& e) {
   const std::string main = "<h1>" + Escape(e.code) + "</h1><p class=\"error\">" +
                            Escape(e.message) +
                            "</p><p><a href=\"/\">Back to the latest posts</a></p>";
-  return Html(HttpStatusOf(e.code), Page(call, "error", std::string(e.code), main), call);
+  return Html(HttpStatusOf(e.code), Page("error", std::string(e.code), main), call);
 }
 
 // One list item: a post, or a catalog record pointing at one.
@@ -94,7 +93,7 @@ Response Front(Context& ctx, const Call& call) {
   main += "<ol id=\"latest\" class=\"posts\">";
   for (const auto& p : *posts) main += PostItem(p);
   main += "</ol>";
-  return Html(200, Page(call, "front", "Latest posts", main), call);
+  return Html(200, Page("front", "Latest posts", main), call);
 }
 
 Response Search(Context& ctx, const Call& call) {
@@ -121,7 +120,7 @@ Response Search(Context& ctx, const Call& call) {
     main += "<p id=\"search-count\">" + std::to_string(n) + (n == 1 ? " post" : " posts") +
             " match “" + Escape(q) + "”.</p><ol id=\"results\" class=\"posts\">" + items + "</ol>";
   }
-  return Html(200, Page(call, "search", q.empty() ? "Search" : q, main, q), call);
+  return Html(200, Page("search", q.empty() ? "Search" : q, main, q), call);
 }
 
 Response Author(Context& ctx, const Call& call, std::string_view text) {
@@ -135,7 +134,7 @@ Response Author(Context& ctx, const Call& call, std::string_view text) {
   main += "<ol id=\"posts\" class=\"posts\">";
   for (const auto& p : *posts) main += PostItem(p);
   main += "</ol>";
-  return Html(200, Page(call, "author", "Blog of " + id.substr(0, 12), main), call);
+  return Html(200, Page("author", "Blog of " + id.substr(0, 12), main), call);
 }
 
 Response Post(Context& ctx, const Call& call, std::string_view hex) {
@@ -159,7 +158,7 @@ Response Post(Context& ctx, const Call& call, std::string_view hex) {
           Escape(r.target_group) +
           "</b>, so it knows this post only from the network's catalog. A node that carries " +
           Escape(r.target_group) + " shows it at this same address.</p></article>";
-      return Html(200, Page(call, "elsewhere", r.title, main), call);
+      return Html(200, Page("elsewhere", r.title, main), call);
     }
     return ErrorPage(
         call, Error{codes::kNotFound, "This node does not hold entry " + ToHex(id) +
@@ -167,9 +166,10 @@ Response Post(Context& ctx, const Call& call, std::string_view hex) {
                                           "a node that carries it shows it at the same address."});
   }
   const Entry& entry = **e;
+  const PostReading reading = ReadPost(entry);
+  const bool post = reading.post;
   const std::string_view text = AsString(entry.payload());
-  const bool post = entry.kind() == kinds::kPost && IsUtf8(text);
-  const std::string title = post ? PostTitle(text) : "Entry " + ToHex(id).substr(0, 12);
+  const std::string title = post ? reading.title : "Entry " + ToHex(id).substr(0, 12);
   const std::string author = AuthorId(entry.author());
   std::string main = "<article id=\"post\" data-id=\"" + ToHex(id) + "\" data-entry=\"" +
                      ToHex(entry.bytes()) + "\" data-author=\"" + author + "\" data-author-key=\"" +
@@ -188,7 +188,7 @@ Response Post(Context& ctx, const Call& call, std::string_view hex) {
   }
   main += "<p class=\"permalink\">Permalink: <a href=\"/p/" + ToHex(id) + "\">/p/" + ToHex(id) +
           "</a></p></article>";
-  return Html(200, Page(call, "post", title, main), call);
+  return Html(200, Page("post", title, main), call);
 }
 
 Response Group(Context& ctx, const Call& call, std::string_view name) {
@@ -205,12 +205,8 @@ Response Group(Context& ctx, const Call& call, std::string_view name) {
   if (entries->empty()) main += "<p>This node holds no entries of this group.</p>";
   main += "<ol id=\"entries\" class=\"posts\">";
   for (const Entry& e : *entries) {
-    const std::string_view text = AsString(e.payload());
-    std::string title;
-    if (e.kind() == kinds::kPost && IsUtf8(text)) title = PostTitle(text);
-    if (e.kind() == kinds::kCatalog) {
-      if (auto r = DecodeCatalogRecord(e.payload()); r.ok()) title = "Catalog: " + r->title;
-    }
+    const PostReading r = ReadPost(e);
+    std::string title = r.record ? "Catalog: " + r.title : r.title;
     if (title.empty()) title = "Entry of kind " + std::to_string(e.kind());
     const std::string id = ToHex(e.id());
     main += "<li class=\"post\" data-id=\"" + id + "\"><a class=\"title\" href=\"/p/" + id + "\">" +
@@ -218,7 +214,7 @@ Response Group(Context& ctx, const Call& call, std::string_view name) {
             TimeTag(e.timestamp_ms()) + "</span></li>";
   }
   main += "</ol>";
-  return Html(200, Page(call, "group", std::string(name), main), call);
+  return Html(200, Page("group", std::string(name), main), call);
 }
 
 Response Write(const Call& call) {
@@ -236,7 +232,7 @@ signed posts. Author id: <code id="key-author"></code></p>
 <p><textarea id="compose-text" rows="12" cols="70" placeholder="# Title&#10;&#10;Markdown text"></textarea></p>
 <p><button id="compose-submit" type="submit">Sign and post</button></p>
 <p id="compose-status" role="status"></p></form>)html";
-  return Html(200, Page(call, "write", "Write", main), call);
+  return Html(200, Page("write", "Write", main), call);
 }
 
 }  // namespace

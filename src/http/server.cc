@@ -82,7 +82,8 @@ class Session : public std::enable_shared_from_this<Session> {
       }
       if (route_ == "static") return Send(HandleStatic(call));
       if (route_ == "metrics") {
-        return Send(MakeResponse(200, ctx_->metrics->Render(ctx_->node->StatusJson(), streams()),
+        return Send(MakeResponse(200,
+                                 ctx_->metrics->Render(ctx_->node->StatusJson(), hub_->sockets()),
                                  "text/plain; version=0.0.4; charset=utf-8", req));
       }
       Send(HandlePage(*ctx_, call));
@@ -95,8 +96,6 @@ class Session : public std::enable_shared_from_this<Session> {
       Send(ErrorResponse(Error{codes::kInternal, "The request failed inside the node."}, r));
     }
   }
-
-  size_t streams() const;
 
   void Send(Response res) {
     ctx_->metrics->Record(route_, res.result_int(), std::chrono::steady_clock::now() - began_);
@@ -121,8 +120,6 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string_view route_ = "page";
   std::chrono::steady_clock::time_point began_;
 };
-
-size_t Session::streams() const { return hub_->sockets(); }
 
 }  // namespace
 

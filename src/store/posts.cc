@@ -41,27 +41,6 @@ std::string SearchQuery(std::string_view text) {
 
 Status Store::Writer::IndexPosts(size_t max, bool* more) {
   *more = false;
-  if (!sel_unindexed_) {
-    auto prep = [&](std::optional<Stmt>& slot, std::string_view sql) -> Status {
-      auto s = db_.Prepare(sql);
-      if (!s.ok()) return s.error();
-      slot.emplace(std::move(s).value());
-      return Status::Ok();
-    };
-    PANDO_RETURN_IF_ERROR(prep(sel_upto_, "SELECT upto FROM post_index"));
-    PANDO_RETURN_IF_ERROR(prep(sel_unindexed_,
-                               "SELECT e.entry_ref, e.kind, e.raw, f.author_ref, e.group_ref "
-                               "FROM entries e JOIN feeds f USING (feed_ref) "
-                               "WHERE e.entry_ref > ? ORDER BY e.entry_ref LIMIT ?"));
-    PANDO_RETURN_IF_ERROR(prep(ins_post_,
-                               "INSERT OR IGNORE INTO posts(entry_ref, kind, author_ref, "
-                               "group_ref, ts, title, target_group, target_id) "
-                               "VALUES(?,?,?,?,?,?,?,?)"));
-    PANDO_RETURN_IF_ERROR(prep(ins_text_,
-                               "INSERT INTO post_text(rowid, title, body, grp, author) "
-                               "VALUES(?,?,?,?,?)"));
-    PANDO_RETURN_IF_ERROR(prep(upd_upto_, "UPDATE post_index SET upto=?"));
-  }
   auto row = sel_upto_->Step();
   const int64_t upto = row.ok() && *row ? sel_upto_->Int(0) : 0;
   sel_upto_->Reset();
@@ -96,37 +75,25 @@ Status Store::Writer::IndexPosts(size_t max, bool* more) {
 }
 
 Status Store::Writer::IndexOne(int64_t ref, const Entry& e, int64_t author_ref, int64_t group_ref) {
-  const std::string_view text = AsString(e.payload());
-  std::string title, target_group, body;
-  std::optional<Hash32> target;
-  if (e.kind() == kinds::kPost) {
-    if (!IsUtf8(text)) return Status::Ok();
-    title = PostTitle(text);
-    body = text;
-  } else {
-    auto record = DecodeCatalogRecord(e.payload());
-    if (!record.ok()) return Status::Ok();
-    title = record->title;
-    target_group = record->group;
-    target = record->entry;
-  }
+  const PostReading r = ReadPost(e);
+  if (!r.post && !r.record) return Status::Ok();  // Not UTF-8, or a record that does not parse.
   ins_post_->Bind(1, ref)
       .Bind(2, static_cast<int64_t>(e.kind()))
       .Bind(3, author_ref)
       .Bind(4, group_ref)
       .Bind(5, e.timestamp_ms())
-      .Bind(6, std::string_view(title));
-  if (target) {
-    ins_post_->Bind(7, std::string_view(target_group)).Bind(8, ByteSpan(*target));
+      .Bind(6, std::string_view(r.title));
+  if (r.record) {
+    ins_post_->Bind(7, std::string_view(r.record->group)).Bind(8, ByteSpan(r.record->entry));
   } else {
     ins_post_->BindNull(7).BindNull(8);
   }
   PANDO_RETURN_IF_ERROR(ins_post_->Run());
   const std::string author = AuthorId(e.author());
-  const std::string_view grp = target ? std::string_view(target_group) : e.group();
+  const std::string_view grp = r.record ? std::string_view(r.record->group) : e.group();
   ins_text_->Bind(1, ref)
-      .Bind(2, std::string_view(title))
-      .Bind(3, std::string_view(body))
+      .Bind(2, std::string_view(r.title))
+      .Bind(3, r.text)
       .Bind(4, grp)
       .Bind(5, std::string_view(author));
   return ins_text_->Run();
@@ -172,15 +139,6 @@ Result<std::vector<PostInfo>> CollectPosts(Stmt& s, bool ranked) {
 }
 
 }  // namespace
-
-Result<Stmt*> Store::Prepared(std::optional<Stmt>& slot, const std::string& sql) {
-  if (!slot) {
-    auto stmt = reader_->Prepare(sql);
-    if (!stmt.ok()) return stmt.error();
-    slot.emplace(std::move(stmt).value());
-  }
-  return &*slot;
-}
 
 Result<std::vector<PostInfo>> Store::Latest(uint16_t kind, size_t limit) {
   std::lock_guard lock(read_mu_);

@@ -161,9 +161,10 @@ class Store {
   // "raw of the entry with this id", prepared once, reset after each use. Declared after
   // reader_, so it is finalized before the connection closes. Guarded by read_mu_.
   std::optional<Stmt> raw_by_id_;
-  // The post index's queries (posts.cc), prepared on first use, like raw_by_id_: a page
-  // read should not pay for compiling SQL. Guarded by read_mu_.
+  // The post index's queries (posts.cc), likewise: a page read should not pay for compiling
+  // SQL. Guarded by read_mu_.
   std::optional<Stmt> latest_, posts_by_, search_, record_for_;
+  // The statement in slot, prepared on the reader connection on first use.
   Result<Stmt*> Prepared(std::optional<Stmt>& slot, const std::string& sql);
   Result<Stmt*> RawById();
 

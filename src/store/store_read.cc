@@ -34,13 +34,17 @@ Result<std::vector<Entry>> CollectEntries(Stmt& stmt) {
 
 }  // namespace
 
-Result<Stmt*> Store::RawById() {
-  if (!raw_by_id_) {
-    auto stmt = reader_->Prepare("SELECT raw FROM entries WHERE id_prefix=? AND id=?");
+Result<Stmt*> Store::Prepared(std::optional<Stmt>& slot, const std::string& sql) {
+  if (!slot) {
+    auto stmt = reader_->Prepare(sql);
     if (!stmt.ok()) return stmt.error();
-    raw_by_id_.emplace(std::move(stmt).value());
+    slot.emplace(std::move(stmt).value());
   }
-  return &*raw_by_id_;
+  return &*slot;
+}
+
+Result<Stmt*> Store::RawById() {
+  return Prepared(raw_by_id_, "SELECT raw FROM entries WHERE id_prefix=? AND id=?");
 }
 
 Result<std::optional<Entry>> Store::Get(const Hash32& id) {

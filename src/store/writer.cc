@@ -55,6 +55,20 @@ Status Store::Writer::Prepare() {
                              "INSERT OR IGNORE INTO fork_proofs(author_ref, proof, "
                              "detected_ms) VALUES(?,?,?)"));
   PANDO_RETURN_IF_ERROR(prep(upd_forked_, "UPDATE authors SET forked=1 WHERE author_ref=?"));
+  // The post index (posts.cc); the store opens the writer after its migrations.
+  PANDO_RETURN_IF_ERROR(prep(sel_upto_, "SELECT upto FROM post_index"));
+  PANDO_RETURN_IF_ERROR(prep(sel_unindexed_,
+                             "SELECT e.entry_ref, e.kind, e.raw, f.author_ref, e.group_ref "
+                             "FROM entries e JOIN feeds f USING (feed_ref) "
+                             "WHERE e.entry_ref > ? ORDER BY e.entry_ref LIMIT ?"));
+  PANDO_RETURN_IF_ERROR(prep(ins_post_,
+                             "INSERT OR IGNORE INTO posts(entry_ref, kind, author_ref, "
+                             "group_ref, ts, title, target_group, target_id) "
+                             "VALUES(?,?,?,?,?,?,?,?)"));
+  PANDO_RETURN_IF_ERROR(prep(ins_text_,
+                             "INSERT INTO post_text(rowid, title, body, grp, author) "
+                             "VALUES(?,?,?,?,?)"));
+  PANDO_RETURN_IF_ERROR(prep(upd_upto_, "UPDATE post_index SET upto=?"));
   return Status::Ok();
 }
 

@@ -58,7 +58,7 @@ class Store::Writer {
   Db db_;
   std::optional<Stmt> sel_author_, ins_author_, sel_group_, ins_group_, sel_feed_, ins_feed_,
       upd_feed_, ins_entry_, sel_id_at_, sel_feed_from_, ins_proof_, upd_forked_;
-  // The post index's statements, prepared on first use.
+  // The post index's statements.
   std::optional<Stmt> sel_upto_, sel_unindexed_, ins_post_, ins_text_, upd_upto_;
   std::unordered_map<std::string, AuthorState> authors_;  // Keyed by the 32 key bytes.
   std::unordered_map<std::string, FeedState> feeds_;      // Keyed by key bytes + group.
