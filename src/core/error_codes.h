@@ -55,6 +55,8 @@ inline constexpr std::string_view kShuttingDown = "SHUTTING_DOWN";        // Nod
 inline constexpr std::string_view kBadJson = "BAD_JSON";                     // Body is not JSON.
 inline constexpr std::string_view kMethodNotAllowed = "METHOD_NOT_ALLOWED";  // Wrong method.
 inline constexpr std::string_view kForbidden = "FORBIDDEN";  // Admin route, not from loopback.
+// Key-value data (src/crdt/).
+inline constexpr std::string_view kBadOperation = "BAD_OPERATION";  // CRDT payload invalid.
 // A failure Pando did not foresee (an exception from a library); a bug to report.
 inline constexpr std::string_view kInternal = "INTERNAL_ERROR";
 
@@ -99,6 +101,7 @@ inline constexpr std::string_view kAll[] = {kMalformed,
                                             kBadJson,
                                             kMethodNotAllowed,
                                             kForbidden,
+                                            kBadOperation,
                                             kInternal};
 // The constant equal to text, or kInternal if there is none.
 inline std::string_view Intern(std::string_view text) {
