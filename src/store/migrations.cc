@@ -75,9 +75,62 @@ CREATE TABLE post_index (
 INSERT INTO post_index VALUES (1, 0);
 )sql";
 
+// Migration 3: the state of CRDT objects, derived from kind 3 entries (docs/store.md,
+// "CRDT state"; the merge rules are docs/crdt.md). The writer applies entries above the
+// watermark in crdt_index after its commits, like the post index; Store::RebuildCrdt
+// clears these tables and applies every entry again.
+constexpr std::string_view kSchema3 = R"sql(
+CREATE TABLE crdt_objects (
+  obj_ref    INTEGER PRIMARY KEY,
+  group_ref  INTEGER NOT NULL,
+  owner      BLOB NOT NULL,         -- author key of a personal object; x'' for a shared one
+  type       INTEGER NOT NULL,      -- 1 map, 2 set, 3 seq, 4 counter
+  name       TEXT NOT NULL,
+  counter    INTEGER NOT NULL DEFAULT 0,  -- counters: the sum, modulo 2^64
+  changed    INTEGER NOT NULL,      -- entry_ref of the last operation applied
+  UNIQUE (group_ref, owner, type, name)
+);
+CREATE INDEX crdt_objects_by_owner ON crdt_objects (owner, group_ref);
+CREATE TABLE crdt_map (
+  obj_ref INTEGER NOT NULL,
+  field   TEXT NOT NULL,
+  hlc     INTEGER NOT NULL,         -- the winning write's clock
+  entry   BLOB NOT NULL,            -- and its entry id
+  value   TEXT,                     -- JSON text; NULL: deleted
+  PRIMARY KEY (obj_ref, field)
+) WITHOUT ROWID;
+CREATE TABLE crdt_set (
+  obj_ref   INTEGER NOT NULL,
+  element   TEXT NOT NULL,          -- JSON text
+  tag_entry BLOB NOT NULL,          -- the add: entry id and index
+  tag_index INTEGER NOT NULL,
+  added     INTEGER NOT NULL,       -- 1 once the add arrived
+  removed   INTEGER NOT NULL,       -- 1 once a remove named this tag
+  PRIMARY KEY (obj_ref, element, tag_entry, tag_index)
+) WITHOUT ROWID;
+CREATE TABLE crdt_seq (
+  obj_ref      INTEGER NOT NULL,
+  elem_entry   BLOB NOT NULL,       -- the element: entry id and index
+  elem_index   INTEGER NOT NULL,
+  parent_entry BLOB,                -- the element it follows; NULL: the head
+  parent_index INTEGER,
+  hlc          INTEGER NOT NULL,
+  value        TEXT,                -- JSON text; NULL while only a delete has arrived
+  deleted      INTEGER NOT NULL,
+  PRIMARY KEY (obj_ref, elem_entry, elem_index)
+) WITHOUT ROWID;
+CREATE TABLE crdt_index (
+  one     INTEGER PRIMARY KEY CHECK (one = 1),
+  upto    INTEGER NOT NULL,         -- every entry_ref up to this one is applied
+  hlc_max INTEGER NOT NULL          -- the newest clock reading applied
+);
+INSERT INTO crdt_index VALUES (1, 0, 0);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchema1},
     {2, kSchema2},
+    {3, kSchema3},
 };
 
 }  // namespace

@@ -39,32 +39,43 @@ std::string SearchQuery(std::string_view text) {
   return out;
 }
 
-Status Store::Writer::IndexPosts(size_t max, bool* more) {
-  *more = false;
+Status Store::Writer::IndexSlice(size_t max, size_t* n) {
+  *n = 0;
   auto row = sel_upto_->Step();
-  const int64_t upto = row.ok() && *row ? sel_upto_->Int(0) : 0;
+  const int64_t post_upto = row.ok() && *row ? sel_upto_->Int(0) : 0;
   sel_upto_->Reset();
   if (!row.ok()) return row.error();
-
-  PANDO_RETURN_IF_ERROR(Begin());
-  sel_unindexed_->Bind(1, upto).Bind(2, static_cast<int64_t>(max));
-  int64_t last = upto;
-  size_t n = 0;
+  PANDO_RETURN_IF_ERROR(crdt_->Load());
+  const int64_t crdt_upto = crdt_->upto();
+  int64_t last = std::min(post_upto, crdt_upto);
+  sel_unindexed_->Bind(1, last).Bind(2, static_cast<int64_t>(max));
   Status failure;
   while (failure.ok()) {
     auto r = sel_unindexed_->Step();
     if (!r.ok()) failure = r.error();
     if (!r.ok() || !*r) break;
-    ++n;
+    ++*n;
     last = sel_unindexed_->Int(0);
     const int64_t kind = sel_unindexed_->Int(1);
-    if (kind != kinds::kPost && kind != kinds::kCatalog) continue;
+    const bool post = last > post_upto && (kind == kinds::kPost || kind == kinds::kCatalog);
+    const bool crdt = last > crdt_upto && kind == kinds::kCrdt;
+    if (!post && !crdt) continue;
     auto e = Entry::Decode(sel_unindexed_->Blob(2));
     if (!e.ok()) continue;  // Verify reports damaged rows; the index skips them.
-    failure = IndexOne(last, *e, sel_unindexed_->Int(3), sel_unindexed_->Int(4));
+    if (post) failure = IndexOne(last, *e, sel_unindexed_->Int(3), sel_unindexed_->Int(4));
+    if (crdt) failure = crdt_->Apply(last, *e, sel_unindexed_->Int(4));
   }
   sel_unindexed_->Reset();
-  if (failure.ok()) failure = upd_upto_->Bind(1, last).Run();
+  if (failure.ok() && last > post_upto) failure = upd_upto_->Bind(1, last).Run();
+  if (failure.ok()) failure = crdt_->Save(last);
+  return failure;
+}
+
+Status Store::Writer::IndexDerived(size_t max, bool* more) {
+  *more = false;
+  PANDO_RETURN_IF_ERROR(Begin());
+  size_t n = 0;
+  Status failure = IndexSlice(max, &n);
   if (failure.ok()) failure = db_.Exec("COMMIT");
   if (!failure.ok()) {
     Rollback();
@@ -72,6 +83,18 @@ Status Store::Writer::IndexPosts(size_t max, bool* more) {
   }
   *more = n == max;
   return Status::Ok();
+}
+
+Result<int64_t> Store::Writer::RebuildCrdt(size_t slice) {
+  PANDO_RETURN_IF_ERROR(Begin());
+  Status failure = crdt_->Clear();
+  for (size_t n = slice; failure.ok() && n == slice;) failure = IndexSlice(slice, &n);
+  if (failure.ok()) failure = db_.Exec("COMMIT");
+  if (!failure.ok()) {
+    Rollback();
+    return failure.error();
+  }
+  return crdt_->applied();
 }
 
 Status Store::Writer::IndexOne(int64_t ref, const Entry& e, int64_t author_ref, int64_t group_ref) {

@@ -67,8 +67,10 @@ Stmt& Stmt::Bind(int i, int64_t v) {
 }
 
 Stmt& Stmt::Bind(int i, ByteSpan v) {
-  CHECK(sqlite3_bind_blob(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC) ==
-        SQLITE_OK);
+  // SQLite binds NULL for a null pointer; an empty span is an empty blob.
+  static constexpr uint8_t kEmpty = 0;
+  const uint8_t* data = v.data() != nullptr ? v.data() : &kEmpty;
+  CHECK(sqlite3_bind_blob(stmt_, i, data, static_cast<int>(v.size()), SQLITE_STATIC) == SQLITE_OK);
   return *this;
 }
 

@@ -62,6 +62,7 @@ class Stmt {
   void Reset();
 
   int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+  bool IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
   double Double(int col) const { return sqlite3_column_double(stmt_, col); }
   ByteSpan Blob(int col) const;
   // A 32-byte blob (a key or an id); nullopt if the column holds anything else.

@@ -11,7 +11,7 @@
 namespace pando::store {
 
 struct Store::WriteJob {
-  std::variant<Run, ForkProof> item;
+  std::variant<Run, ForkProof, RebuildRequest> item;
   std::promise<std::vector<Status>> done;
   size_t entries() const {
     return std::holds_alternative<Run>(item) ? std::get<Run>(item).entries.size() : 1;
@@ -62,7 +62,7 @@ Store::~Store() {
   if (writer_thread_.joinable()) writer_thread_.join();
 }
 
-std::future<std::vector<Status>> Store::Enqueue(std::variant<Run, ForkProof> item) {
+std::future<std::vector<Status>> Store::Enqueue(std::variant<Run, ForkProof, RebuildRequest> item) {
   auto job = std::make_unique<WriteJob>();
   job->item = std::move(item);
   auto fut = job->done.get_future();
@@ -75,6 +75,14 @@ std::future<std::vector<Status>> Store::Enqueue(std::variant<Run, ForkProof> ite
 }
 
 std::future<std::vector<Status>> Store::Submit(Run run) { return Enqueue(std::move(run)); }
+
+Result<int64_t> Store::RebuildCrdt() {
+  RebuildRequest r{std::make_shared<int64_t>(0)};
+  auto applied = r.applied;
+  Status s = Enqueue(std::move(r)).get().front();
+  if (!s.ok()) return s.error();
+  return *applied;
+}
 
 std::future<Status> Store::SubmitForkProof(ForkProof proof) {
   auto fut = std::make_shared<std::future<std::vector<Status>>>(Enqueue(std::move(proof)));
@@ -93,12 +101,23 @@ void Store::WriterLoop() {
       queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // Stopping and drained.
       size_t n = 0;
-      while (!queue_.empty() &&
-             (batch.empty() || n + queue_.front()->entries() <= batch_entries_max_)) {
+      // A rebuild is a batch of its own.
+      while (!queue_.empty()) {
+        const bool rebuild = std::holds_alternative<RebuildRequest>(queue_.front()->item);
+        if (!batch.empty() && (rebuild || n + queue_.front()->entries() > batch_entries_max_)) {
+          break;
+        }
         n += queue_.front()->entries();
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
+        if (rebuild) break;
       }
+    }
+    if (auto* r = std::get_if<RebuildRequest>(&batch[0]->item)) {
+      auto applied = writer_->RebuildCrdt(kIndexSliceEntries);
+      if (applied.ok()) *r->applied = *applied;
+      batch[0]->done.set_value({applied.ok() ? Status::Ok() : Status(applied.error())});
+      continue;
     }
     std::vector<std::vector<Status>> results;
     Status failure = writer_->Begin();
@@ -130,7 +149,7 @@ void Store::WriterLoop() {
     for (const auto& job : batch) entries += job->entries();
     if (entries <= kIndexBeforeAckEntriesMax) {
       bool more = false;
-      (void)writer_->IndexPosts(kIndexSliceEntries, &more);
+      (void)writer_->IndexDerived(kIndexSliceEntries, &more);
     }
     for (size_t i = 0; i < batch.size(); ++i) batch[i]->done.set_value(std::move(results[i]));
     IndexWhileIdle();
@@ -146,7 +165,7 @@ void Store::IndexWhileIdle() {
       std::lock_guard lock(queue_mu_);
       if (!queue_.empty() || stopping_) return;
     }
-    if (Status s = writer_->IndexPosts(kIndexSliceEntries, &more); !s.ok()) return;
+    if (Status s = writer_->IndexDerived(kIndexSliceEntries, &more); !s.ok()) return;
   }
 }
 

@@ -27,6 +27,7 @@
 #include "core/entry.h"
 #include "core/error.h"
 #include "core/fork_proof.h"
+#include "store/crdt.h"
 #include "store/posts.h"
 #include "store/sqlite.h"
 
@@ -51,6 +52,16 @@ struct LogQuery {
   std::optional<PublicKey> author;
   size_t limit = 0;  // 0: no limit.
   bool newest_first = false;
+};
+
+// Which CRDT objects to list (Store::FindCrdt); an unset field matches every object.
+// owner PublicKey{} matches shared objects only.
+struct CrdtQuery {
+  std::optional<std::string> group = {};
+  std::optional<PublicKey> owner = {};
+  std::optional<crdt::Type> type = {};
+  std::optional<std::string> name = {};
+  size_t limit = 0;  // 0: no limit.
 };
 
 struct AuthorInfo {
@@ -136,6 +147,21 @@ class Store {
   Result<std::optional<PostInfo>> CatalogRecordFor(const Hash32& post);
   // Posts and catalog records matching the words of `text` (SearchQuery), best first.
   Result<std::vector<PostInfo>> Search(std::string_view text, size_t limit);
+  // CRDT state (crdt.h, docs/store.md "CRDT state"). Objects in key order.
+  Result<std::vector<CrdtObjectInfo>> FindCrdt(const CrdtQuery& query);
+  // One object's state; nullopt if no operation on it was applied.
+  Result<std::optional<CrdtObject>> LoadCrdt(const crdt::ObjectKey& key);
+  // One field of a map (its winning write, possibly a delete); nullopt if never written.
+  Result<std::optional<crdt::MapState::Cell>> CrdtMapField(const crdt::ObjectKey& key,
+                                                           std::string_view field);
+  // The newest clock reading of every operation applied (where a local write starts).
+  Result<crdt::Hlc> CrdtLastHlc();
+  // Every object's state as crdt::Replica::Dump prints it.
+  Result<std::string> CrdtDump();
+  // Clears the CRDT state and applies every stored entry again, in one transaction (the
+  // old state stays readable until it commits). Waits for the writer; returns how many
+  // operations were applied.
+  Result<int64_t> RebuildCrdt();
   // Writes every feed's entries in seq order, then every fork proof, to *out.
   Status Export(BundleWriter* out);
   // Re-verifies the whole store: each entry decodes and matches its id and columns, each
@@ -154,7 +180,10 @@ class Store {
   // at most kIndexBeforeAckEntriesMax entries is indexed before its futures resolve.
   static constexpr size_t kIndexSliceEntries = 2048;
   static constexpr size_t kIndexBeforeAckEntriesMax = 64;
-  std::future<std::vector<Status>> Enqueue(std::variant<Run, ForkProof> item);
+  struct RebuildRequest {
+    std::shared_ptr<int64_t> applied;  // Set by the writer thread before it fulfils the job.
+  };
+  std::future<std::vector<Status>> Enqueue(std::variant<Run, ForkProof, RebuildRequest> item);
 
   std::mutex read_mu_;
   std::optional<Db> reader_;  // Guarded by read_mu_.
@@ -164,6 +193,8 @@ class Store {
   // The post index's queries (posts.cc), likewise: a page read should not pay for compiling
   // SQL. Guarded by read_mu_.
   std::optional<Stmt> latest_, posts_by_, search_, record_for_;
+  // The CRDT state's (crdt.cc), likewise.
+  std::optional<Stmt> crdt_object_, crdt_map_rows_, crdt_set_rows_, crdt_seq_rows_, crdt_field_;
   // The statement in slot, prepared on the reader connection on first use.
   Result<Stmt*> Prepared(std::optional<Stmt>& slot, const std::string& sql);
   Result<Stmt*> RawById();

@@ -9,6 +9,7 @@
 
 #include "core/entry.h"
 #include "core/fork_proof.h"
+#include "store/crdt.h"
 #include "store/sqlite.h"
 #include "store/store.h"
 
@@ -26,9 +27,13 @@ class Store::Writer {
 
   std::vector<Status> ApplyRun(const Run& run);
   Status ApplyForkProof(const ForkProof& proof);
-  // Indexes up to `max` entries stored since the last call into posts and post_text
-  // (posts.cc), in a transaction of its own; *more: entries may remain.
-  Status IndexPosts(size_t max, bool* more);
+  // Derives what the store keeps besides entries from up to `max` entries stored since the
+  // last call, in a transaction of its own: posts and post_text (posts.cc), and the CRDT
+  // state (crdt.cc). *more: entries may remain.
+  Status IndexDerived(size_t max, bool* more);
+  // Clears the CRDT state and applies every entry again, in one transaction, in slices of
+  // `slice` entries. Returns the operations applied.
+  Result<int64_t> RebuildCrdt(size_t slice);
 
  private:
   struct AuthorState {
@@ -54,12 +59,15 @@ class Store::Writer {
   Status StoreProof(AuthorState& author, const ForkProof& proof);
   Result<std::vector<Entry>> StoredSide(int64_t feed_ref, uint64_t seq);
   Status IndexOne(int64_t ref, const Entry& e, int64_t author_ref, int64_t group_ref);
+  // The work of IndexDerived inside an open transaction; *n: entries read.
+  Status IndexSlice(size_t max, size_t* n);
 
   Db db_;
   std::optional<Stmt> sel_author_, ins_author_, sel_group_, ins_group_, sel_feed_, ins_feed_,
       upd_feed_, ins_entry_, sel_id_at_, sel_feed_from_, ins_proof_, upd_forked_;
   // The post index's statements.
   std::optional<Stmt> sel_upto_, sel_unindexed_, ins_post_, ins_text_, upd_upto_;
+  std::unique_ptr<CrdtApplier> crdt_;
   std::unordered_map<std::string, AuthorState> authors_;  // Keyed by the 32 key bytes.
   std::unordered_map<std::string, FeedState> feeds_;      // Keyed by key bytes + group.
   std::unordered_map<std::string, int64_t> groups_;
