@@ -5,12 +5,15 @@
 // OUT_DIR/bundle/       valid bundles (entries and a fork proof, with the end record)
 // OUT_DIR/catalog/      catalog records (kind 2 payloads): valid ones and one of each error
 // OUT_DIR/markdown/     posts (kind 1 payloads): the Markdown the web UI renders, and hostile
+// OUT_DIR/crdt/         CRDT operations (kind 3 payloads): valid ones of every action
 //
 // Keys come from fixed seeds and timestamps are fixed, so the corpus is the same each run.
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <limits>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -20,6 +23,7 @@
 #include "core/entry.h"
 #include "core/fork_proof.h"
 #include "core/post.h"
+#include "crdt/op.h"
 #include "proto/broadcast.h"
 #include "proto/frame.h"
 #include "proto/membership_codec.h"
@@ -88,8 +92,8 @@ int main(int argc, char** argv) {
   }
   pando::InitCrypto();
   const fs::path out = argv[1];
-  for (const char* sub :
-       {"entry", "fork_proof", "bundle", "reconcile", "overlay", "frame", "catalog", "markdown"}) {
+  for (const char* sub : {"entry", "fork_proof", "bundle", "reconcile", "overlay", "frame",
+                          "catalog", "markdown", "crdt"}) {
     fs::create_directories(out / sub);
   }
 
@@ -276,6 +280,62 @@ int main(int argc, char** argv) {
     int m = 0;
     for (const std::string& p : posts) {
       WriteFile(out / "markdown" / ("post-" + std::to_string(m++)), ToBytes(p));
+    }
+  }
+
+  // CRDT operations: a few of each action, from small to near the limits.
+  {
+    namespace C = pando::crdt;
+    const C::Hlc t = C::HlcFromMs(kBaseTimestampMs);
+    const C::ElemId a{a_blog[0].id(), 0}, b{a_blog[1].id(), 2};
+    std::vector<C::Op> ops;
+    auto add = [&](bool personal, std::string name, C::Hlc hlc, C::Action action) {
+      C::Op op;
+      op.personal = personal;
+      op.name = std::move(name);
+      op.hlc = hlc;
+      op.action = std::move(action);
+      ops.push_back(std::move(op));
+    };
+    C::MapUpdate many;
+    for (int i = 0; i < 1024; ++i) {
+      char field[16];
+      std::snprintf(field, sizeof field, "f%04d", i);
+      many.fields.push_back(
+          {field, i % 3 ? std::optional<std::string>(std::to_string(i)) : std::nullopt});
+    }
+    std::string long_field;
+    while (long_field.size() < 254) long_field += "\xc3\xa9";  // 127 times U+00E9
+    long_field += "x";
+    add(false, "profile", t, C::MapUpdate{{{"name", "\"Ada\""}}});
+    add(true, "profile", t + 1,
+        C::MapUpdate{{{"bio", std::nullopt}, {"name", "{\"k\": [1, 2.5e3, null, true]}"}}});
+    add(false, std::string(C::kNameBytesMax, 'n'), t + 2, std::move(many));
+    add(false, "caf\xc3\xa9", t + 3, C::MapUpdate{{{long_field, "\"\\u00e9\""}}});
+    add(false, "tags", t + 4, C::SetAdd{{"\"x\""}});
+    add(true, "tags", t + 5, C::SetAdd{{"1", "\"two\"", "[3]", "{\"four\": 4}", "\"x\""}});
+    add(false, "tags", t + 6, C::SetRemove{"\"x\"", {a}});
+    add(false, "tags", t + 7, C::SetRemove{"\"x\"", {a, b}});
+    add(false, "doc", t + 8, C::SeqInsert{std::nullopt, {"\"H\"", "\"i\""}});
+    add(false, "doc", t + 9, C::SeqInsert{a, {"\"!\""}});
+    C::SeqInsert run{b, {}};
+    for (int i = 0; i < 300; ++i)
+      run.values.push_back("\"" + std::string(1, static_cast<char>('a' + i % 26)) + "\"");
+    add(true, "doc", t + 10, std::move(run));
+    add(false, "doc", t + 11, C::SeqDelete{{a}});
+    add(false, "doc", t + 12, C::SeqDelete{{a, b, a}});
+    add(false, "likes", t + 13, C::CounterAdd{1});
+    add(false, "likes", t + 14, C::CounterAdd{-5});
+    add(true, "likes", t + 15, C::CounterAdd{std::numeric_limits<int64_t>::min()});
+    add(false, "likes", (uint64_t{1} << 63) - 1,
+        C::CounterAdd{std::numeric_limits<int64_t>::max()});
+    int c = 0;
+    for (const C::Op& op : ops) {
+      if (!C::CheckOp(op).ok()) {
+        std::cerr << "make_corpus: seed CRDT operation " << c << " is invalid\n";
+        return 1;
+      }
+      WriteFile(out / "crdt" / ("op-" + std::to_string(c++)), C::EncodeOp(op));
     }
   }
 

@@ -17,7 +17,7 @@ fi
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="$ROOT/build-fuzz"
 TARGETS=(entry_decode_fuzz bundle_read_fuzz fork_proof_decode_fuzz reconcile_fuzz
-  overlay_decode_fuzz frame_decode_fuzz catalog_record_fuzz markdown_fuzz)
+  overlay_decode_fuzz frame_decode_fuzz catalog_record_fuzz markdown_fuzz crdt_op_fuzz)
 PER_TARGET=$((TOTAL_SECONDS / ${#TARGETS[@]}))
 JOBS="$(nproc 2>/dev/null || echo 2)"
 
@@ -51,6 +51,7 @@ corpus_of() {
     frame_decode_fuzz) echo frame ;;
     catalog_record_fuzz) echo catalog ;;
     markdown_fuzz) echo markdown ;;
+    crdt_op_fuzz) echo crdt ;;
   esac
 }
 
@@ -64,6 +65,7 @@ max_len_of() {
     frame_decode_fuzz) echo 140000 ;;
     catalog_record_fuzz) echo 65536 ;;
     markdown_fuzz) echo 65536 ;;
+    crdt_op_fuzz) echo 65536 ;;
   esac
 }
 
