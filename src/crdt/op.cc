@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error_codes.h"
+#include "core/limits.h"
 #include "core/post.h"
 
 namespace pando::crdt {
@@ -247,7 +248,21 @@ Type Op::type() const {
 }
 
 bool IsJsonValue(std::string_view text) {
-  return text.size() <= kValueBytesMax && nlohmann::json::accept(text);
+  // nlohmann's parser stops at a NUL byte and skips a byte order mark; neither belongs in a
+  // value, which must be exactly one JSON text in UTF-8.
+  if (text.size() > kValueBytesMax || text.find('\0') != std::string_view::npos ||
+      text.starts_with("\xEF\xBB\xBF") || !IsUtf8(text)) {
+    return false;
+  }
+  return nlohmann::json::accept(text);
+}
+
+Hlc HlcForWrite(Hlc seen, int64_t now_ms) {
+  // A clock read from someone else's operation may run up to twice the skew ahead; an
+  // entry stamped that far ahead would be refused, so such readings count only up to half
+  // the skew ahead of now.
+  const Hlc cap = HlcFromMs(now_ms + limits::kFutureSkewMsMax / 2);
+  return HlcNext(std::min(seen, cap), now_ms);
 }
 
 Result<Op> DecodeOp(ByteSpan payload) {

@@ -43,6 +43,11 @@ inline constexpr int64_t HlcMs(Hlc h) { return static_cast<int64_t>(h >> 16); }
 // The next reading of a clock that last read `last`, at wall time now_ms: later than both
 // `last` and every reading it has seen (the caller folds those into `last`).
 Hlc HlcNext(Hlc last, int64_t now_ms);
+// The clock for a new local write, given the newest reading seen: HlcNext, except that
+// readings more than half of limits::kFutureSkewMsMax ahead of now are not followed, so the
+// entry carrying the write (stamped at least at the clock's milliseconds) is not refused
+// as from the future. Such a far reading may then win over this write (docs/crdt.md).
+Hlc HlcForWrite(Hlc seen, int64_t now_ms);
 
 // An element made by an operation: the entry's id and the index inside the operation.
 struct ElemId {
@@ -99,7 +104,8 @@ Result<Op> DecodeOp(ByteSpan payload);
 Bytes EncodeOp(const Op& op);
 Status CheckOp(const Op& op);
 
-// Whether `text` is one JSON text (RFC 8259) of at most kValueBytesMax bytes.
+// Whether `text` is one JSON text (RFC 8259) in UTF-8, of at most kValueBytesMax bytes, with
+// no byte order mark and no NUL byte.
 bool IsJsonValue(std::string_view text);
 
 }  // namespace pando::crdt

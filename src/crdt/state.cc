@@ -136,7 +136,8 @@ std::vector<std::pair<ElemId, std::string>> SeqState::Values() const {
 // --- Replica -----------------------------------------------------------------------------
 
 Status CheckClock(const Entry& e, const Op& op) {
-  if (HlcMs(op.hlc) > e.timestamp_ms() + limits::kFutureSkewMsMax) {
+  // HlcMs is below 2^47, so this cannot overflow (a timestamp near 2^63 could).
+  if (HlcMs(op.hlc) - limits::kFutureSkewMsMax > e.timestamp_ms()) {
     return Error{codes::kBadOperation, "The CRDT operation's clock runs more than " +
                                            std::to_string(limits::kFutureSkewMsMax / 1000) +
                                            " s ahead of its entry's timestamp."};

@@ -94,6 +94,14 @@ TEST(CrdtOp, BadPayloadsAreRefusedWithACode) {
   EXPECT_EQ(DecodeOp(trailing).code(), codes::kBadOperation);
   // Values must be JSON; fields must be ordered and unique; names plain text.
   EXPECT_FALSE(CheckOp(MapSet("m", "f", "not json")).ok());
+  // One JSON text in UTF-8: nothing after a NUL, no byte order mark, no stray bytes.
+  EXPECT_FALSE(CheckOp(MapSet("m", "f", std::string("1\0\xff", 3))).ok());
+  EXPECT_FALSE(CheckOp(MapSet("m", "f", std::string("\"a\"\0{", 5))).ok());
+  EXPECT_FALSE(CheckOp(MapSet("m", "f",
+                              "\xEF\xBB\xBF"
+                              "1"))
+                   .ok());
+  EXPECT_FALSE(CheckOp(MapSet("m", "f", "\"\xff\"")).ok());
   EXPECT_FALSE(CheckOp(MapSet("m\n", "f", "1")).ok());
   EXPECT_FALSE(CheckOp(MapSet("", "f", "1")).ok());
   Op twice = MapSet("m", "f", "1");
@@ -114,6 +122,15 @@ TEST(CrdtHlc, NextIsLaterThanClockAndEverythingSeen) {
   const Hlc ahead = HlcFromMs(kStart + 5000) + 3;
   EXPECT_EQ(HlcNext(ahead, kStart), ahead + 1);
   EXPECT_EQ(HlcMs(HlcNext(ahead, kStart)), kStart + 5000);
+}
+
+TEST(CrdtHlc, LocalWritesDoNotFollowFarClocks) {
+  // A reading from another author up to 10 minutes ahead is followed only up to half the
+  // skew, so this node's entry (stamped at the clock) is not refused as from the future.
+  const Hlc far = HlcFromMs(kStart + 2 * limits::kFutureSkewMsMax);
+  const Hlc h = HlcForWrite(far, kStart);
+  EXPECT_EQ(HlcMs(h), kStart + limits::kFutureSkewMsMax / 2);
+  EXPECT_EQ(HlcForWrite(HlcFromMs(kStart + 10) + 4, kStart), HlcFromMs(kStart + 10) + 5);
 }
 
 TEST(CrdtMap, LastWriterWinsPerFieldTiesByEntryId) {
@@ -218,6 +235,17 @@ TEST(CrdtReplica, RefusesFarClocksDuplicatesAndOtherKinds) {
   Entry ok = f.Next(MapSet("m", "f", "2"), 0);
   EXPECT_TRUE(r.Apply(ok).ok());
   EXPECT_EQ(r.Apply(ok).code(), codes::kDuplicate);
+  // A timestamp near 2^63 does not overflow the clock check.
+  EntryDraft d;
+  d.timestamp_ms = std::numeric_limits<int64_t>::max();
+  d.group = "kv";
+  d.kind = kinds::kCrdt;
+  Op c;
+  c.name = "c";
+  c.hlc = HlcFromMs(kStart);
+  c.action = CounterAdd{1};
+  d.payload = EncodeOp(c);
+  EXPECT_TRUE(r.Apply(Entry::Sign(d, TestKey(4)).value()).ok());
   testing::FeedBuilder posts(TestKey(3), "kv");
   EXPECT_EQ(r.Apply(posts.Next("hello")).code(), codes::kBadOperation);
   EXPECT_EQ(r.Map(Shared(Type::kMap, "m"))->Get("f"), "2");
