@@ -13,30 +13,19 @@
 #include "core/post.h"
 
 namespace pando::cli {
-namespace {
 
-// Holds an exclusive lock on the data directory's post.lock for the lifetime of the object:
-// two `pando post` running at once would otherwise both take the same seq and sign a fork,
-// which every node would punish by refusing this author for good.
-class PostLock {
- public:
-  explicit PostLock(const std::string& dir) {
-    const std::string path = dir + "/post.lock";
-    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd_ < 0 || ::flock(fd_, LOCK_EX) != 0) {
-      Fail(Error{codes::kIo, "Cannot lock " + path + "."});
-    }
+PostLock::PostLock(const std::string& dir) {
+  const std::string path = dir + "/post.lock";
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd_ < 0 || ::flock(fd_, LOCK_EX) != 0) {
+    Fail(Error{codes::kIo, "Cannot lock " + path + "."});
   }
-  ~PostLock() {
-    if (fd_ >= 0) ::close(fd_);
-  }
+}
 
- private:
-  int fd_ = -1;
-};
+PostLock::~PostLock() {
+  if (fd_ >= 0) ::close(fd_);
+}
 
-// Signs `draft` as the next entry of its feed and stores it: through the running node (which
-// broadcasts it) when there is one, else in the store. Returns the entry.
 Entry SignAndStore(Context& ctx, const KeyPair& key, EntryDraft draft) {
   draft.timestamp_ms = NowMs();
   auto follow = [&](const FeedHead& head) {
@@ -65,8 +54,6 @@ Entry SignAndStore(Context& ctx, const KeyPair& key, EntryDraft draft) {
   Check(store->Add(std::span(&entry, 1), NowMs()).front());
   return entry;
 }
-
-}  // namespace
 
 void AddPost(CLI::App& app, Context& ctx) {
   struct Args {

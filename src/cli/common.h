@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "core/crypto.h"
 #include "core/entry.h"
 #include "core/error.h"
 #include "node/api_client.h"
@@ -54,6 +55,25 @@ Entry ResolveEntry(store::Store& store, std::string_view id_or_prefix);
 
 nlohmann::json EntryJson(const Entry& e, bool author_forked);
 
+// Holds an exclusive lock on the data directory's post.lock while it lives: two processes
+// signing for one identity at once would both take the same seq and sign a fork, which
+// every node punishes by refusing the author for good. A running node takes the same lock
+// for the operations it signs (Node::PostOp).
+class PostLock {
+ public:
+  explicit PostLock(const std::string& dir);
+  ~PostLock();
+  PostLock(const PostLock&) = delete;
+  PostLock& operator=(const PostLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+// Signs `draft` as the next entry of its feed and stores it: through the running node (which
+// broadcasts it) when there is one, else in the store. Hold a PostLock around it.
+Entry SignAndStore(Context& ctx, const KeyPair& key, EntryDraft draft);
+
 // Registration of each verb (one file each).
 void AddInit(CLI::App& app, Context& ctx);
 void AddId(CLI::App& app, Context& ctx);
@@ -68,5 +88,6 @@ void AddSim(CLI::App& app, Context& ctx);
 void AddNode(CLI::App& app, Context& ctx);
 void AddStatus(CLI::App& app, Context& ctx);
 void AddDevnet(CLI::App& app, Context& ctx);
+void AddData(CLI::App& app, Context& ctx);  // kv, follow, unfollow, timeline, profile
 
 }  // namespace pando::cli

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   AddNode(app, ctx);
   AddStatus(app, ctx);
   AddDevnet(app, ctx);
+  AddData(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -293,6 +293,7 @@ void HandleApi(Context& ctx, const Call& call, Respond respond) {
   if (method == verb::post && call.path == "/api/v1/entries") {
     return PostEntries(ctx, call, std::move(respond));
   }
+  if (HandleData(ctx, call, respond)) return;
   if (method == verb::post &&
       (call.path == "/api/v1/peers/block" || call.path == "/api/v1/peers/unblock")) {
     return respond(PeersBlock(ctx, call, call.path == "/api/v1/peers/block"));

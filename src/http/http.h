@@ -57,6 +57,8 @@ nlohmann::json EntryJson(const Entry& e);
 
 // Route handlers. Each answers every request it is given (NOT_FOUND for unknown paths).
 void HandleApi(Context& ctx, const Call& call, Respond respond);
+// The data routes (data_routes.cc): answers and returns true if the path is one of them.
+bool HandleData(Context& ctx, const Call& call, Respond& respond);
 Response HandlePage(Context& ctx, const Call& call);
 Response HandleStatic(const Call& call);
 

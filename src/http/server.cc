@@ -34,8 +34,8 @@ std::string_view RouteClass(std::string_view path) {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, Context* ctx, StreamHub* hub)
-      : stream_(std::move(socket)), ctx_(ctx), hub_(hub) {
+  Session(tcp::socket socket, Context* ctx, StreamHub* hub, StreamHub* kv_hub)
+      : stream_(std::move(socket)), ctx_(ctx), hub_(hub), kv_hub_(kv_hub) {
     beast::error_code ec;
     auto remote = stream_.socket().remote_endpoint(ec);
     loopback_ = !ec && remote.address().is_loopback();
@@ -74,6 +74,12 @@ class Session : public std::enable_shared_from_this<Session> {
       return hub_->Accept(stream_.release_socket(), std::move(req),
                           QueryValue(query, "group").value_or(""));
     }
+    if (path == "/api/v1/kv/stream" && websocket::is_upgrade(req)) {
+      ctx_->metrics->Record("stream", 101, std::chrono::steady_clock::now() - began_);
+      stream_.expires_never();
+      return kv_hub_->Accept(stream_.release_socket(), std::move(req),
+                             QueryValue(query, "group").value_or(""));
+    }
     const Call call{req, path, query, loopback_};
     try {
       if (route_ == "api") {
@@ -82,9 +88,10 @@ class Session : public std::enable_shared_from_this<Session> {
       }
       if (route_ == "static") return Send(HandleStatic(call));
       if (route_ == "metrics") {
-        return Send(MakeResponse(200,
-                                 ctx_->metrics->Render(ctx_->node->StatusJson(), hub_->sockets()),
-                                 "text/plain; version=0.0.4; charset=utf-8", req));
+        return Send(MakeResponse(
+            200,
+            ctx_->metrics->Render(ctx_->node->StatusJson(), hub_->sockets() + kv_hub_->sockets()),
+            "text/plain; version=0.0.4; charset=utf-8", req));
       }
       Send(HandlePage(*ctx_, call));
     } catch (const std::exception& e) {
@@ -116,6 +123,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   Context* ctx_;
   StreamHub* hub_;
+  StreamHub* kv_hub_;
   bool loopback_ = false;
   std::string_view route_ = "page";
   std::chrono::steady_clock::time_point began_;
@@ -203,10 +211,12 @@ std::optional<std::string> QueryValue(std::string_view query, std::string_view k
   return std::nullopt;
 }
 
-Server::Server(asio::io_context& io, node::Node* node) : acceptor_(io), node_(node) {
-  ctx_.node = node;
-  ctx_.metrics = &metrics_;
-}
+Server::Server(asio::io_context& io, node::Node* node)
+    : acceptor_(io),
+      node_(node),
+      ctx_{node, &metrics_},
+      hub_(StreamMessage),
+      kv_hub_([this](const Entry& e) { return ChangeMessage(ctx_, e); }) {}
 
 Result<std::unique_ptr<node::HttpService>> Server::Open(asio::io_context& io,
                                                         const node::Endpoint& endpoint,
@@ -224,7 +234,11 @@ Result<std::unique_ptr<node::HttpService>> Server::Open(asio::io_context& io,
                  "Cannot serve HTTP on " + endpoint.ToString() + ": " + e.what() + "."};
   }
   StreamHub* hub = &server->hub_;
-  node->SetStoredListener([hub](const Entry& e) { hub->Publish(e); });
+  StreamHub* kv_hub = &server->kv_hub_;
+  node->SetStoredListener([hub, kv_hub](const Entry& e) {
+    hub->Publish(e);
+    kv_hub->Publish(e);
+  });
   return std::unique_ptr<node::HttpService>(std::move(server));
 }
 
@@ -236,12 +250,13 @@ void Server::Stop() {
   boost::system::error_code ignored;
   acceptor_.close(ignored);
   hub_.CloseAll();
+  kv_hub_.CloseAll();
 }
 
 void Server::Accept() {
   acceptor_.async_accept([this](const boost::system::error_code& ec, tcp::socket s) {
     if (ec) return;
-    std::make_shared<Session>(std::move(s), &ctx_, &hub_)->Start();
+    std::make_shared<Session>(std::move(s), &ctx_, &hub_, &kv_hub_)->Start();
     Accept();
   });
 }

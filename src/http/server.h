@@ -35,8 +35,9 @@ class Server : public node::HttpService {
   node::Node* node_;
   node::Endpoint endpoint_;
   Metrics metrics_;
-  StreamHub hub_;
   Context ctx_;
+  StreamHub hub_;     // GET /api/v1/stream: new entries.
+  StreamHub kv_hub_;  // GET /api/v1/kv/stream: CRDT changes.
 };
 
 }  // namespace pando::http

@@ -8,6 +8,10 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error_codes.h"
+#include "core/kinds.h"
+#include "crdt/op.h"
+#include "node/data.h"
+#include "node/node.h"
 
 namespace pando::http {
 namespace beast = boost::beast;
@@ -95,6 +99,37 @@ std::string StreamMessage(const Entry& e) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+std::string ChangeMessage(Context& ctx, const Entry& e) {
+  if (e.kind() != kinds::kCrdt) return "";
+  auto op = crdt::DecodeOp(e.payload());
+  if (!op.ok() || !crdt::CheckClock(e, *op).ok()) return "";
+  const crdt::ObjectKey key = crdt::ObjectOf(e, *op);
+  store::Store& store = ctx.node->store();
+  nlohmann::json j = {{"type", "change"},
+                      {"object", node::data::ObjectKeyJson(key)},
+                      {"entry", ToHex(e.id())},
+                      {"author", AuthorId(e.author())},
+                      {"hlc", op->hlc}};
+  if (const auto* u = std::get_if<crdt::MapUpdate>(&op->action)) {
+    // The merged value of each field the op wrote: its own, or a later write that won.
+    nlohmann::json changes = nlohmann::json::array();
+    for (const auto& f : u->fields) {
+      auto cell = store.CrdtMapField(key, f.field);
+      nlohmann::json v = nullptr;
+      if (cell.ok() && *cell && (*cell)->value) {
+        v = nlohmann::json::parse(*(*cell)->value, nullptr, false);
+      }
+      changes.push_back({{"key", f.field}, {"value", v}});
+    }
+    j["changes"] = std::move(changes);
+  } else {
+    auto o = store.LoadCrdt(key);
+    if (!o.ok() || !*o) return "";
+    j["state"] = node::data::StateJson(**o);
+  }
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 void StreamHub::Accept(tcp::socket socket, Request req, std::string group) {
   auto refuse = [&](unsigned status, std::string_view code, std::string message) {
     auto res = std::make_shared<Response>(ErrorResponse(Error{code, std::move(message)}, req));
@@ -120,10 +155,14 @@ void StreamHub::Accept(tcp::socket socket, Request req, std::string group) {
   s->Start(std::move(req));
 }
 
+StreamHub::StreamHub(Render render) : render_(std::move(render)) {}
+
 void StreamHub::Publish(const Entry& e) {
   auto it = by_group_.find(std::string(e.group()));
   if (it == by_group_.end() || it->second.empty()) return;
-  auto message = std::make_shared<const std::string>(StreamMessage(e));
+  std::string text = render_(e);
+  if (text.empty()) return;
+  auto message = std::make_shared<const std::string>(std::move(text));
   for (const auto& w : it->second) {
     if (auto s = w.lock()) s->Push(message);
   }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -18,7 +19,9 @@ class StreamSession;
 
 class StreamHub {
  public:
-  StreamHub() = default;
+  // What a follower of the entry's group is sent; nothing when it returns "".
+  using Render = std::function<std::string(const Entry&)>;
+  explicit StreamHub(Render render);
   StreamHub(const StreamHub&) = delete;
   StreamHub& operator=(const StreamHub&) = delete;
   // Sockets still open (their handlers pending in the io_context) forget the hub.
@@ -40,11 +43,15 @@ class StreamHub {
   friend class StreamSession;
   void Remove(StreamSession* s);
 
+  Render render_;
   std::unordered_map<std::string, std::vector<std::weak_ptr<StreamSession>>> by_group_;
   size_t count_ = 0;
 };
 
 // The stream message for an entry (docs/web.md, "WebSocket stream").
 std::string StreamMessage(const Entry& e);
+// The key-value change feed's message for an entry (docs/api.md, "Change feed"): for a
+// CRDT operation, the object it changed and the merged values after it; "" otherwise.
+std::string ChangeMessage(Context& ctx, const Entry& e);
 
 }  // namespace pando::http

@@ -35,25 +35,35 @@ Result<std::optional<ApiClient>> ApiClient::ForDataDir(const std::string& data_d
 }
 
 Result<nlohmann::json> ApiClient::Get(const std::string& target) const {
-  return Call(false, target, "");
+  return Call("GET", target, "");
 }
 
 Result<nlohmann::json> ApiClient::Post(const std::string& target,
                                        const nlohmann::json& body) const {
-  return Call(true, target, body.dump());
+  return Call("POST", target, body.dump());
 }
 
-Result<nlohmann::json> ApiClient::Call(bool post, const std::string& target,
+Result<nlohmann::json> ApiClient::Put(const std::string& target, const nlohmann::json& body) const {
+  return Call("PUT", target, body.dump());
+}
+
+Result<nlohmann::json> ApiClient::Delete(const std::string& target) const {
+  return Call("DELETE", target, "");
+}
+
+Result<nlohmann::json> ApiClient::Call(std::string_view method, const std::string& target,
                                        const std::string& body) const {
+  const bool with_body = method == "POST" || method == "PUT";
   try {
     asio::io_context io;
     asio::ip::tcp::resolver resolver(io);
     beast::tcp_stream stream(io);
     stream.expires_after(std::chrono::seconds(30));
     stream.connect(resolver.resolve(endpoint_.host, std::to_string(endpoint_.port)));
-    http::request<http::string_body> req(post ? http::verb::post : http::verb::get, target, 11);
+    http::request<http::string_body> req(http::string_to_verb({method.data(), method.size()}),
+                                         target, 11);
     req.set(http::field::host, endpoint_.ToString());
-    if (post) {
+    if (with_body) {
       req.set(http::field::content_type, "application/json");
       req.body() = body;
       req.prepare_payload();

@@ -24,11 +24,14 @@ class ApiClient {
   // error object becomes that Error. Errors: NODE_UNAVAILABLE, and the node's codes.
   Result<nlohmann::json> Get(const std::string& target) const;
   Result<nlohmann::json> Post(const std::string& target, const nlohmann::json& body) const;
+  Result<nlohmann::json> Put(const std::string& target, const nlohmann::json& body) const;
+  Result<nlohmann::json> Delete(const std::string& target) const;
 
   const Endpoint& endpoint() const { return endpoint_; }
 
  private:
-  Result<nlohmann::json> Call(bool post, const std::string& target, const std::string& body) const;
+  Result<nlohmann::json> Call(std::string_view method, const std::string& target,
+                              const std::string& body) const;
   Endpoint endpoint_;
 };
 

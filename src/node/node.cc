@@ -84,6 +84,7 @@ Node::Node(NodeConfig config)
       began_(Clock::now()) {}
 
 Node::~Node() {
+  if (post_lock_fd_ >= 0) ::close(post_lock_fd_);
   waiter_.reset();  // Its jobs wait for futures the store's writer still fulfils.
   api_.reset();
   store_.reset();  // Drains the writer's queue: every submitted entry is committed.
@@ -115,6 +116,7 @@ Status Node::Init(const HttpFactory& http) {
   auto store = store::Store::Open({.path = store::StorePathIn(config_.data_dir)});
   if (!store.ok()) return store.error();
   store_ = std::move(store).value();
+  signing_key_.emplace(*key);
   auto identity = net::TlsIdentity::FromKey(*key);
   if (!identity.ok()) return identity.error();
   identity_ = std::move(identity).value();

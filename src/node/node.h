@@ -44,6 +44,7 @@
 #include "core/crypto.h"
 #include "core/entry.h"
 #include "core/error.h"
+#include "crdt/op.h"
 #include "net/connection.h"
 #include "net/tls.h"
 #include "node/config.h"
@@ -107,6 +108,12 @@ class Node {
   // Stores a signed entry made on this machine, then broadcasts it. `done` runs on the loop
   // once the entry is committed (OK) or refused (the error).
   void PostLocal(Entry entry, std::function<void(Status)> done);
+  // Signs a CRDT operation with the node's own key as the next entry of its feed in
+  // `group`, with a clock later than every operation the store has applied (op.hlc is set
+  // here), then stores and broadcasts it like PostLocal. Operations are signed one at a
+  // time, holding the data directory's post.lock, so `pando post` never signs the same seq.
+  // Errors: those of crdt::CheckOp and PostLocal, TIMEOUT if post.lock stays taken.
+  void PostOp(std::string group, crdt::Op op, std::function<void(Result<Entry>)> done);
   nlohmann::json StatusJson() const;
   // The operator blocks peers (closing any connection and refusing new ones, like a ban)
   // for `duration`, or lifts blocks and bans.
@@ -284,6 +291,20 @@ class Node {
   void WakeWaiters(const Hash32& id);
 
   std::unique_ptr<Waiter> waiter_;
+  // PostOp's queue (node_sign.cc): one operation is signed at a time.
+  struct PendingOp {
+    std::string group;
+    crdt::Op op;
+    std::function<void(Result<Entry>)> done;
+    std::chrono::steady_clock::time_point since;
+  };
+  std::deque<PendingOp> ops_;
+  bool signing_ = false;
+  int post_lock_fd_ = -1;
+  crdt::Hlc last_hlc_ = 0;  // The newest clock this node signed.
+  std::unique_ptr<boost::asio::steady_timer> sign_timer_;
+  void SignNext();
+  std::optional<KeyPair> signing_key_;  // The identity's key; set by Init.
   NodeCounters counters_;
   std::optional<boost::asio::signal_set> signals_;
 };

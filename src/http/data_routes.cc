@@ -1,0 +1,375 @@
+// The data API (docs/api.md, "Data"): key-value maps, any CRDT object, profiles, follows and
+// timelines, over the node's CRDT state (node/data.h). Writes are signed by the node's own
+// key (Node::PostOp) and so are answered only to clients on the node's machine; anyone
+// else writes by posting entries they signed (POST /api/v1/entries).
+#include <boost/beast/http.hpp>
+#include <nlohmann/json.hpp>
+
+#include "core/error_codes.h"
+#include "http/http.h"
+#include "node/data.h"
+#include "node/node.h"
+
+namespace pando::http {
+namespace {
+
+using bhttp::verb;
+using nlohmann::json;
+namespace data = node::data;
+
+// The decoded {parameters} of a path, in order.
+using Params = std::vector<std::string>;
+using Handler = void (*)(Context&, const Call&, const Params&, Respond&);
+
+std::optional<std::string> DecodeSegment(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '%') {
+      out += s[i];
+      continue;
+    }
+    if (i + 2 >= s.size()) return std::nullopt;
+    auto hex = FromHex(s.substr(i + 1, 2));
+    if (!hex) return std::nullopt;
+    out += static_cast<char>((*hex)[0]);
+    i += 2;
+  }
+  return out;
+}
+
+// Whether `path` fits `pattern` ("/api/v1/kv/{group}/{map}"); fills the parameters.
+bool Match(std::string_view pattern, std::string_view path, Params* params) {
+  params->clear();
+  while (!pattern.empty() || !path.empty()) {
+    if (pattern.empty() || path.empty() || pattern[0] != '/' || path[0] != '/') return false;
+    pattern.remove_prefix(1);
+    path.remove_prefix(1);
+    const std::string_view pseg = pattern.substr(0, pattern.find('/'));
+    const std::string_view seg = path.substr(0, path.find('/'));
+    pattern.remove_prefix(pseg.size());
+    path.remove_prefix(seg.size());
+    if (pseg.starts_with('{')) {
+      auto v = DecodeSegment(seg);
+      if (!v || v->empty()) return false;
+      params->push_back(std::move(*v));
+    } else if (pseg != seg) {
+      return false;
+    }
+  }
+  return true;
+}
+
+void Answer(Respond& respond, const Call& call, const Result<json>& r, unsigned status = 200) {
+  if (!r.ok()) return respond(ErrorResponse(r.error(), call.req));
+  respond(JsonResponse(status, r.value(), call.req));
+}
+
+Result<PublicKey> OwnerOf(const Call& call) {
+  auto o = QueryValue(call.query, "owner");
+  if (!o || o->empty()) return PublicKey{};
+  return ParseAuthorId(*o);
+}
+
+bool LoopbackOnly(const Call& call, Respond& respond) {
+  if (call.loopback) return true;
+  respond(ErrorResponse(Error{codes::kForbidden,
+                              "Writes through this route are signed by the node's own key, so "
+                              "they are for its operator, on its machine; others post entries "
+                              "they signed to /api/v1/entries."},
+                        call.req));
+  return false;
+}
+
+// Signs op with the node's key in group and answers 201 {"id", "hlc"}.
+void Sign(Context& ctx, const Call& call, std::string group, crdt::Op op, Respond& respond) {
+  const unsigned version = call.req.version();
+  const bool keep_alive = call.req.keep_alive();
+  ctx.node->PostOp(
+      std::move(group), std::move(op),
+      [respond = std::move(respond), version, keep_alive](Result<Entry> e) {
+        Request r;
+        r.version(version);
+        r.keep_alive(keep_alive);
+        if (!e.ok()) return respond(ErrorResponse(e.error(), r));
+        auto op = crdt::DecodeOp(e->payload());
+        respond(JsonResponse(201, {{"id", ToHex(e->id())}, {"hlc", op.ok() ? op->hlc : 0}}, r));
+      });
+}
+
+Result<json> Load(Context& ctx, const crdt::ObjectKey& key) {
+  auto o = ctx.node->store().LoadCrdt(key);
+  if (!o.ok()) return o.error();
+  if (!*o) {
+    return Error{codes::kNotFound, "No operation on " + std::string(crdt::TypeName(key.type)) +
+                                       " '" + key.name + "' in group " + key.group +
+                                       " has reached this node."};
+  }
+  return data::StateJson(**o);
+}
+
+Result<crdt::ObjectKey> MapKey(const Call& call, const Params& p) {
+  auto owner = OwnerOf(call);
+  if (!owner.ok()) return owner.error();
+  return crdt::ObjectKey{p[0], *owner, crdt::Type::kMap, p[1]};
+}
+
+void KvList(Context& ctx, const Call& call, const Params& p, Respond& respond) {
+  auto key = MapKey(call, p);
+  if (!key.ok()) return Answer(respond, call, key.error());
+  Answer(respond, call, Load(ctx, *key));
+}
+
+void KvGet(Context& ctx, const Call& call, const Params& p, Respond& respond) {
+  auto key = MapKey(call, p);
+  if (!key.ok()) return Answer(respond, call, key.error());
+  auto cell = ctx.node->store().CrdtMapField(*key, p[2]);
+  if (!cell.ok()) return Answer(respond, call, cell.error());
+  if (!*cell || !(*cell)->value) {
+    return Answer(
+        respond, call,
+        Error{codes::kNotFound, "The map has no key '" + p[2] + "' (or it was deleted)."});
+  }
+  auto v = json::parse(*(*cell)->value, nullptr, false);
+  Answer(respond, call,
+         json{{"key", p[2]},
+              {"value", v},
+              {"entry", ToHex((*cell)->stamp.entry)},
+              {"hlc", (*cell)->stamp.hlc}});
+}
+
+void KvPut(Context& ctx, const Call& call, const Params& p, Respond& respond) {
+  if (!LoopbackOnly(call, respond)) return;
+  const std::string& body = call.req.body();
+  if (!json::accept(body)) {
+    return Answer(respond, call,
+                  Error{codes::kBadJson, "The body must be the key's new value, as JSON."});
+  }
+  const bool personal = QueryValue(call.query, "personal").value_or("") == "1";
+  auto op = data::MapWrite(p[1], personal, {{p[2], json::parse(body).dump()}});
+  if (!op.ok()) return Answer(respond, call, op.error());
+  Sign(ctx, call, p[0], std::move(*op), respond);
+}
+
+void KvDelete(Context& ctx, const Call& call, const Params& p, Respond& respond) {
+  if (!LoopbackOnly(call, respond)) return;
+  const bool personal = QueryValue(call.query, "personal").value_or("") == "1";
+  auto op = data::MapWrite(p[1], personal, {{p[2], std::nullopt}});
+  if (!op.ok()) return Answer(respond, call, op.error());
+  Sign(ctx, call, p[0], std::move(*op), respond);
+}
+
+void Objects(Context& ctx, const Call& call, const Params&, Respond& respond) {
+  store::CrdtQuery q;
+  if (auto g = QueryValue(call.query, "group"); g && !g->empty()) q.group = *g;
+  if (auto o = QueryValue(call.query, "owner"); o && !o->empty()) {
+    if (*o == "shared") {
+      q.owner = PublicKey{};
+    } else {
+      auto key = ParseAuthorId(*o);
+      if (!key.ok()) return Answer(respond, call, key.error());
+      q.owner = *key;
+    }
+  }
+  if (auto t = QueryValue(call.query, "type"); t && !t->empty()) {
+    q.type = crdt::ParseType(*t);
+    if (!q.type) {
+      return Answer(respond, call,
+                    Error{codes::kBadArgument, "type must be map, set, seq or counter."});
+    }
+  }
+  q.limit = 1000;
+  auto found = ctx.node->store().FindCrdt(q);
+  if (!found.ok()) return Answer(respond, call, found.error());
+  json list = json::array();
+  for (const auto& info : *found) {
+    json j = data::ObjectKeyJson(info.key);
+    j["changed_by"] = ToHex(info.changed_by);
+    list.push_back(std::move(j));
+  }
+  Answer(respond, call, json{{"objects", list}});
+}
+
+void Object(Context& ctx, const Call& call, const Params& p, Respond& respond) {
+  auto type = crdt::ParseType(p[1]);
+  if (!type) {
+    return Answer(respond, call,
+                  Error{codes::kBadArgument, "The type must be map, set, seq or counter."});
+  }
+  auto owner = OwnerOf(call);
+  if (!owner.ok()) return Answer(respond, call, owner.error());
+  Answer(respond, call, Load(ctx, crdt::ObjectKey{p[0], *owner, *type, p[2]}));
+}
+
+void Profile(Context& ctx, const Call& call, const Params& p, Respond& respond) {
+  auto author = ParseAuthorId(p[0]);
+  if (!author.ok()) return Answer(respond, call, author.error());
+  auto o = ctx.node->store().LoadCrdt(data::ProfileKey(*author));
+  if (!o.ok()) return Answer(respond, call, o.error());
+  json fields = json::object();
+  if (*o) fields = data::StateJson(**o)["fields"];
+  Answer(respond, call, json{{"author", p[0]}, {"fields", fields}});
+}
+
+void PutProfile(Context& ctx, const Call& call, const Params&, Respond& respond) {
+  if (!LoopbackOnly(call, respond)) return;
+  auto j = json::parse(call.req.body(), nullptr, false);
+  if (j.is_discarded() || !j.is_object() || j.empty()) {
+    return Answer(respond, call,
+                  Error{codes::kBadJson,
+                        "Send {\"FIELD\": VALUE, ...}: the fields to set (null deletes one)."});
+  }
+  std::vector<std::pair<std::string, std::optional<std::string>>> fields;
+  for (auto& [k, v] : j.items()) {
+    fields.emplace_back(k, v.is_null() ? std::nullopt : std::optional<std::string>(v.dump()));
+  }
+  auto op = data::MapWrite(std::string(data::kProfile), true, std::move(fields));
+  if (!op.ok()) return Answer(respond, call, op.error());
+  Sign(ctx, call, std::string(data::kSocialGroup), std::move(*op), respond);
+}
+
+void Follows(Context& ctx, const Call& call, const Params& p, Respond& respond) {
+  auto author = ParseAuthorId(p[0]);
+  if (!author.ok()) return Answer(respond, call, author.error());
+  auto f = data::Following(ctx.node->store(), *author);
+  if (!f.ok()) return Answer(respond, call, f.error());
+  json list = json::array();
+  for (const auto& k : *f) list.push_back(AuthorId(k));
+  Answer(respond, call, json{{"author", p[0]}, {"follows", list}});
+}
+
+void Follow(Context& ctx, const Call& call, const Params& p, Respond& respond, bool follow) {
+  if (!LoopbackOnly(call, respond)) return;
+  std::string id;
+  if (follow) {
+    auto j = json::parse(call.req.body(), nullptr, false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("author") || !j["author"].is_string()) {
+      return Answer(respond, call, Error{codes::kBadJson, "Send {\"author\": AUTHOR_ID}."});
+    }
+    id = j["author"].get<std::string>();
+  } else {
+    id = p[0];
+  }
+  auto author = ParseAuthorId(id);
+  if (!author.ok()) return Answer(respond, call, author.error());
+  auto op = data::FollowOp(ctx.node->store(), ctx.node->key(), *author, follow);
+  if (!op.ok()) return Answer(respond, call, op.error());
+  Sign(ctx, call, std::string(data::kSocialGroup), std::move(*op), respond);
+}
+
+void FollowAdd(Context& ctx, const Call& call, const Params& p, Respond& respond) {
+  Follow(ctx, call, p, respond, true);
+}
+void FollowRemove(Context& ctx, const Call& call, const Params& p, Respond& respond) {
+  Follow(ctx, call, p, respond, false);
+}
+
+json TimelineJson(store::Store& store, const std::vector<store::PostInfo>& posts) {
+  json list = json::array();
+  for (const auto& p : posts) {
+    auto slug = data::SlugOf(store, p);
+    list.push_back({{"id", ToHex(p.id)},
+                    {"author", AuthorId(p.author)},
+                    {"group", p.group},
+                    {"title", p.title},
+                    {"timestamp_ms", p.timestamp_ms},
+                    {"slug", slug.ok() ? *slug : data::Slug(p.title)}});
+  }
+  return list;
+}
+
+void Timeline(Context& ctx, const Call& call, const Params&, Respond& respond) {
+  const std::string view = QueryValue(call.query, "view").value_or("public");
+  PublicKey who = ctx.node->key();
+  data::Timeline t = data::Timeline::kPublic;
+  if (view == "home") {
+    t = data::Timeline::kHome;
+  } else if (view == "author") {
+    t = data::Timeline::kAuthor;
+  } else if (view != "public") {
+    return Answer(respond, call,
+                  Error{codes::kBadArgument, "view must be public, home or author."});
+  }
+  if (auto a = QueryValue(call.query, "author"); a && !a->empty()) {
+    auto key = ParseAuthorId(*a);
+    if (!key.ok()) return Answer(respond, call, key.error());
+    who = *key;
+  }
+  size_t limit = 20;
+  if (auto l = QueryValue(call.query, "limit"); l && !l->empty()) {
+    limit = std::strtoul(l->c_str(), nullptr, 10);
+    if (limit < 1 || limit > 100 || l->find_first_not_of("0123456789") != std::string::npos) {
+      return Answer(respond, call,
+                    Error{codes::kBadArgument, "limit must be a number from 1 to 100."});
+    }
+  }
+  auto posts = data::TimelinePosts(ctx.node->store(), t, who, limit);
+  if (!posts.ok()) return Answer(respond, call, posts.error());
+  Answer(respond, call,
+         json{{"view", view},
+              {"author", AuthorId(who)},
+              {"posts", TimelineJson(ctx.node->store(), *posts)}});
+}
+
+void PostBySlug(Context& ctx, const Call& call, const Params& p, Respond& respond) {
+  auto author = ParseAuthorId(p[0]);
+  if (!author.ok()) return Answer(respond, call, author.error());
+  auto post = data::PostBySlug(ctx.node->store(), *author, p[1]);
+  if (!post.ok()) return Answer(respond, call, post.error());
+  if (!*post) {
+    return Answer(respond, call,
+                  Error{codes::kNotFound, "This author has no post with the slug " + p[1] + "."});
+  }
+  auto e = ctx.node->store().Get((*post)->id);
+  if (!e.ok()) return Answer(respond, call, e.error());
+  if (!*e) return Answer(respond, call, Error{codes::kNotFound, "The post is not stored."});
+  json j = EntryJson(**e);
+  j["slug"] = p[1];
+  Answer(respond, call, j);
+}
+
+struct Route {
+  verb method;
+  std::string_view pattern;
+  Handler handler;
+};
+
+// Every data route; tests/web/openapi_test.mjs reads this table.
+const Route kRoutes[] = {
+    {verb::get, "/api/v1/kv/{group}/{map}", KvList},
+    {verb::get, "/api/v1/kv/{group}/{map}/{key}", KvGet},
+    {verb::put, "/api/v1/kv/{group}/{map}/{key}", KvPut},
+    {verb::delete_, "/api/v1/kv/{group}/{map}/{key}", KvDelete},
+    {verb::get, "/api/v1/objects", Objects},
+    {verb::get, "/api/v1/objects/{group}/{type}/{name}", Object},
+    {verb::get, "/api/v1/authors/{author}/profile", Profile},
+    {verb::put, "/api/v1/profile", PutProfile},
+    {verb::get, "/api/v1/authors/{author}/follows", Follows},
+    {verb::post, "/api/v1/follows", FollowAdd},
+    {verb::delete_, "/api/v1/follows/{author}", FollowRemove},
+    {verb::get, "/api/v1/authors/{author}/posts/{slug}", PostBySlug},
+    {verb::get, "/api/v1/timeline", Timeline},
+};
+
+}  // namespace
+
+bool HandleData(Context& ctx, const Call& call, Respond& respond) {
+  Params params;
+  bool known = false;
+  for (const Route& r : kRoutes) {
+    if (!Match(r.pattern, call.path, &params)) continue;
+    known = true;
+    const verb m = call.req.method() == verb::head ? verb::get : call.req.method();
+    if (m == r.method) {
+      r.handler(ctx, call, params, respond);
+      return true;
+    }
+  }
+  if (!known) return false;
+  respond(ErrorResponse(
+      Error{codes::kMethodNotAllowed, "Route " + std::string(call.path) + " does not take " +
+                                          std::string(call.req.method_string()) + "."},
+      call.req));
+  return true;
+}
+
+}  // namespace pando::http

@@ -1,0 +1,196 @@
+#include "node/data.h"
+
+#include <algorithm>
+
+#include "core/error_codes.h"
+#include "core/kinds.h"
+
+namespace pando::node::data {
+namespace {
+
+constexpr size_t kSlugBytesMax = 60;
+constexpr size_t kSlugScan = 10'000;
+
+nlohmann::json JsonOf(const std::string& text) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  return j.is_discarded() ? nlohmann::json(text) : j;
+}
+
+}  // namespace
+
+crdt::ObjectKey ProfileKey(const PublicKey& author) {
+  return {std::string(kSocialGroup), author, crdt::Type::kMap, std::string(kProfile)};
+}
+
+crdt::ObjectKey FollowsKey(const PublicKey& author) {
+  return {std::string(kSocialGroup), author, crdt::Type::kSet, std::string(kFollows)};
+}
+
+Result<crdt::Op> MapWrite(std::string map, bool personal,
+                          std::vector<std::pair<std::string, std::optional<std::string>>> fields) {
+  std::sort(fields.begin(), fields.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  crdt::MapUpdate u;
+  for (auto& [f, v] : fields) {
+    if (!u.fields.empty() && u.fields.back().field == f) {
+      return Error{codes::kBadArgument, "The field '" + f + "' is given twice."};
+    }
+    u.fields.push_back({std::move(f), std::move(v)});
+  }
+  crdt::Op op;
+  op.personal = personal;
+  op.name = std::move(map);
+  op.action = std::move(u);
+  if (auto s = crdt::CheckOp(op); !s.ok()) {
+    return Error{codes::kBadArgument, s.error().message +
+                                          " (map and field names: 1-128 and 1-255 bytes of "
+                                          "text; values: JSON, at most 64 KiB)"};
+  }
+  return op;
+}
+
+Result<std::vector<PublicKey>> Following(store::Store& store, const PublicKey& who) {
+  auto o = store.LoadCrdt(FollowsKey(who));
+  if (!o.ok()) return o.error();
+  std::vector<PublicKey> out;
+  if (!*o) return out;
+  for (const std::string& e : std::get<crdt::SetState>((*o)->state).Elements()) {
+    auto j = nlohmann::json::parse(e, nullptr, false);
+    if (!j.is_string()) continue;
+    auto key = ParseAuthorId(j.get<std::string>());
+    if (key.ok()) out.push_back(*key);
+  }
+  return out;
+}
+
+Result<crdt::Op> FollowOp(store::Store& store, const PublicKey& me, const PublicKey& author,
+                          bool follow) {
+  const std::string element = nlohmann::json(AuthorId(author)).dump();
+  crdt::Op op;
+  op.personal = true;
+  op.name = std::string(kFollows);
+  if (follow) {
+    op.action = crdt::SetAdd{{element}};
+    return op;
+  }
+  auto o = store.LoadCrdt(FollowsKey(me));
+  if (!o.ok()) return o.error();
+  std::vector<crdt::ElemId> tags;
+  if (*o) tags = std::get<crdt::SetState>((*o)->state).Tags(element);
+  if (tags.empty()) return Error{codes::kNotFound, "You do not follow " + AuthorId(author) + "."};
+  if (tags.size() > crdt::kItemsMax) tags.resize(crdt::kItemsMax);
+  op.action = crdt::SetRemove{element, std::move(tags)};
+  return op;
+}
+
+nlohmann::json ObjectKeyJson(const crdt::ObjectKey& k) {
+  nlohmann::json j = {{"type", crdt::TypeName(k.type)}, {"group", k.group}, {"name", k.name}};
+  j["owner"] = k.owner == PublicKey{} ? nlohmann::json(nullptr) : nlohmann::json(AuthorId(k.owner));
+  return j;
+}
+
+nlohmann::json StateJson(const store::CrdtObject& o) {
+  nlohmann::json j = ObjectKeyJson(o.key);
+  j["changed_by"] = ToHex(o.changed_by);
+  if (const auto* m = std::get_if<crdt::MapState>(&o.state)) {
+    nlohmann::json fields = nlohmann::json::object();
+    for (const auto& [f, cell] : m->cells()) {
+      if (cell.value) fields[f] = JsonOf(*cell.value);
+    }
+    j["fields"] = std::move(fields);
+  } else if (const auto* s = std::get_if<crdt::SetState>(&o.state)) {
+    nlohmann::json elements = nlohmann::json::array();
+    for (const auto& e : s->Elements()) elements.push_back(JsonOf(e));
+    j["elements"] = std::move(elements);
+  } else if (const auto* q = std::get_if<crdt::SeqState>(&o.state)) {
+    nlohmann::json items = nlohmann::json::array();
+    for (const auto& [id, v] : q->Values()) {
+      items.push_back(
+          {{"id", ToHex(id.entry) + ":" + std::to_string(id.index)}, {"value", JsonOf(v)}});
+    }
+    j["items"] = std::move(items);
+  } else {
+    j["value"] = std::get<crdt::CounterState>(o.state).value();
+  }
+  return j;
+}
+
+Result<std::vector<store::PostInfo>> TimelinePosts(store::Store& store, Timeline t,
+                                                   const PublicKey& who, size_t limit) {
+  if (t == Timeline::kPublic) return store.Latest(kinds::kPost, limit);
+  if (t == Timeline::kAuthor) return store.PostsBy(who, limit);
+  auto follows = Following(store, who);
+  if (!follows.ok()) return follows.error();
+  follows->push_back(who);
+  std::vector<store::PostInfo> all;
+  for (const PublicKey& a : *follows) {
+    auto posts = store.PostsBy(a, limit);
+    if (!posts.ok()) return posts.error();
+    all.insert(all.end(), posts->begin(), posts->end());
+  }
+  std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.timestamp_ms, a.id) > std::tie(b.timestamp_ms, b.id);
+  });
+  all.erase(std::unique(all.begin(), all.end(),
+                        [](const auto& a, const auto& b) { return a.id == b.id; }),
+            all.end());
+  if (all.size() > limit) all.resize(limit);
+  return all;
+}
+
+std::string Slug(std::string_view title) {
+  std::string out;
+  bool dash = false;
+  for (unsigned char c : title) {
+    if (std::isalnum(c) && c < 0x80) {
+      if (dash && !out.empty()) out += '-';
+      dash = false;
+      if (out.size() >= kSlugBytesMax) break;
+      out += static_cast<char>(std::tolower(c));
+    } else {
+      dash = true;
+    }
+  }
+  if (out.size() > kSlugBytesMax) out.resize(kSlugBytesMax);
+  while (!out.empty() && out.back() == '-') out.pop_back();
+  return out.empty() ? "post" : out;
+}
+
+namespace {
+
+// The author's posts, oldest first.
+Result<std::vector<store::PostInfo>> OldestFirst(store::Store& store, const PublicKey& author) {
+  auto posts = store.PostsBy(author, kSlugScan);
+  if (!posts.ok()) return posts.error();
+  std::reverse(posts->begin(), posts->end());
+  return posts;
+}
+
+std::string Suffixed(const store::PostInfo& p) {
+  return Slug(p.title) + "-" + ToHex(ByteSpan(p.id).first(4));
+}
+
+}  // namespace
+
+Result<std::optional<store::PostInfo>> PostBySlug(store::Store& store, const PublicKey& author,
+                                                  std::string_view slug) {
+  auto posts = OldestFirst(store, author);
+  if (!posts.ok()) return posts.error();
+  for (const auto& p : *posts) {
+    if (Slug(p.title) == slug || Suffixed(p) == slug) return std::optional(p);
+  }
+  return std::optional<store::PostInfo>();
+}
+
+Result<std::string> SlugOf(store::Store& store, const store::PostInfo& post) {
+  auto posts = OldestFirst(store, post.author);
+  if (!posts.ok()) return posts.error();
+  const std::string slug = Slug(post.title);
+  for (const auto& p : *posts) {
+    if (p.id == post.id) return slug;
+    if (Slug(p.title) == slug) return Suffixed(post);
+  }
+  return slug;
+}
+
+}  // namespace pando::node::data

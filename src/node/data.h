@@ -1,0 +1,67 @@
+// Pando's data model on top of the CRDT state (docs/api.md, "Data model"): profiles,
+// follows, timelines, key-value maps and post slugs. Shared by the HTTP API and the CLI
+// (which reads a store directly when no node runs).
+//
+//  - A profile is the personal map "profile" of an author in the catalog group (which every
+//    node carries): fields such as name, bio, url, each a JSON value.
+//  - Follows are the personal add-wins set "follows" in the catalog group; its elements are
+//    author ids as JSON strings.
+//  - Key-value data is a map in any group: shared (anyone may write a key; last writer
+//    wins) or personal (only its author writes).
+//  - Timelines: public (the newest posts this node holds), per author, and home (the posts
+//    of the authors one follows, and one's own).
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "crdt/op.h"
+#include "crdt/state.h"
+#include "store/store.h"
+
+namespace pando::node::data {
+
+inline constexpr std::string_view kSocialGroup = "catalog";
+inline constexpr std::string_view kProfile = "profile";
+inline constexpr std::string_view kFollows = "follows";
+inline constexpr std::string_view kDefaultMap = "kv";
+
+crdt::ObjectKey ProfileKey(const PublicKey& author);
+crdt::ObjectKey FollowsKey(const PublicKey& author);
+
+// An op that writes (value) or deletes (nullopt) fields of a map. Fields are sorted here.
+// Errors (BAD_ARGUMENT): a value that is not JSON, a bad field or map name.
+Result<crdt::Op> MapWrite(std::string map, bool personal,
+                          std::vector<std::pair<std::string, std::optional<std::string>>> fields);
+// The op that makes `me` follow (or stop following) `author`: an add, or a remove of every
+// tag of `author` in me's follows set. Unfollowing someone not followed: NOT_FOUND.
+Result<crdt::Op> FollowOp(store::Store& store, const PublicKey& me, const PublicKey& author,
+                          bool follow);
+// The authors `who` follows, in byte order of their ids.
+Result<std::vector<PublicKey>> Following(store::Store& store, const PublicKey& who);
+
+// An object's state as JSON: {"type","group","owner","name","changed_by", and "fields"
+// (map: {field: value}), "elements" (set: [values]), "items" (seq: [{"id","value"}]) or
+// "value" (counter)}. Values are JSON, not strings holding JSON.
+nlohmann::json StateJson(const store::CrdtObject& o);
+nlohmann::json ObjectKeyJson(const crdt::ObjectKey& k);
+
+enum class Timeline { kPublic, kAuthor, kHome };
+// Newest first. kAuthor: `who`'s posts; kHome: the posts of those `who` follows and its own.
+Result<std::vector<store::PostInfo>> TimelinePosts(store::Store& store, Timeline t,
+                                                   const PublicKey& who, size_t limit);
+
+// A post's slug: its title in lower case, ASCII letters and digits kept, every other run of
+// characters one '-', at most 60 bytes, no '-' at either end; "post" when nothing is left.
+std::string Slug(std::string_view title);
+// An author's post by slug: the oldest post with that slug, or one whose slug followed by
+// '-' and the first 8 hex digits of its id is `slug` (what later posts with the same title
+// are linked as). Searches the author's newest 10,000 posts.
+Result<std::optional<store::PostInfo>> PostBySlug(store::Store& store, const PublicKey& author,
+                                                  std::string_view slug);
+// The slug to link a post by: Slug(title), with "-" and 8 hex digits of its id when an older
+// post of the author has the same slug.
+Result<std::string> SlugOf(store::Store& store, const store::PostInfo& post);
+
+}  // namespace pando::node::data
