@@ -10,6 +10,7 @@
 #include "core/post.h"
 #include "http/http.h"
 #include "http/markdown.h"
+#include "node/data.h"
 #include "node/node.h"
 
 namespace pando::http {
@@ -123,18 +124,44 @@ Response Search(Context& ctx, const Call& call) {
   return Html(200, Page("search", q.empty() ? "Search" : q, main, q), call);
 }
 
+// A profile field as text: a JSON string's contents, any other JSON as written.
+std::string FieldText(const nlohmann::json& v) {
+  return v.is_string() ? v.get<std::string>() : v.dump();
+}
+
 Response Author(Context& ctx, const Call& call, std::string_view text) {
   auto key = ParseAuthorId(text);
   if (!key.ok()) return ErrorPage(call, key.error());
-  auto posts = ctx.node->store().PostsBy(*key, kListPosts);
+  store::Store& store = ctx.node->store();
+  auto posts = store.PostsBy(*key, kListPosts);
   if (!posts.ok()) return ErrorPage(call, posts.error());
+  auto profile = store.LoadCrdt(node::data::ProfileKey(*key));
+  if (!profile.ok()) return ErrorPage(call, profile.error());
+  nlohmann::json fields = nlohmann::json::object();
+  if (*profile) fields = node::data::StateJson(**profile)["fields"];
   const std::string id = AuthorId(*key);
-  std::string main = "<h1>Blog of <code class=\"author-id\">" + id + "</code></h1>";
+  const std::string name = fields.contains("name") ? FieldText(fields["name"]) : "";
+  std::string main = "<h1>Blog of " +
+                     (name.empty() ? "<code class=\"author-id\">" + id + "</code>"
+                                   : "<span id=\"profile-name\">" + Escape(name) + "</span>") +
+                     "</h1>";
+  if (!name.empty()) main += "<p class=\"meta\"><code class=\"author-id\">" + id + "</code></p>";
+  if (fields.contains("bio")) {
+    main += "<p id=\"profile-bio\">" + Escape(FieldText(fields["bio"])) + "</p>";
+  }
+  auto follows = node::data::Following(store, *key);
+  if (follows.ok() && !follows->empty()) {
+    main += "<details id=\"follows\"><summary>Follows " + std::to_string(follows->size()) +
+            (follows->size() == 1 ? " author" : " authors") + "</summary><ul>";
+    for (const PublicKey& f : *follows) main += "<li>" + AuthorLink(f) + "</li>";
+    main += "</ul></details>";
+  }
   if (posts->empty()) main += "<p>This node holds no posts by this author.</p>";
   main += "<ol id=\"posts\" class=\"posts\">";
   for (const auto& p : *posts) main += PostItem(p);
   main += "</ol>";
-  return Html(200, Page("author", "Blog of " + id.substr(0, 12), main), call);
+  return Html(200, Page("author", "Blog of " + (name.empty() ? id.substr(0, 12) : name), main),
+              call);
 }
 
 Response Post(Context& ctx, const Call& call, std::string_view hex) {
@@ -186,9 +213,33 @@ Response Post(Context& ctx, const Call& call, std::string_view hex) {
             std::to_string(entry.payload().size()) + " bytes:</p><pre id=\"source\">\n" +
             Escape(IsUtf8(text) ? std::string(text) : ToHex(entry.payload())) + "</pre>";
   }
-  main += "<p class=\"permalink\">Permalink: <a href=\"/p/" + ToHex(id) + "\">/p/" + ToHex(id) +
-          "</a></p></article>";
+  main +=
+      "<p class=\"permalink\">Permalink: <a href=\"/p/" + ToHex(id) + "\">/p/" + ToHex(id) + "</a>";
+  if (post) {
+    store::PostInfo info;
+    info.id = id;
+    info.author = entry.author();
+    info.title = reading.title;
+    if (auto slug = node::data::SlugOf(ctx.node->store(), info); slug.ok()) {
+      const std::string path = "/a/" + author + "/" + *slug;
+      main += " · <a id=\"slug-link\" href=\"" + path + "\">" + Escape(path) + "</a>";
+    }
+  }
+  main += "</p></article>";
   return Html(200, Page("post", title, main), call);
+}
+
+Response PostBySlug(Context& ctx, const Call& call, std::string_view author,
+                    std::string_view slug) {
+  auto key = ParseAuthorId(author);
+  if (!key.ok()) return ErrorPage(call, key.error());
+  auto post = node::data::PostBySlug(ctx.node->store(), *key, slug);
+  if (!post.ok()) return ErrorPage(call, post.error());
+  if (!*post) {
+    return ErrorPage(call, Error{codes::kNotFound, "This node holds no post of that author at " +
+                                                       std::string(slug) + "."});
+  }
+  return Post(ctx, call, ToHex((*post)->id));
 }
 
 Response Group(Context& ctx, const Call& call, std::string_view name) {
@@ -246,7 +297,13 @@ Response HandlePage(Context& ctx, const Call& call) {
   if (path == "/") return Front(ctx, call);
   if (path == "/search") return Search(ctx, call);
   if (path == "/write") return Write(call);
-  if (path.starts_with("/a/")) return Author(ctx, call, path.substr(3));
+  if (path.starts_with("/a/")) {
+    // /a/AUTHOR is the blog, /a/AUTHOR/SLUG one of its posts.
+    const std::string_view rest = path.substr(3);
+    const size_t slash = rest.find('/');
+    if (slash == std::string_view::npos) return Author(ctx, call, rest);
+    return PostBySlug(ctx, call, rest.substr(0, slash), rest.substr(slash + 1));
+  }
   if (path.starts_with("/p/")) return Post(ctx, call, path.substr(3));
   if (path.starts_with("/g/")) return Group(ctx, call, path.substr(3));
   return ErrorPage(call, Error{codes::kNotFound, "No page at " + std::string(path) + "."});

@@ -256,6 +256,27 @@ TEST_F(HttpTest, PagesListFindAndShowPostsAndEscapeHostileText) {
   EXPECT_EQ(j["posts"][0]["title"], hostile);
 }
 
+TEST_F(HttpTest, AuthorPagesShowTheProfileEscapedAndPostsHaveSlugAddresses) {
+  NodeProcess& n = Start({"--group", "blog"});
+  const uint16_t port = HttpPort(n);
+  ASSERT_TRUE(n.api().Put("/api/v1/profile", {{"name", "<b>Ada</b>"}, {"bio", "sea & sky"}}).ok());
+  const std::string post = n.Post("blog", "# Hello, There!\n\nbody");
+  ASSERT_FALSE(post.empty());
+  Answer page = Http(port, bhttp::verb::get, "/a/" + n.author());
+  ASSERT_EQ(page.status, 200u);
+  EXPECT_NE(page.body.find("<span id=\"profile-name\">&lt;b&gt;Ada&lt;/b&gt;</span>"),
+            std::string::npos);
+  EXPECT_EQ(page.body.find("<b>Ada</b>"), std::string::npos);
+  EXPECT_NE(page.body.find("<p id=\"profile-bio\">sea &amp; sky</p>"), std::string::npos);
+  const std::string address = "/a/" + n.author() + "/hello-there";
+  Answer by_slug = Http(port, bhttp::verb::get, address);
+  ASSERT_EQ(by_slug.status, 200u);
+  EXPECT_NE(by_slug.body.find("data-id=\"" + post + "\""), std::string::npos);
+  Answer permalink = Http(port, bhttp::verb::get, "/p/" + post);
+  EXPECT_NE(permalink.body.find("href=\"" + address + "\""), std::string::npos);
+  EXPECT_EQ(Http(port, bhttp::verb::get, "/a/" + n.author() + "/no-such-post").status, 404u);
+}
+
 TEST_F(HttpTest, MetricsSpeakPrometheusText) {
   NodeProcess& n = Start({"--location", "52.52,13.4"});
   const uint16_t port = HttpPort(n);
