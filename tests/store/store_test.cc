@@ -9,6 +9,8 @@
 
 #include "core/bundle.h"
 #include "core/error_codes.h"
+#include "core/kinds.h"
+#include "crdt/state.h"
 #include "store/import.h"
 #include "store/migrations.h"
 #include "testutil/feed.h"
@@ -405,6 +407,44 @@ TEST(MigrationTest, OpeningAMissingFileWithoutCreateFails) {
   auto s = Store::Open(o);
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error().code, codes::kStore);
+}
+
+// tests/fixtures/store-v3.db was written at schema version 3 (posts, a catalog record, key-
+// value writes and a delete, a personal map, a profile and a follow, by `pando kv`,
+// `profile` and `follow`); store-v3.log.jsonl is its `pando log --json`. Later versions
+// must open it, verify it, show the same log and keep its CRDT state, which must equal
+// the merge of its entries.
+TEST(FixtureTest, StoreFromSchemaVersion3StillLoads) {
+  pando::testing::TempDir dir;
+  const std::string path = dir.path() + "/pando.db";
+  std::filesystem::copy_file(PANDO_FIXTURES "/store-v3.db", path);
+  auto store = Store::Open(StoreOptions{path}).value();
+  auto report = store->Verify(true).value();
+  EXPECT_TRUE(report.ok());
+  EXPECT_EQ(report.entries_checked, 8);
+  std::ifstream expected(PANDO_FIXTURES "/store-v3.log.jsonl");
+  std::vector<std::string> ids;
+  for (std::string line; std::getline(expected, line);) {
+    const size_t at = line.find("\"id\":\"");
+    ASSERT_NE(at, std::string::npos);
+    ids.push_back(line.substr(at + 6, 64));
+  }
+  auto log = store->Log(LogQuery{}).value();
+  ASSERT_EQ(log.size(), ids.size());
+  crdt::Replica merged;
+  for (size_t i = 0; i < log.size(); ++i) {
+    EXPECT_EQ(ToHex(log[i].id()), ids[i]);
+    if (log[i].kind() == kinds::kCrdt) {
+      EXPECT_TRUE(merged.Apply(log[i]).ok());
+    }
+  }
+  const std::string kept = store->CrdtDump().value();
+  EXPECT_EQ(kept, merged.Dump());
+  EXPECT_NE(kept.find("  size = 12 @"), std::string::npos) << kept;
+  EXPECT_NE(kept.find("  theme = (deleted) @"), std::string::npos) << kept;
+  EXPECT_NE(kept.find("  name = \"Fixture\" @"), std::string::npos) << kept;
+  EXPECT_EQ(store->RebuildCrdt().value(), 6);
+  EXPECT_EQ(store->CrdtDump().value(), kept);
 }
 
 }  // namespace
