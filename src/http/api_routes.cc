@@ -258,7 +258,7 @@ bool KnownPath(std::string_view path) {
   for (std::string_view p :
        {"/api/v1/status", "/api/v1/entries", "/api/v1/head", "/api/v1/log", "/api/v1/search",
         "/api/v1/latest", "/api/v1/groups", "/api/v1/author-id", "/api/v1/wait",
-        "/api/v1/peers/block", "/api/v1/peers/unblock", "/api/v1/stream"}) {
+        "/api/v1/peers/block", "/api/v1/peers/unblock", "/api/v1/stream", "/api/v1/kv/stream"}) {
     if (path == p) return true;
   }
   return path.starts_with("/api/v1/entries/") || path.starts_with("/api/v1/groups/") ||

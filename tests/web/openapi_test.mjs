@@ -181,11 +181,6 @@ test("every route the code answers is described with its methods, and only those
   }
 });
 
-// Described paths that neither KnownPath nor the data table knows, so that a request the
-// route does not take answers 404, not 405; their description must give that 404. When
-// KnownPath learns one, drop it here and describe 405 instead.
-const answers404 = new Set(["/api/v1/kv/stream"]);
-
 test("KnownPath, the data table and the described /api paths agree", () => {
   const { exact, prefixes } = knownPaths();
   // HandleData answers 405 itself for a path of its table with another method.
@@ -198,12 +193,6 @@ test("KnownPath, the data table and the described /api paths agree", () => {
   }
   for (const a of api) {
     const known = exact.includes(a) || prefixes.some((p) => a.startsWith(p)) || data.includes(a);
-    if (answers404.has(a)) {
-      assert.ok(!known, `KnownPath now knows ${a}: drop it from answers404, describe 405`);
-      assert.ok(yamlBlock(`  ${a}:`).some((l) => l.startsWith("        '404':")),
-        `${a} answers 404 to requests it does not take, but its description has no 404`);
-      continue;
-    }
     assert.ok(known,
       `${a} is described but neither KnownPath nor the data table knows it (it would answer 404)`);
   }
