@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Installs every build, test and tooling dependency of Pando from Debian packages, then the
-# npm packages of bench/hypercore (the peer pando_bench_catchup compares with) and of
-# tests/web (playwright-core, which drives Debian's chromium in the web UI's end-to-end
-# test) from their package-lock.json. Safe to run repeatedly, from any directory: apt-get
-# skips what is already installed, and npm runs only when node_modules is missing or older
-# than the lock.
+# npm packages of bench/hypercore (the peer pando_bench_catchup compares with), of bench/yjs
+# (the CRDT library pando_bench_crdt compares with) and of tests/web (playwright-core, which
+# drives Debian's chromium in the web UI's end-to-end test) from their package-lock.json.
+# Safe to run repeatedly, from any directory: apt-get skips what is already installed, and npm
+# runs only when node_modules is missing or older than the lock.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -19,7 +19,8 @@ PACKAGES=(
   wrk chromium
 )
 
-# Node.js >= 18 and npm, for bench/hypercore and tests/web (playwright-core asks for >= 20).
+# Node.js >= 18 and npm, for bench/hypercore, bench/yjs and tests/web (playwright-core asks
+# for >= 20).
 # A node already on PATH (for example from NodeSource, whose nodejs package conflicts with
 # Debian's npm) is used as it is.
 node_ok() {
@@ -45,6 +46,13 @@ if [ ! "$HYPERCORE/node_modules/.package-lock.json" -nt "$HYPERCORE/package-lock
   [ ! "$HYPERCORE/node_modules/.package-lock.json" -nt "$HYPERCORE/package.json" ]; then
   echo "install-deps: npm ci in bench/hypercore"
   npm ci --prefix "$HYPERCORE" --no-audit --no-fund --loglevel=error
+fi
+
+YJS="$ROOT/bench/yjs"
+if [ ! "$YJS/node_modules/.package-lock.json" -nt "$YJS/package-lock.json" ] ||
+  [ ! "$YJS/node_modules/.package-lock.json" -nt "$YJS/package.json" ]; then
+  echo "install-deps: npm ci in bench/yjs"
+  npm ci --prefix "$YJS" --no-audit --no-fund --loglevel=error
 fi
 
 # playwright-core only: the test launches /usr/bin/chromium, so no browser is downloaded.
