@@ -349,28 +349,41 @@ void AddDevnet(CLI::App& app, Context&) {
                 << "  http://" << n.info["http"].get<std::string>() << "  --data-dir " << n.dir
                 << "\n";
     }
-    for (int k = 0; k < args->posts; ++k) {
-      const DevNode& n = devnet.nodes()[k % count];
+    // Runs `pando --data-dir DIR ARGS...` (this binary) and waits for it; its output is
+    // dropped.
+    auto run_self = [](const std::string& dir, std::vector<std::string> argv) {
+      const std::string exe = SelfExe();
+      argv.insert(argv.begin(), {exe, "--data-dir", dir});
       pid_t pid = ::fork();
       if (pid == 0) {
         int fd = ::open("/dev/null", O_WRONLY);
         ::dup2(fd, 1);
-        const std::string exe = SelfExe(), text = "Hello from node " + std::to_string(n.index) +
-                                                  " (sample post " + std::to_string(k + 1) + ")";
-        // With a group of its own the sample is a post with its catalog record, which every
-        // node's front page lists; else an entry of the catalog.
-        if (!args->groups.empty()) {
-          const std::string post = "# " + text + "\n\nA *sample* post of this devnet.";
-          ::execl(exe.c_str(), exe.c_str(), "--data-dir", n.dir.c_str(), "post", "--group",
-                  args->groups.front().c_str(), "--announce", post.c_str(),
-                  static_cast<char*>(nullptr));
-        }
-        ::execl(exe.c_str(), exe.c_str(), "--data-dir", n.dir.c_str(), "post", "--group", "catalog",
-                text.c_str(), static_cast<char*>(nullptr));
+        std::vector<char*> raw;
+        for (std::string& a : argv) raw.push_back(a.data());
+        raw.push_back(nullptr);
+        ::execv(exe.c_str(), raw.data());
         ::_exit(127);
       }
       int status = 0;
       ::waitpid(pid, &status, 0);
+    };
+    for (int k = 0; k < args->posts; ++k) {
+      const DevNode& n = devnet.nodes()[k % count];
+      const std::string text = "Hello from node " + std::to_string(n.index) + " (sample post " +
+                               std::to_string(k + 1) + ")";
+      // With a group of its own the sample is a post with its catalog record, which every
+      // node's front page lists; else an entry of the catalog.
+      if (!args->groups.empty()) {
+        run_self(n.dir, {"post", "--group", args->groups.front(), "--announce",
+                         "# " + text + "\n\nA *sample* post of this devnet."});
+      } else {
+        run_self(n.dir, {"post", "--group", "catalog", text});
+      }
+    }
+    // The authors of sample posts get a profile name, which their blog pages show.
+    for (int k = 0; k < std::min(args->posts, count); ++k) {
+      const DevNode& n = devnet.nodes()[k];
+      run_self(n.dir, {"profile", "set", "name", "Devnet node " + std::to_string(n.index)});
     }
     if (args->posts > 0) std::cout << "posted " << args->posts << " sample entries\n";
     std::cout << "try: pando --data-dir " << devnet.nodes()[0].dir
