@@ -18,6 +18,9 @@ namespace {
 
 // Largest request body: one entry with room to spare.
 constexpr size_t kBodyMax = 1 << 20;
+// After refusing an oversize body: how much more is read and dropped, and for how long.
+constexpr size_t kDrainMax = 16 << 20;
+constexpr auto kDrainTime = std::chrono::seconds(5);
 constexpr auto kRequestTimeout = std::chrono::seconds(30);
 
 // Every answer carries these: no page may be framed, sniffed or run inline script.
@@ -59,6 +62,7 @@ class Session : public std::enable_shared_from_this<Session> {
       req.version(11);
       req.keep_alive(false);
       route_ = "api";
+      drain_ = true;
       return Send(ErrorResponse(Error{codes::kOversize, "The request body is over 1 MiB."}, req));
     }
     if (ec) return;
@@ -112,14 +116,31 @@ class Session : public std::enable_shared_from_this<Session> {
                          if (ec || !shared->keep_alive()) {
                            beast::error_code ignored;
                            self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+                           // After an oversize body, read and drop what the client still
+                           // sends, so closing does not reset the connection before the
+                           // client has read the answer.
+                           if (!ec && self->drain_) self->Drain(0);
                            return;
                          }
                          self->Read();
                        });
   }
 
+  // Reads and drops up to kDrainMax bytes, for at most kDrainTime, then closes.
+  void Drain(size_t so_far) {
+    if (so_far == 0) stream_.expires_after(kDrainTime);
+    drain_buffer_.resize(64 * 1024);
+    stream_.async_read_some(asio::buffer(drain_buffer_),
+                            [self = shared_from_this(), so_far](beast::error_code ec, size_t n) {
+                              if (ec || so_far + n > kDrainMax) return;
+                              self->Drain(so_far + n);
+                            });
+  }
+
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
+  bool drain_ = false;
+  std::vector<char> drain_buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   Context* ctx_;
   StreamHub* hub_;
