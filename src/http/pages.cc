@@ -31,10 +31,23 @@ std::string TimeTag(int64_t ms) {
   return std::string("<time datetime=\"") + iso + "\">" + shown + "</time>";
 }
 
-std::string AuthorLink(const PublicKey& key) {
+// A link to an author's blog, showing their profile name when given, else their id's start.
+std::string AuthorLink(const PublicKey& key, std::string_view name = "") {
   const std::string id = AuthorId(key);
-  return "<a class=\"author\" href=\"/a/" + id + "\" title=\"" + id + "\">" + id.substr(0, 12) +
-         "…</a>";
+  return "<a class=\"author\" href=\"/a/" + id + "\" title=\"" + id + "\">" +
+         (name.empty() ? id.substr(0, 12) + "…" : Escape(name)) + "</a>";
+}
+
+// A profile field as text: a JSON string's contents, any other JSON as written.
+std::string FieldText(const nlohmann::json& v) {
+  return v.is_string() ? v.get<std::string>() : v.dump();
+}
+
+// An author's profile fields; empty when they set none (or it cannot be read).
+nlohmann::json ProfileFields(store::Store& store, const PublicKey& key) {
+  auto profile = store.LoadCrdt(node::data::ProfileKey(key));
+  if (!profile.ok() || !*profile) return nlohmann::json::object();
+  return node::data::StateJson(**profile)["fields"];
 }
 
 std::string GroupLink(std::string_view group) {
@@ -124,21 +137,13 @@ Response Search(Context& ctx, const Call& call) {
   return Html(200, Page("search", q.empty() ? "Search" : q, main, q), call);
 }
 
-// A profile field as text: a JSON string's contents, any other JSON as written.
-std::string FieldText(const nlohmann::json& v) {
-  return v.is_string() ? v.get<std::string>() : v.dump();
-}
-
 Response Author(Context& ctx, const Call& call, std::string_view text) {
   auto key = ParseAuthorId(text);
   if (!key.ok()) return ErrorPage(call, key.error());
   store::Store& store = ctx.node->store();
   auto posts = store.PostsBy(*key, kListPosts);
   if (!posts.ok()) return ErrorPage(call, posts.error());
-  auto profile = store.LoadCrdt(node::data::ProfileKey(*key));
-  if (!profile.ok()) return ErrorPage(call, profile.error());
-  nlohmann::json fields = nlohmann::json::object();
-  if (*profile) fields = node::data::StateJson(**profile)["fields"];
+  const nlohmann::json fields = ProfileFields(store, *key);
   const std::string id = AuthorId(*key);
   const std::string name = fields.contains("name") ? FieldText(fields["name"]) : "";
   std::string main = "<h1>Blog of " +
@@ -201,8 +206,11 @@ Response Post(Context& ctx, const Call& call, std::string_view hex) {
   std::string main = "<article id=\"post\" data-id=\"" + ToHex(id) + "\" data-entry=\"" +
                      ToHex(entry.bytes()) + "\" data-author=\"" + author + "\" data-author-key=\"" +
                      ToHex(entry.author()) + "\">";
-  main += "<p class=\"meta\">" + AuthorLink(entry.author()) + " in " + GroupLink(entry.group()) +
-          " · " + TimeTag(entry.timestamp_ms()) + " · #" + std::to_string(entry.seq()) +
+  const nlohmann::json profile = ProfileFields(ctx.node->store(), entry.author());
+  const std::string name = profile.contains("name") ? FieldText(profile["name"]) : "";
+  main += "<p class=\"meta\">" + AuthorLink(entry.author(), name) + " in " +
+          GroupLink(entry.group()) + " · " + TimeTag(entry.timestamp_ms()) + " · #" +
+          std::to_string(entry.seq()) +
           " <span id=\"sig-badge\" data-state=\"pending\">Checking signature…</span></p>";
   if (post) {
     main += "<div class=\"body\">" + RenderMarkdown(text) + "</div>";
