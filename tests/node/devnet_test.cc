@@ -96,10 +96,15 @@ class DevnetTest : public ::testing::Test {
 };
 
 TEST_F(DevnetTest, StartsWiresPostsAndSupervisesNodes) {
-  // The sample posts reach every node, and a post through any node's data dir reaches all.
+  // The sample posts, and the profile names of their two authors, reach every node; a post
+  // through any node's data dir reaches all.
   for (int i = 0; i < 3; ++i) {
-    EXPECT_TRUE(WaitFor(seconds(30), [&] { return Entries(i) == 2; })) << "node " << i;
+    EXPECT_TRUE(WaitFor(seconds(30), [&] { return Entries(i) == 4; })) << "node " << i;
   }
+  auto profile =
+      Api(2).Get("/api/v1/authors/" + Devnet()["nodes"][0]["id"].get<std::string>() + "/profile");
+  ASSERT_TRUE(profile.ok());
+  EXPECT_EQ((*profile)["fields"]["name"], "Devnet node 0");
   auto [code, out] = RunPando({"--data-dir", dir_ + "/node-1", "post", "-g", "catalog", "hi"});
   ASSERT_EQ(code, 0) << out;
   const std::string id = out.substr(0, 64);
