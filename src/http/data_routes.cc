@@ -1,7 +1,7 @@
-// The data API (docs/api.md, "Data"): key-value maps, any CRDT object, profiles, follows and
-// timelines, over the node's CRDT state (node/data.h). Writes are signed by the node's own
-// key (Node::PostOp) and so are answered only to clients on the node's machine; anyone
-// else writes by posting entries they signed (POST /api/v1/entries).
+// The data API (docs/api.md, "Data"): key-value maps, any CRDT object, profiles, follows,
+// timelines and the newest CRDT clock, over the node's CRDT state (node/data.h). Writes are
+// signed by the node's own key (Node::PostOp) and so are answered only to clients on the
+// node's machine; anyone else writes by posting entries they signed (POST /api/v1/entries).
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 
@@ -230,11 +230,17 @@ void PutProfile(Context& ctx, const Call& call, const Params&, Respond& respond)
 void Follows(Context& ctx, const Call& call, const Params& p, Respond& respond) {
   auto author = ParseAuthorId(p[0]);
   if (!author.ok()) return Answer(respond, call, author.error());
-  auto f = data::Following(ctx.node->store(), *author);
+  auto f = data::FollowingWithTags(ctx.node->store(), *author);
   if (!f.ok()) return Answer(respond, call, f.error());
-  json list = json::array();
-  for (const auto& k : *f) list.push_back(AuthorId(k));
-  Answer(respond, call, json{{"author", p[0]}, {"follows", list}});
+  json list = json::array(), tags = json::object();
+  for (const auto& x : *f) {
+    const std::string id = AuthorId(x.author);
+    list.push_back(id);
+    json t = json::array();
+    for (const crdt::ElemId& tag : x.tags) t.push_back(data::ElemIdText(tag));
+    tags[id] = std::move(t);
+  }
+  Answer(respond, call, json{{"author", p[0]}, {"follows", list}, {"tags", tags}});
 }
 
 void Follow(Context& ctx, const Call& call, const Params& p, Respond& respond, bool follow) {
@@ -261,6 +267,15 @@ void FollowAdd(Context& ctx, const Call& call, const Params& p, Respond& respond
 }
 void FollowRemove(Context& ctx, const Call& call, const Params& p, Respond& respond) {
   Follow(ctx, call, p, respond, false);
+}
+
+// The newest clock reading this node has applied, as a decimal string (it exceeds 2^53, which
+// JavaScript numbers cannot hold): what a client signing its own operation folds into its
+// clock (crdt::HlcForWrite).
+void LastClock(Context& ctx, const Call& call, const Params&, Respond& respond) {
+  auto hlc = ctx.node->store().CrdtLastHlc();
+  if (!hlc.ok()) return Answer(respond, call, hlc.error());
+  Answer(respond, call, json{{"hlc", std::to_string(*hlc)}});
 }
 
 json TimelineJson(store::Store& store, const std::vector<store::PostInfo>& posts) {
@@ -348,6 +363,7 @@ const Route kRoutes[] = {
     {verb::delete_, "/api/v1/follows/{author}", FollowRemove},
     {verb::get, "/api/v1/authors/{author}/posts/{slug}", PostBySlug},
     {verb::get, "/api/v1/timeline", Timeline},
+    {verb::get, "/api/v1/clock", LastClock},
 };
 
 }  // namespace

@@ -49,18 +49,33 @@ Result<crdt::Op> MapWrite(std::string map, bool personal,
   return op;
 }
 
-Result<std::vector<PublicKey>> Following(store::Store& store, const PublicKey& who) {
+Result<std::vector<Followed>> FollowingWithTags(store::Store& store, const PublicKey& who) {
   auto o = store.LoadCrdt(FollowsKey(who));
   if (!o.ok()) return o.error();
-  std::vector<PublicKey> out;
+  std::vector<Followed> out;
   if (!*o) return out;
-  for (const std::string& e : std::get<crdt::SetState>((*o)->state).Elements()) {
+  const auto& set = std::get<crdt::SetState>((*o)->state);
+  for (const std::string& e : set.Elements()) {
     auto j = nlohmann::json::parse(e, nullptr, false);
     if (!j.is_string()) continue;
     auto key = ParseAuthorId(j.get<std::string>());
-    if (key.ok()) out.push_back(*key);
+    if (!key.ok()) continue;
+    // The tags of the element FollowOp removes: the author id as a JSON string.
+    out.push_back({*key, set.Tags(nlohmann::json(AuthorId(*key)).dump())});
   }
   return out;
+}
+
+Result<std::vector<PublicKey>> Following(store::Store& store, const PublicKey& who) {
+  auto f = FollowingWithTags(store, who);
+  if (!f.ok()) return f.error();
+  std::vector<PublicKey> out;
+  for (const Followed& x : *f) out.push_back(x.author);
+  return out;
+}
+
+std::string ElemIdText(const crdt::ElemId& id) {
+  return ToHex(id.entry) + ":" + std::to_string(id.index);
 }
 
 Result<crdt::Op> FollowOp(store::Store& store, const PublicKey& me, const PublicKey& author,
@@ -99,14 +114,19 @@ nlohmann::json StateJson(const store::CrdtObject& o) {
     }
     j["fields"] = std::move(fields);
   } else if (const auto* s = std::get_if<crdt::SetState>(&o.state)) {
-    nlohmann::json elements = nlohmann::json::array();
-    for (const auto& e : s->Elements()) elements.push_back(JsonOf(e));
+    nlohmann::json elements = nlohmann::json::array(), tags = nlohmann::json::array();
+    for (const auto& e : s->Elements()) {
+      elements.push_back(JsonOf(e));
+      nlohmann::json t = nlohmann::json::array();
+      for (const crdt::ElemId& id : s->Tags(e)) t.push_back(ElemIdText(id));
+      tags.push_back(std::move(t));
+    }
     j["elements"] = std::move(elements);
+    j["tags"] = std::move(tags);
   } else if (const auto* q = std::get_if<crdt::SeqState>(&o.state)) {
     nlohmann::json items = nlohmann::json::array();
     for (const auto& [id, v] : q->Values()) {
-      items.push_back(
-          {{"id", ToHex(id.entry) + ":" + std::to_string(id.index)}, {"value", JsonOf(v)}});
+      items.push_back({{"id", ElemIdText(id)}, {"value", JsonOf(v)}});
     }
     j["items"] = std::move(items);
   } else {

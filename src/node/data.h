@@ -40,10 +40,22 @@ Result<crdt::Op> FollowOp(store::Store& store, const PublicKey& me, const Public
                           bool follow);
 // The authors `who` follows, in byte order of their ids.
 Result<std::vector<PublicKey>> Following(store::Store& store, const PublicKey& who);
+// The same, each with the live add tags of its element (the author id as a JSON string) in
+// who's follows set: the tags an unfollow names (FollowOp does; a browser signing its own
+// remove reads them from GET /api/v1/authors/{author}/follows).
+struct Followed {
+  PublicKey author;
+  std::vector<crdt::ElemId> tags;
+};
+Result<std::vector<Followed>> FollowingWithTags(store::Store& store, const PublicKey& who);
+
+// An element id as text: "ENTRY_ID_HEX:INDEX".
+std::string ElemIdText(const crdt::ElemId& id);
 
 // An object's state as JSON: {"type","group","owner","name","changed_by", and "fields"
-// (map: {field: value}), "elements" (set: [values]), "items" (seq: [{"id","value"}]) or
-// "value" (counter)}. Values are JSON, not strings holding JSON.
+// (map: {field: value}), "elements" and "tags" (set: [values], and for each element in the
+// same order its live add tags as ["ENTRY_ID_HEX:INDEX", ...]), "items" (seq:
+// [{"id","value"}]) or "value" (counter)}. Values are JSON, not strings holding JSON.
 nlohmann::json StateJson(const store::CrdtObject& o);
 nlohmann::json ObjectKeyJson(const crdt::ObjectKey& k);
 

@@ -1,6 +1,8 @@
 // The data API against real `pando node` processes on 127.0.0.1: concurrent writes to one
 // key on two nodes converge to the same winner within 2 s and the change feed reports it;
-// follows make a home timeline; profiles, slugs and bad requests answer as documented.
+// follows make a home timeline; profiles, slugs and bad requests answer as documented; a
+// client with its own key reads the clock and the follow tags and unfollows by an entry it
+// signed itself, as the web UI does.
 #include <gtest/gtest.h>
 
 #include <boost/asio/connect.hpp>
@@ -10,6 +12,8 @@
 #include <thread>
 
 #include "core/error_codes.h"
+#include "core/kinds.h"
+#include "crdt/op.h"
 #include "node/harness.h"
 #include "testutil/feed.h"
 
@@ -168,6 +172,123 @@ TEST_F(DataTest, FollowsMakeAHomeTimelineAndProfilesAndSlugsAnswer) {
     auto p = b->api().Get("/api/v1/authors/" + a->author() + "/profile");
     return p.ok() && (*p)["fields"] == json{{"name", "Ada"}, {"bio", "sea"}};
   }));
+}
+
+// GET /api/v1/clock and the live tags of follows: what a client that signs its own kind 3
+// entries (the browser) needs to pick its clock and to name the adds an unfollow removes.
+TEST_F(DataTest, ClockAndFollowTagsLetAClientUnfollowByItsOwnEntry) {
+  NodeProcess& a = Start();
+  auto api = a.api();
+  auto clock = [&]() -> uint64_t {
+    auto c = api.Get("/api/v1/clock");
+    EXPECT_TRUE(c.ok()) << c.error().ToString();
+    if (!c.ok()) return 0;
+    EXPECT_TRUE((*c)["hlc"].is_string()) << c->dump();
+    EXPECT_EQ(c->size(), 1u) << c->dump();
+    return std::stoull((*c)["hlc"].get<std::string>());
+  };
+  const uint64_t before = clock();
+  auto put = api.Put("/api/v1/profile", {{"name", "Ada"}});
+  ASSERT_TRUE(put.ok()) << put.error().ToString();
+  const uint64_t hlc = (*put)["hlc"].get<uint64_t>();
+  EXPECT_GT(hlc, before);
+  EXPECT_EQ(clock(), hlc) << "the clock is the newest reading applied";
+  EXPECT_EQ(api.Post("/api/v1/clock", json::object()).code(), codes::kMethodNotAllowed);
+
+  // The node's author follows B twice (two adds, two tags), then C once.
+  const std::string b = AuthorId(KeyPair::Generate().public_key());
+  const std::string c = AuthorId(KeyPair::Generate().public_key());
+  std::vector<std::string> b_tags;
+  for (int i = 0; i < 2; ++i) {
+    auto f = api.Post("/api/v1/follows", {{"author", b}});
+    ASSERT_TRUE(f.ok()) << f.error().ToString();
+    b_tags.push_back((*f)["id"].get<std::string>() + ":0");
+  }
+  auto fc = api.Post("/api/v1/follows", {{"author", c}});
+  ASSERT_TRUE(fc.ok()) << fc.error().ToString();
+  EXPECT_EQ(clock(), (*fc)["hlc"].get<uint64_t>());
+  std::sort(b_tags.begin(), b_tags.end());
+  auto follows = api.Get("/api/v1/authors/" + a.author() + "/follows");
+  ASSERT_TRUE(follows.ok()) << follows.error().ToString();
+  EXPECT_EQ((*follows)["follows"], (std::min(b, c) == b ? json{b, c} : json{c, b}));
+  EXPECT_EQ((*follows)["tags"][b], json(b_tags)) << follows->dump();
+  EXPECT_EQ((*follows)["tags"][c], json{(*fc)["id"].get<std::string>() + ":0"});
+  // The set's state carries the same tags, one list per element, in the elements' order.
+  auto set = api.Get("/api/v1/objects/catalog/set/follows?owner=" + a.author());
+  ASSERT_TRUE(set.ok()) << set.error().ToString();
+  ASSERT_EQ((*set)["elements"].size(), 2u);
+  ASSERT_EQ((*set)["tags"].size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ((*set)["tags"][i], (*follows)["tags"][(*set)["elements"][i].get<std::string>()]);
+  }
+  // An author who follows nobody: empty lists.
+  auto none = api.Get("/api/v1/authors/" + b + "/follows");
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ((*none)["follows"], json::array());
+  EXPECT_EQ((*none)["tags"], json::object());
+
+  // A client with its own key follows B, then unfollows with a remove it signs itself,
+  // naming the tags the route gave and a clock from GET /api/v1/clock.
+  const KeyPair me = KeyPair::Generate();
+  const std::string my_id = AuthorId(me.public_key());
+  auto sign = [&](crdt::Action action) -> std::string {
+    auto head = api.Get("/api/v1/head?author=" + my_id + "&group=catalog");
+    if (!head.ok()) return "";
+    const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    crdt::Op op;
+    op.personal = true;
+    op.name = "follows";
+    op.hlc = crdt::HlcForWrite(clock(), now);
+    op.action = std::move(action);
+    EntryDraft d;
+    d.group = "catalog";
+    d.kind = kinds::kCrdt;
+    d.payload = crdt::EncodeOp(op);
+    d.timestamp_ms = std::max(now, crdt::HlcMs(op.hlc));
+    if ((*head)["seq"].get<uint64_t>() > 0) {
+      d.seq = (*head)["seq"].get<uint64_t>() + 1;
+      auto prev = FromHex((*head)["id"].get<std::string>());
+      std::copy(prev->begin(), prev->end(), d.prev.begin());
+      d.timestamp_ms = std::max(d.timestamp_ms, (*head)["timestamp_ms"].get<int64_t>());
+    }
+    auto e = Entry::Sign(d, me);
+    if (!e.ok()) return "";
+    auto r = api.Post("/api/v1/entries", {{"entry", ToHex(e->bytes())}});
+    EXPECT_TRUE(r.ok()) << r.error().ToString();
+    return r.ok() ? ToHex(e->id()) : "";
+  };
+  const std::string element = json(b).dump();
+  const std::string add = sign(crdt::SetAdd{{element}});
+  ASSERT_FALSE(add.empty());
+  auto mine = [&] { return api.Get("/api/v1/authors/" + my_id + "/follows"); };
+  ASSERT_TRUE(WaitFor(std::chrono::seconds(5), [&] {
+    auto m = mine();
+    return m.ok() && (*m)["follows"] == json{b};
+  }));
+  auto m = mine();
+  ASSERT_TRUE(m.ok());
+  ASSERT_EQ((*m)["tags"][b], json{add + ":0"});
+  crdt::SetRemove remove{element, {}};
+  for (const auto& t : (*m)["tags"][b]) {
+    const std::string text = t.get<std::string>();
+    crdt::ElemId id;
+    auto entry = FromHex(text.substr(0, 64));
+    ASSERT_TRUE(entry && entry->size() == 32) << text;
+    std::copy(entry->begin(), entry->end(), id.entry.begin());
+    id.index = static_cast<uint16_t>(std::stoul(text.substr(65)));
+    remove.tags.push_back(id);
+  }
+  ASSERT_FALSE(sign(remove).empty());
+  ASSERT_TRUE(WaitFor(std::chrono::seconds(5), [&] {
+    auto r = mine();
+    return r.ok() && (*r)["follows"] == json::array() && (*r)["tags"] == json::object();
+  }));
+  // The node's own follows are untouched by another author's remove.
+  auto still = api.Get("/api/v1/authors/" + a.author() + "/follows");
+  ASSERT_TRUE(still.ok());
+  EXPECT_EQ((*still)["tags"][b], json(b_tags));
 }
 
 TEST_F(DataTest, BadRequestsGetTheirCodeAndSignNothing) {
