@@ -1,15 +1,19 @@
 // Tests of the pure parts of the web UI script (src/http/static/app.js): entry encoding,
 // signing, decoding and verification against docs/entry-vectors.md, titles, key backup
-// texts. Run with: node --test tests/web/app_test.mjs
+// texts, CRDT operations against the golden vectors of docs/crdt.md and the clock.
+// Run with: node --test tests/web/app_test.mjs
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 import {
-  KEY_TEXT_PREFIX, catalogItem, catalogPayload, checkPost, decodeEntry, draftAfterHead,
-  encodeBody, errorText, exportKeyText, fromBase64, fromHex, importKeyText, postTitle,
-  seedToPkcs8, signEntry, signingMessage, toBase64, toHex, verifyEntry,
+  FUTURE_SKEW_MS, KEY_TEXT_PREFIX, catalogItem, catalogPayload, checkPost, crdtDraft,
+  decodeEntry, draftAfterHead, encodeBody, encodeCounterAdd, encodeMapUpdate, encodeSeqDelete,
+  encodeSeqInsert, encodeSetAdd, encodeSetRemove, errorText, exportKeyText, followOp,
+  fromBase64, fromHex, hlcForWrite, hlcFromMs, hlcMs, hlcNext, importKeyText, parseElemId,
+  parseHlc, postTitle, profileFieldText, profileOp, seedToPkcs8, signEntry, signingMessage,
+  toBase64, toHex, verifyEntry,
 } from "../../src/http/static/app.js";
 
 const root = (p) => fileURLToPath(new URL(`../../${p}`, import.meta.url));
@@ -323,4 +327,221 @@ test("errorText prints CODE and sentence", () => {
   err.code = "INVALID_GROUP";
   assert.equal(errorText(err), "error: INVALID_GROUP: The group name 'X' is invalid.");
   assert.equal(errorText(new Error("boom")), "error: ERROR: boom");
+});
+
+// ---- CRDT operations: docs/crdt.md's golden vectors, read from the Markdown ----
+
+// {name: {hex, size}} from the "### N. name" sections under "## Golden vectors": the first
+// fenced block of each, lines joined, and the "N bytes:" the text states.
+function crdtVectors() {
+  const md = readFileSync(root("docs/crdt.md"), "utf8");
+  const golden = md.slice(md.indexOf("\n## Golden vectors"));
+  assert.ok(golden.length > 100, "docs/crdt.md has no Golden vectors section");
+  const out = new Map();
+  for (const sec of golden.split(/^### (?=\d+\. )/m).slice(1)) {
+    const name = /^\d+\. (\S+)/.exec(sec)[1];
+    const hex = /```\n([0-9a-f\n]+)```/.exec(sec);
+    const size = /(\d+) bytes:\n/.exec(sec);
+    assert.ok(hex && size, `${name}: no hex block or byte count`);
+    out.set(name, { hex: hex[1].replace(/\s+/g, ""), size: Number(size[1]) });
+  }
+  return out;
+}
+
+const MS = 1700000000000; // The vectors' base time: 2023-11-14 22:13:20 UTC.
+const id32 = (byte) => byte.repeat(32); // The made-up entry ids 11…11 and so on, in hex.
+
+// Each vector's operation, as docs/crdt.md describes it in words.
+const crdtCases = {
+  "map-update": () => encodeMapUpdate({
+    personal: true, name: "profile", hlc: hlcFromMs(MS) + 1n,
+    fields: { name: '"Ada"', bio: null }, // Given out of order: the encoder sorts.
+  }),
+  "set-add": () => encodeSetAdd({
+    name: "tags", hlc: hlcFromMs(MS + 1000), elements: ['"cpp"', "42"],
+  }),
+  "set-remove": () => encodeSetRemove({
+    name: "tags", hlc: hlcFromMs(MS + 2000), element: '"cpp"',
+    tags: [`${id32("11")}:0`, { entry: fromHex(id32("22")), index: 3 }],
+  }),
+  "seq-insert-head": () => encodeSeqInsert({
+    name: "doc", hlc: hlcFromMs(MS + 3000), values: ['"H"', '"i"'],
+  }),
+  "seq-insert-after": () => encodeSeqInsert({
+    name: "doc", hlc: hlcFromMs(MS + 4000) + 2n, after: `${id32("33")}:1`, values: ['"!"'],
+  }),
+  "seq-delete": () => encodeSeqDelete({
+    name: "doc", hlc: hlcFromMs(MS + 5000), elements: [`${id32("33")}:0`, `${id32("44")}:258`],
+  }),
+  "counter-add": () => encodeCounterAdd({
+    name: "\u{1F44D}", hlc: hlcFromMs(MS + 6000), delta: -5,
+  }),
+};
+
+const opVectors = crdtVectors();
+
+test("docs/crdt.md's golden vectors are the ones these encoders cover", () => {
+  assert.deepEqual([...opVectors.keys()].sort(), Object.keys(crdtCases).sort());
+});
+
+for (const [name, encode] of Object.entries(crdtCases)) {
+  test(`crdt vector ${name}`, () => {
+    const v = opVectors.get(name);
+    const bytes = encode();
+    assert.equal(toHex(bytes), v.hex);
+    assert.equal(bytes.length, v.size, "the byte count the text states");
+  });
+}
+
+test("the profile and follow operations of the social data", () => {
+  const hlc = hlcFromMs(MS) + 1n;
+  // Vector 1 is a profile update: name set to "Ada", bio deleted (empty means delete).
+  assert.equal(toHex(profileOp(hlc, { name: "Ada", bio: "" })), opVectors.get("map-update").hex);
+  assert.equal(toHex(profileOp(hlc, { bio: null, name: "Ada" })), opVectors.get("map-update").hex);
+  const author = "pdrkeohxlubhyzl7ks3mwtzos5olfgocn7dwkbeg7toseadnapn5omlyq";
+  assert.equal(toHex(followOp(hlc, author, true)), toHex(encodeSetAdd({
+    personal: true, name: "follows", hlc, elements: [`"${author}"`],
+  })));
+  const tags = [`${id32("ab")}:0`, `${id32("cd")}:7`];
+  const remove = followOp(hlc, author, false, tags);
+  assert.equal(toHex(remove), toHex(encodeSetRemove({
+    personal: true, name: "follows", hlc, element: `"${author}"`, tags,
+  })));
+  // Header: format 1, set, remove, personal; then the clock, little-endian.
+  assert.equal(toHex(remove.subarray(0, 4)), "01020201");
+  assert.equal(new DataView(remove.buffer).getBigUint64(4, true), hlc);
+  assert.throws(() => followOp(hlc, author, false, []), { code: "NOT_FOUND" });
+  // A hostile name is just a JSON string: its bytes, escaped only as JSON needs.
+  const name = `<img src=x onerror=alert(1)> "q"`;
+  const op = profileOp(hlc, { name });
+  assert.ok(toHex(op).endsWith(Buffer.from(JSON.stringify(name)).toString("hex")));
+  assert.equal(profileFieldText("Ada"), "Ada");
+  assert.equal(profileFieldText(undefined), "");
+  assert.equal(profileFieldText(12), "12");
+  assert.equal(profileFieldText({ a: [1] }), '{"a":[1]}');
+});
+
+test("map fields go in UTF-8 byte order, once each", () => {
+  const hlc = 1n;
+  // UTF-16 puts U+1F600 (a surrogate pair, 0xD83D...) before U+E000; UTF-8 the other way.
+  const op = encodeMapUpdate({ name: "m", hlc, fields: [["\u{1F600}", "1"], ["\uE000", "2"]] });
+  const e000 = Buffer.from("\uE000").toString("hex");
+  const smile = Buffer.from("\u{1F600}").toString("hex");
+  assert.ok(toHex(op).indexOf(e000) < toHex(op).indexOf(smile), "U+E000 comes first");
+  // A proper prefix first.
+  const ab = encodeMapUpdate({ name: "m", hlc, fields: { ab: null, a: null } });
+  assert.equal(toHex(ab.subarray(14)), "0200" + "0161" + "00" + "026162" + "00");
+  assert.throws(() => encodeMapUpdate({ name: "m", hlc, fields: [["a", "1"], ["a", "2"]] }),
+    /given twice/);
+});
+
+test("the encoders refuse what the decoder refuses", () => {
+  const ok = { name: "m", hlc: 1n };
+  const bad = (fn) => assert.throws(fn, { code: "BAD_ARGUMENT" });
+  bad(() => encodeSetAdd({ ...ok, name: "", elements: ["1"] }));
+  bad(() => encodeSetAdd({ ...ok, name: "a".repeat(129), elements: ["1"] }));
+  const long = encodeSetAdd({ ...ok, name: "é".repeat(64), elements: ["1"] }); // 128 bytes.
+  assert.equal(long.length, 13 + 128 + 7);
+  bad(() => encodeSetAdd({ ...ok, name: "a\nb", elements: ["1"] }));
+  bad(() => encodeSetAdd({ ...ok, name: "a\x7f", elements: ["1"] }));
+  bad(() => encodeSetAdd({ ...ok, name: "\ud800", elements: ["1"] }));
+  bad(() => encodeSetAdd({ ...ok, elements: [] }));
+  bad(() => encodeSetAdd({ ...ok, elements: Array(1025).fill("1") }));
+  assert.equal(encodeSetAdd({ ...ok, elements: Array(1024).fill("1") }).length, 16 + 1024 * 5);
+  for (const v of ["", "a", "{", "1e309", "[-1e400]", "\ufeff1", "'a'", "1 2", undefined,
+    '"\\ud800"', '{"\\udc00": 1}', '["\ud800"]', "[".repeat(100000) + "]".repeat(100000)]) {
+    bad(() => encodeSetAdd({ ...ok, elements: [v] }));
+  }
+  for (const v of ["1e308", " \"a\" ", "null", "{\"a\":[true,false]}", "-0.5e-3",
+    '"\\ud83d\\ude00"']) {
+    assert.ok(encodeSetAdd({ ...ok, elements: [v] }).length > 0, v);
+  }
+  bad(() => encodeSetAdd({ ...ok, elements: [`"${"a".repeat(65535)}"`] }));
+  assert.equal(encodeSetAdd({ ...ok, elements: [`"${"a".repeat(65534)}"`] }).length,
+    16 + 65536 + 4);
+  bad(() => encodeMapUpdate({ ...ok, fields: {} }));
+  bad(() => encodeMapUpdate({ ...ok, fields: { "": "1" } }));
+  bad(() => encodeMapUpdate({ ...ok, fields: { ["f".repeat(256)]: "1" } }));
+  bad(() => encodeMapUpdate({ ...ok, fields: { "a\tb": "1" } }));
+  bad(() => encodeSetRemove({ ...ok, element: "1", tags: [] }));
+  bad(() => encodeSetRemove({ ...ok, element: "1", tags: ["ab:0"] }));
+  bad(() => encodeSetRemove({ ...ok, element: "1", tags: [`${id32("11")}:65536`] }));
+  bad(() => encodeSetRemove({ ...ok, element: "1", tags: [`${id32("11")}`] }));
+  const zero = new Uint8Array(32);
+  bad(() => encodeSetRemove({ ...ok, element: "1", tags: [{ entry: zero, index: 65536 }] }));
+  bad(() => encodeSeqInsert({ ...ok, after: { entry: zero, index: -1 }, values: ["1"] }));
+  bad(() => profileOp(1n, { name: "a\ud800" }));
+  bad(() => encodeCounterAdd({ ...ok, delta: 0 }));
+  bad(() => encodeCounterAdd({ ...ok, delta: 1n << 63n }));
+  bad(() => encodeCounterAdd({ ...ok, delta: 0.5 }));
+  assert.equal(toHex(encodeCounterAdd({ ...ok, delta: -(1n << 63n) }).subarray(-8)),
+    "0000000000000080");
+  bad(() => encodeSetAdd({ ...ok, hlc: 1n << 63n, elements: ["1"] }));
+  bad(() => encodeSetAdd({ ...ok, hlc: -1n, elements: ["1"] }));
+  bad(() => encodeSetAdd({ ...ok, hlc: 2 ** 60, elements: ["1"] })); // Not a safe integer.
+  assert.deepEqual(parseElemId(`${id32("0A")}:258`), { entry: fromHex(id32("0a")), index: 258 });
+});
+
+// ---- The hybrid logical clock, as crdt::HlcNext and crdt::HlcForWrite ----
+
+test("hlc readings are BigInts: ms << 16 | counter, read from decimal strings", () => {
+  assert.equal(hlcFromMs(MS), 0x018bcfe568000000n);
+  assert.equal(hlcFromMs(MS), 111411200000000000n);
+  assert.equal(hlcMs(0x018bcfe568000001n), BigInt(MS));
+  // GET /api/v1/clock answers a string; a double would have rounded this reading.
+  const text = "117660475484471297";
+  assert.notEqual(BigInt(Number(text)), 117660475484471297n);
+  assert.equal(parseHlc(text), 117660475484471297n);
+  assert.equal(parseHlc(JSON.parse(`{"hlc": "${text}"}`).hlc), 117660475484471297n);
+  assert.equal(parseHlc("0"), 0n);
+  assert.equal(parseHlc("9223372036854775807"), (1n << 63n) - 1n);
+  for (const bad of ["9223372036854775808", "-1", "1.5", "", " 1", "0x10", null, 1.5, 2 ** 53]) {
+    assert.throws(() => parseHlc(bad), { code: "BAD_ARGUMENT" }, String(bad));
+  }
+});
+
+test("hlcNext and hlcForWrite follow src/crdt/op.cc", () => {
+  const start = 1795000000000;
+  // As tests/crdt/crdt_test.cc (CrdtHlc).
+  assert.equal(hlcNext(0n, start), hlcFromMs(start));
+  const ahead = hlcFromMs(start + 5000) + 3n;
+  assert.equal(hlcNext(ahead, start), ahead + 1n);
+  assert.equal(hlcMs(hlcNext(ahead, start)), BigInt(start + 5000));
+  const far = hlcFromMs(start + 2 * FUTURE_SKEW_MS);
+  assert.equal(hlcMs(hlcForWrite(far, start)), BigInt(start + FUTURE_SKEW_MS / 2));
+  assert.equal(hlcForWrite(far, start), hlcFromMs(start + FUTURE_SKEW_MS / 2) + 1n);
+  assert.equal(hlcForWrite(hlcFromMs(start + 10) + 4n, start), hlcFromMs(start + 10) + 5n);
+  // Behind the wall clock: the wall clock, counter 0; the counter carries into ms.
+  assert.equal(hlcForWrite("12345", start), hlcFromMs(start));
+  assert.equal(hlcNext(hlcFromMs(start) + 0xffffn, start), hlcFromMs(start + 1));
+  assert.equal(hlcNext(5n, 0), 6n);
+  assert.equal(hlcNext(5n, -3), 6n);
+  assert.equal(hlcForWrite(0n, start) > 1n << 53n, true);
+});
+
+test("crdtDraft: next in the feed, the clock in the payload, the timestamp at the clock", () => {
+  const common = { authorKey: new Uint8Array(32), group: "catalog" };
+  const encode = (hlc) => encodeSetAdd({ personal: true, name: "follows", hlc, elements: ["1"] });
+  const now = 1795000000000;
+  const { draft, hlc } = crdtDraft({ seq: 0 }, { ...common, seen: "0", nowMs: now, encode });
+  assert.equal(hlc, hlcFromMs(now));
+  assert.equal(draft.seq, 1n);
+  assert.equal(draft.kind, 3);
+  assert.equal(draft.group, "catalog");
+  assert.equal(draft.timestampMs, BigInt(now));
+  assert.equal(toHex(draft.payload), toHex(encode(hlc)));
+  // A clock seen 100 s ahead (another node's) is followed, and so is the timestamp, so
+  // that the operation stays within its clock bound.
+  const head = { seq: 4, id: "ef".repeat(32), timestamp_ms: now - 10 };
+  const seen = (hlcFromMs(now + 100000) + 7n).toString();
+  const next = crdtDraft(head, { ...common, seen, nowMs: now, encode });
+  assert.equal(next.hlc, hlcFromMs(now + 100000) + 8n);
+  assert.equal(next.draft.seq, 5n);
+  assert.equal(toHex(next.draft.prev), "ef".repeat(32));
+  assert.equal(next.draft.timestampMs, BigInt(now + 100000));
+  assert.equal(encodeBody(next.draft).length, 88 + 7 + next.draft.payload.length);
+  // A head stamped later than both keeps its timestamp.
+  const later = crdtDraft({ ...head, timestamp_ms: now + 200000 },
+    { ...common, seen: "0", nowMs: now, encode });
+  assert.equal(later.draft.timestampMs, BigInt(now + 200000));
 });

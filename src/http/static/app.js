@@ -305,6 +305,269 @@ export async function checkPost({ entryHex, authorKeyHex, sourceText }) {
   return { state: "valid", reason: "Checked in this browser against the author's key." };
 }
 
+// ---- CRDT operations (docs/crdt.md) ----
+// Each encoder gives the payload of one kind 3 (`crdt`) entry, byte for byte as
+// src/crdt/op.cc's EncodeOp. Values, elements and fields' values are JSON texts (strings),
+// kept as the exact bytes given: "1" and "1.0" are different values.
+
+export const CRDT_KIND = 3;
+export const OP_FORMAT = 1;
+export const FUTURE_SKEW_MS = 300000; // limits::kFutureSkewMsMax: how far a clock may lead.
+const OP_TYPES = { map: 1, set: 2, seq: 3, counter: 4 };
+const OP_NAME_MAX = 128;
+const OP_FIELD_MAX = 255;
+const OP_VALUE_MAX = 65536;
+const OP_ITEMS_MAX = 1024;
+const HLC_LIMIT = 1n << 63n;
+const U64 = (1n << 64n) - 1n;
+
+// ---- Hybrid logical clock: hlc = ms << 16 | counter, a BigInt (readings exceed 2^53) ----
+
+// A clock reading from a BigInt, a safe integer or a decimal string (GET /api/v1/clock).
+export function parseHlc(value) {
+  let v = -1n;
+  if (typeof value === "bigint") v = value;
+  else if (Number.isSafeInteger(value)) v = BigInt(value);
+  else if (typeof value === "string" && /^[0-9]{1,20}$/.test(value)) v = BigInt(value);
+  need(v >= 0n && v < HLC_LIMIT, "BAD_ARGUMENT", "A clock reading is an integer 0 to 2^63-1.");
+  return v;
+}
+
+export const hlcFromMs = (ms) => BigInt(Math.floor(Number(ms))) << 16n;
+export const hlcMs = (hlc) => parseHlc(hlc) >> 16n;
+
+// crdt::HlcNext: later than `last` and than the wall clock (now <= 0 counts as 0).
+export function hlcNext(last, nowMs) {
+  const wall = nowMs > 0 ? hlcFromMs(nowMs) : 0n;
+  const next = parseHlc(last) + 1n;
+  return wall > next ? wall : next;
+}
+
+// crdt::HlcForWrite: the clock of a new write given the newest reading seen, which is
+// followed only up to half the skew bound ahead of now, so that the entry carrying the
+// write (stamped at least at its clock's milliseconds) is not refused as from the future.
+export function hlcForWrite(seen, nowMs) {
+  const cap = hlcFromMs(Math.floor(Number(nowMs)) + FUTURE_SKEW_MS / 2);
+  const s = parseHlc(seen);
+  return hlcNext(s < cap ? s : cap, nowMs);
+}
+
+// ---- Encoders ----
+
+// Little-endian writer of the operation's bytes.
+function opWriter() {
+  const parts = [];
+  const le = (n, size) => {
+    const b = new Uint8Array(size);
+    let v = BigInt(n);
+    for (let i = 0; i < size; i++, v >>= 8n) b[i] = Number(v & 0xffn);
+    parts.push(b);
+  };
+  return {
+    u8: (n) => le(n, 1), u16: (n) => le(n, 2), u32: (n) => le(n, 4), u64: (n) => le(n, 8),
+    bytes: (b) => parts.push(b),
+    done: () => concat(...parts),
+  };
+}
+
+// A string that is Unicode text: no lone surrogate (which UTF-8 would turn into U+FFFD, so
+// the bytes signed would differ from the text given).
+const wellFormed = (text) => typeof text === "string" &&
+  !/[\ud800-\udfff]/.test(text.replace(/[\ud800-\udbff][\udc00-\udfff]/g, ""));
+
+// UTF-8 text without control characters (bytes 0x00..0x1F, 0x7F), of min..max bytes.
+function plainText(text, what, min, max) {
+  const ok = wellFormed(text) && !/[\x00-\x1f\x7f]/.test(text);
+  need(ok, "BAD_ARGUMENT", `${what} must be text without control characters.`);
+  const b = utf8(text);
+  need(b.length >= min && b.length <= max, "BAD_ARGUMENT",
+    `${what} is ${b.length} bytes; it must be ${min} to ${max}.`);
+  return b;
+}
+
+// Whether text is one JSON text whose numbers are all within a double's range and whose
+// strings are Unicode text (an escaped lone surrogate, "\ud800", is refused by the node).
+function isJsonText(text) {
+  const ok = (x) => typeof x === "number" ? Number.isFinite(x)
+    : typeof x === "string" ? wellFormed(x)
+    : x !== null && typeof x === "object"
+      ? Object.entries(x).every(([k, v]) => wellFormed(k) && ok(v)) : true;
+  try {
+    return ok(JSON.parse(text));
+  } catch {
+    return false; // Not JSON, or nested too deep to check.
+  }
+}
+
+// A *value*: u32 length, then one JSON text of at most 64 KiB.
+function putValue(w, text, what) {
+  const ok = wellFormed(text) && isJsonText(text);
+  need(ok, "BAD_ARGUMENT", `${what} must be one JSON text (a string such as '"Ada"').`);
+  const b = utf8(text);
+  need(b.length <= OP_VALUE_MAX, "BAD_ARGUMENT",
+    `${what} is ${b.length} bytes; at most ${OP_VALUE_MAX}.`);
+  w.u32(b.length);
+  w.bytes(b);
+}
+
+function count(list, what) {
+  const ok = Array.isArray(list) && list.length >= 1 && list.length <= OP_ITEMS_MAX;
+  need(ok, "BAD_ARGUMENT", `${what}: 1 to ${OP_ITEMS_MAX} of them.`);
+  return list.length;
+}
+
+// An element id as the node writes it, "ENTRY_ID_HEX:INDEX", to { entry, index }.
+export function parseElemId(text) {
+  const m = typeof text === "string" && /^([0-9a-fA-F]{64}):([0-9]{1,5})$/.exec(text);
+  need(m && Number(m[2]) <= 0xffff, "BAD_ARGUMENT",
+    `An element id is ENTRY_ID_HEX:INDEX (64 hex digits, an index to 65535): ${text}`);
+  return { entry: fromHex(m[1]), index: Number(m[2]) };
+}
+
+function putId(w, id) {
+  w.bytes(bytes32(id.entry, "An element id's entry"));
+  need(Number.isInteger(id.index) && id.index >= 0 && id.index <= 0xffff, "BAD_ARGUMENT",
+    "An element id's index is an integer 0 to 65535.");
+  w.u16(id.index);
+}
+
+function putIds(w, ids, what) {
+  w.u16(count(ids, what));
+  for (const t of ids) {
+    putId(w, typeof t === "string" ? parseElemId(t) : t);
+  }
+}
+
+// The header: format, type, action, flags (bit 0: personal), hlc, the object name.
+function opHeader(type, action, { personal, name, hlc }) {
+  const w = opWriter();
+  w.u8(OP_FORMAT);
+  w.u8(OP_TYPES[type]);
+  w.u8(action);
+  w.u8(personal ? 1 : 0);
+  w.u64(parseHlc(hlc));
+  const n = plainText(name, "The object name", 1, OP_NAME_MAX);
+  w.u8(n.length);
+  w.bytes(n);
+  return w;
+}
+
+// Unsigned bytewise order of UTF-8 (a proper prefix first), as the format sorts fields.
+function compareBytes(a, b) {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    if (a[i] !== b[i]) return a[i] - b[i];
+  }
+  return a.length - b.length;
+}
+
+// Map update. fields: { FIELD: JSON_TEXT or null (delete) } or [[FIELD, JSON_TEXT|null]];
+// they are sorted here into the strictly increasing byte order the format requires.
+export function encodeMapUpdate({ personal = false, name, hlc, fields }) {
+  const list = Array.isArray(fields) ? fields : Object.entries(fields ?? {});
+  const w = opHeader("map", 1, { personal, name, hlc });
+  w.u16(count(list, "The fields of a map update"));
+  const sorted = list.map(([f, v]) => [plainText(f, "A map field", 1, OP_FIELD_MAX), f, v])
+    .sort((a, b) => compareBytes(a[0], b[0]));
+  sorted.forEach(([fb, f, v], i) => {
+    need(i === 0 || compareBytes(sorted[i - 1][0], fb) < 0, "BAD_ARGUMENT",
+      `The field '${f}' is given twice.`);
+    w.u8(fb.length);
+    w.bytes(fb);
+    w.u8(v === null || v === undefined ? 0 : 1);
+    if (v !== null && v !== undefined) putValue(w, v, `The value of '${f}'`);
+  });
+  return w.done();
+}
+
+// Set add: each element (a JSON text) gets the tag (this entry's id, its index).
+export function encodeSetAdd({ personal = false, name, hlc, elements }) {
+  const w = opHeader("set", 1, { personal, name, hlc });
+  w.u16(count(elements, "The elements of a set add"));
+  for (const e of elements) putValue(w, e, "A set element");
+  return w.done();
+}
+
+// Set remove: the element and the add tags of it the writer observed ("HEX:INDEX" strings
+// as the node lists them, or { entry: 32 bytes, index }).
+export function encodeSetRemove({ personal = false, name, hlc, element, tags }) {
+  const w = opHeader("set", 2, { personal, name, hlc });
+  putValue(w, element, "The set element");
+  putIds(w, tags, "The tags of a set remove");
+  return w.done();
+}
+
+// Sequence insert of values (JSON texts) after the element id `after`, or at the head.
+export function encodeSeqInsert({ personal = false, name, hlc, after = null, values }) {
+  const w = opHeader("seq", 1, { personal, name, hlc });
+  w.u8(after === null ? 0 : 1);
+  if (after !== null) putId(w, typeof after === "string" ? parseElemId(after) : after);
+  w.u16(count(values, "The values of a sequence insert"));
+  for (const v of values) putValue(w, v, "A sequence value");
+  return w.done();
+}
+
+export function encodeSeqDelete({ personal = false, name, hlc, elements }) {
+  const w = opHeader("seq", 2, { personal, name, hlc });
+  putIds(w, elements, "The elements of a sequence delete");
+  return w.done();
+}
+
+// Counter add of a non-zero signed 64-bit delta (a BigInt or a safe integer).
+export function encodeCounterAdd({ personal = false, name, hlc, delta }) {
+  const ok = typeof delta === "bigint" || Number.isSafeInteger(delta);
+  const d = ok ? BigInt(delta) : 0n;
+  need(d !== 0n && d >= -(1n << 63n) && d < 1n << 63n, "BAD_ARGUMENT",
+    "A counter delta is a non-zero signed 64-bit integer.");
+  const w = opHeader("counter", 1, { personal, name, hlc });
+  w.u64(d & U64);
+  return w.done();
+}
+
+// The draft of a kind 3 entry after a feed head: the clock is taken from `seen` (the node's
+// GET /api/v1/clock, and this writer's own last clock), the payload is encode(hlc), and the
+// timestamp is at least the clock's milliseconds so that the operation keeps its clock
+// bound (docs/crdt.md, "The clock bound"), as the node does for its own writes.
+export function crdtDraft(head, { authorKey, group, seen, nowMs, encode }) {
+  const hlc = hlcForWrite(seen, nowMs);
+  const draft = draftAfterHead(head, {
+    authorKey, kind: CRDT_KIND, group, payload: encode(hlc), nowMs,
+  });
+  const ms = hlcMs(hlc);
+  if (draft.timestampMs < ms) draft.timestampMs = ms;
+  return { draft, hlc };
+}
+
+// The personal objects of the social data (src/node/data.h), in group `catalog`.
+export const SOCIAL_GROUP = "catalog";
+
+// A profile field as the pages show it (src/http/pages.cc FieldText): a JSON string's text,
+// any other JSON value as JSON, "" when the field is not set.
+export function profileFieldText(value) {
+  if (value === undefined) return "";
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+// A profile update: each field a text to set, or "" / null to delete the field.
+export function profileOp(hlc, fields) {
+  const list = Object.entries(fields).map(([f, v]) => {
+    if (v === null || v === undefined || v === "") return [f, null];
+    need(wellFormed(String(v)), "BAD_ARGUMENT", `The ${f} is not valid Unicode text.`);
+    return [f, JSON.stringify(String(v))];
+  });
+  return encodeMapUpdate({ personal: true, name: "profile", hlc, fields: list });
+}
+
+// Follow (an add of the author id as a JSON string) or unfollow (a remove of it by the
+// live tags GET /api/v1/authors/ME/follows lists for it, at most 1,024 as the node takes).
+export function followOp(hlc, authorId, follow, tags = []) {
+  const element = JSON.stringify(authorId);
+  if (follow) return encodeSetAdd({ personal: true, name: "follows", hlc, elements: [element] });
+  need(tags.length > 0, "NOT_FOUND", `You do not follow ${authorId}.`);
+  return encodeSetRemove({
+    personal: true, name: "follows", hlc, element, tags: tags.slice(0, OP_ITEMS_MAX),
+  });
+}
+
 // ---- DOM glue (browser only) ----
 
 const $ = (id) => document.getElementById(id);
