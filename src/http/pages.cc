@@ -154,6 +154,10 @@ Response Author(Context& ctx, const Call& call, std::string_view text) {
   if (fields.contains("bio")) {
     main += "<p id=\"profile-bio\">" + Escape(FieldText(fields["bio"])) + "</p>";
   }
+  // The script shows Follow or Unfollow here when this browser holds a key (docs/web.md).
+  main += "<p id=\"follow\" data-author=\"" + Escape(id) +
+          "\" hidden><button id=\"follow-button\" type=\"button\" disabled>Follow</button> "
+          "<span id=\"follow-status\" role=\"status\"></span></p>";
   auto follows = node::data::Following(store, *key);
   if (follows.ok() && !follows->empty()) {
     main += "<details id=\"follows\"><summary>Follows " + std::to_string(follows->size()) +
@@ -286,6 +290,12 @@ signed posts. Author id: <code id="key-author"></code></p>
 <button id="key-import" type="button">Import</button></p>
 <textarea id="key-backup" rows="3" cols="70" placeholder="pando-key-v1:… (export fills this; paste a backup here to import)"></textarea>
 <p id="key-status" role="status"></p></section>
+<form id="profile"><h2>Your profile</h2>
+<p>Shown on your blog page on every node; saving signs one entry with your key.</p>
+<p><label>Name <input id="profile-name" size="40" autocomplete="off"></label></p>
+<p><label>Bio<br><textarea id="profile-bio" rows="3" cols="70"></textarea></label></p>
+<p><button id="profile-submit" type="submit">Sign and save</button></p>
+<p id="profile-status" role="status"></p></form>
 <form id="compose"><h2>New post</h2>
 <p><label>Group <input id="compose-group" value="blog" pattern="[a-z0-9][a-z0-9._\-]*" maxlength="64"></label></p>
 <p><textarea id="compose-text" rows="12" cols="70" placeholder="# Title&#10;&#10;Markdown text"></textarea></p>

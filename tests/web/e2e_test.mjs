@@ -1,8 +1,10 @@
 // End-to-end test of the web UI (docs/web.md) in headless Chromium against a 3-node devnet:
 // a key made and backed up in the browser, a post written on node A that appears live on
 // node B's open front page, found by search on node C, its permalink's signature badge,
-// hostile Markdown that must stay inert, and a node that alters a post being caught by the
-// badge. Screenshots of each step are saved as artifacts.
+// hostile Markdown that must stay inert, a node that alters a post being caught by the
+// badge, and a profile (with a hostile name) and a follow signed in the browser, shown
+// escaped on another node, then the follow undone. Screenshots of each step are saved as
+// artifacts.
 //
 //   PANDO_BIN=build/src/cli/pando node tests/web/e2e_test.mjs   (or the binary as argument)
 //
@@ -209,6 +211,8 @@ const nonce = randomBytes(4).toString("hex");
 
 // ---- The test ----
 
+let nodeAuthors = []; // The author id of each devnet node, by index.
+
 // Starts `pando devnet 3` and waits until every node has started and has peers.
 async function startDevnet(bin) {
   workDir = mkdtempSync(path.join(tmpdir(), "pando-web-e2e-"));
@@ -252,7 +256,9 @@ async function startDevnet(bin) {
       // Not written yet, or half written.
     }
   }
-  const bases = nodes.sort((a, b) => a.index - b.index).map((n) => `http://${n.http}`);
+  nodes.sort((a, b) => a.index - b.index);
+  const bases = nodes.map((n) => `http://${n.http}`);
+  nodeAuthors = nodes.map((n) => n.id);
 
   // started: true (joined the overlays), a peer, and a neighbour in every group.
   for (const base of bases) {
@@ -569,6 +575,108 @@ async function main() {
     log(`tampered page (${name}) on C: ${tv.text}: ${tv.reason}`);
     await shot(page, `6-node-C-tampered-${name}`);
   }
+  checkProblems();
+
+  // 8. A profile and a follow, signed in the browser on A (kind 3 entries of the catalog),
+  // shown on C's page of the author: the hostile name as text. Then the follow undone.
+  const step8 = Date.now();
+  const nodeB = nodeAuthors[1];
+  assert.match(nodeB || "", /^pd[a-z0-9]{20,}$/, "devnet.json should name node B's author id");
+  const hostileName = `Ada <img src=x onerror=alert(1)> ${nonce}`;
+  const bio = `Sails & <b onclick="alert(2)">ships</b> "${nonce}"`;
+  created.length = 0;
+  await write.fill("#profile-name", hostileName);
+  await write.fill("#profile-bio", bio);
+  await write.click("#profile-submit");
+  await write.waitForFunction(() => /^(Profile saved|error)/.test(
+    document.getElementById("profile-status").textContent), null, { timeout: STEP_MS });
+  const profileStatus = await write.textContent("#profile-status");
+  assert.equal(profileStatus, "Profile saved: see your blog page.", "saving the profile");
+  assert.equal(await write.getAttribute("#profile-status a", "href"), `/a/${authorId}`);
+  assert.deepEqual(created.map((c) => c.status), [201], "a profile update is one entry");
+  // The form shows the profile as re-read from the node.
+  assert.equal(await write.inputValue("#profile-name"), hostileName);
+  assert.equal(await write.inputValue("#profile-bio"), bio);
+  log(`profile set in the browser on A (${Date.now() - step8} ms)`);
+  await shot(write, "7-node-A-write-profile");
+
+  // One's own page offers no Follow button; B's page does.
+  const own = await newPage(author, "A own author page");
+  await own.goto(`${A}/a/${authorId}`);
+  await own.waitForFunction(() => !document.getElementById("follow").hidden, null,
+    { timeout: STEP_MS });
+  assert.equal(await own.textContent("#profile-name"), hostileName);
+  assert.match(await own.textContent("#follow-status"), /^This is you/);
+  assert.equal(await own.isVisible("#follow-button"), false);
+  await own.close();
+  openPages.delete("A own author page");
+
+  const followPage = await newPage(author, "A author B");
+  followPage.on("response", (r) => {
+    if (r.request().method() === "POST" && r.url() === `${A}/api/v1/entries`) {
+      created.push({ status: r.status() });
+    }
+  });
+  await followPage.goto(`${A}/a/${nodeB}`);
+  const buttonReads = (text) => followPage.waitForFunction((t) => {
+    const b = document.getElementById("follow-button");
+    return b && !b.disabled && b.textContent === t;
+  }, text, { timeout: STEP_MS });
+  await buttonReads("Follow");
+  created.length = 0;
+  await followPage.click("#follow-button");
+  await buttonReads("Unfollow");
+  assert.equal(await followPage.textContent("#follow-status"), "You follow this author.");
+  log(`followed node B's author from its page on A (${Date.now() - step8} ms)`);
+  await shot(followPage, "8-node-A-author-B-followed");
+
+  // C's page of the browser's author: the name and bio as text, B among the follows.
+  const onC = await newPage(readers, "C author page");
+  const authorPage = async (want) => {
+    for (const until = Date.now() + STEP_MS; ; await sleep(250)) {
+      await onC.goto(`${C}/a/${authorId}`);
+      const got = await onC.evaluate((b) => ({
+        name: document.getElementById("profile-name")?.textContent ?? null,
+        bio: document.getElementById("profile-bio")?.textContent ?? null,
+        follows: Array.from(document.querySelectorAll("#follows a.author"),
+          (a) => a.getAttribute("href")),
+        followsB: !!document.querySelector(`#follows a.author[href="/a/${b}"]`),
+      }), nodeB);
+      if (got.name === want.name && got.followsB === want.followsB) return got;
+      assert.ok(Date.now() < until, `C's page of ${authorId} did not show ` +
+        `${JSON.stringify(want)} within ${STEP_MS} ms: ${JSON.stringify(got)}`);
+    }
+  };
+  const shownC = await authorPage({ name: hostileName, followsB: true });
+  assert.equal(shownC.bio, bio);
+  assert.deepEqual(shownC.follows, [`/a/${nodeB}`]);
+  const inert = await onC.evaluate(() => ({
+    active: Array.from(document.querySelectorAll("main img, main b, main [onerror], " +
+      "main [onclick]"), (e) => e.outerHTML.slice(0, 80)),
+    title: document.title,
+    followHidden: document.getElementById("follow").hidden,
+    csp: window.__csp,
+  }));
+  assert.deepEqual(inert.active, [], "the profile's markup should be text, not elements");
+  assert.equal(inert.title, `Blog of ${hostileName} · Pando`);
+  assert.equal(inert.followHidden, true, "a browser without a key gets no Follow button");
+  assert.deepEqual(inert.csp, [], "the author page should carry nothing that CSP blocks");
+  await onC.evaluate(() => { document.getElementById("follows").open = true; });
+  log(`C shows the profile name as text and the follow (${Date.now() - step8} ms)`);
+  await shot(onC, "9-node-C-author-profile-follows");
+  checkProblems();
+
+  // Unfollow on A: C's page no longer lists B.
+  await followPage.click("#follow-button");
+  await buttonReads("Follow");
+  assert.equal(await followPage.textContent("#follow-status"), "You do not follow this author.");
+  assert.deepEqual(created.map((c) => c.status), [201, 201], "a follow and an unfollow");
+  await authorPage({ name: hostileName, followsB: false });
+  assert.equal(await onC.locator("#follows").count(), 0, "C should list no follows");
+  const followsC = await getJson(`${C}/api/v1/authors/${authorId}/follows`);
+  assert.deepEqual(followsC, { author: authorId, follows: [], tags: {} });
+  log(`unfollowed on A; C's page lists no follows (step 8: ${Date.now() - step8} ms)`);
+  await shot(onC, "10-node-C-author-unfollowed");
   checkProblems();
 }
 

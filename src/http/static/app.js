@@ -682,19 +682,58 @@ async function showAuthor() {
   }
 }
 
-// Signs the next entry of the author's feed in group and stores it; returns its id.
-async function append(key, authorId, kind, group, payload) {
+// One signing step at a time in this page: two at once would race for the same seq.
+let signing = Promise.resolve();
+function oneAtATime(fn) {
+  const run = signing.then(fn, fn);
+  signing = run.catch(() => {});
+  return run;
+}
+
+function feedHead(authorId, group) {
   const q = `author=${encodeURIComponent(authorId)}&group=${encodeURIComponent(group)}`;
-  const head = await api(`/api/v1/head?${q}`);
-  const draft = draftAfterHead(head, {
-    authorKey: key.publicKeyRaw, kind, group, payload, nowMs: Date.now(),
-  });
+  return api(`/api/v1/head?${q}`);
+}
+
+async function submitEntry(key, draft) {
   const entry = await signEntry(key.privateKey, draft);
   const res = await api("/api/v1/entries", {
     method: "POST", headers: { "Content-Type": "application/json" },
     body: JSON.stringify({ entry: toHex(entry) }),
   });
   return res.id;
+}
+
+// Signs the next entry of the author's feed in group and stores it; returns its id.
+function append(key, authorId, kind, group, payload) {
+  return oneAtATime(async () => {
+    const head = await feedHead(authorId, group);
+    return submitEntry(key, draftAfterHead(head, {
+      authorKey: key.publicKeyRaw, kind, group, payload, nowMs: Date.now(),
+    }));
+  });
+}
+
+// This page's newest own clock reading: with the node's, what the next operation follows.
+let lastHlc = 0n;
+
+// Signs a CRDT operation, encode(hlc), as the next kind 3 entry of the author's feed in
+// `catalog` and stores it; returns its id. The clock follows GET /api/v1/clock (a decimal
+// string: the reading exceeds 2^53) and this page's previous operation.
+function appendOp(key, authorId, encode) {
+  return oneAtATime(async () => {
+    const [head, clock] = await Promise.all([
+      feedHead(authorId, SOCIAL_GROUP), api("/api/v1/clock"),
+    ]);
+    const nodeHlc = parseHlc(clock.hlc);
+    const { draft, hlc } = crdtDraft(head, {
+      authorKey: key.publicKeyRaw, group: SOCIAL_GROUP, nowMs: Date.now(), encode,
+      seen: nodeHlc > lastHlc ? nodeHlc : lastHlc,
+    });
+    const id = await submitEntry(key, draft);
+    lastHlc = hlc;
+    return id;
+  });
 }
 
 // A post is two entries: the post in its group, then its catalog record (docs/web.md).
@@ -726,6 +765,7 @@ function startWrite() {
     const pair = await subtle().generateKey({ name: "Ed25519" }, true, ["sign", "verify"]);
     localStorage.setItem(KEY_STORAGE, await exportKeyText(pair.privateKey));
     await showAuthor();
+    loadProfile();
     return "New key created. Export it and keep the text somewhere safe.";
   });
   on("key-export", async () => {
@@ -741,10 +781,110 @@ function startWrite() {
     if (old && old !== text && !confirm("Replace the key this browser holds?")) return "";
     localStorage.setItem(KEY_STORAGE, text);
     await showAuthor();
+    loadProfile();
     return "Key imported.";
   });
   $("compose").addEventListener("submit", compose);
+  $("profile").addEventListener("submit", saveProfile);
   showAuthor();
+  loadProfile();
+}
+
+// Fills the profile form with the profile of this browser's author, as the node holds it.
+async function loadProfile() {
+  const status = $("profile-status");
+  try {
+    const key = await storedKey();
+    if (!key) return;
+    const me = await authorIdOf(key.publicKeyRaw);
+    const p = await api(`/api/v1/authors/${encodeURIComponent(me)}/profile`);
+    $("profile-name").value = profileFieldText(p.fields.name);
+    $("profile-bio").value = profileFieldText(p.fields.bio);
+    return me;
+  } catch (err) {
+    status.textContent = errorText(err);
+  }
+}
+
+// Signs one update of the author's profile: name and bio set, or deleted when empty.
+async function saveProfile(ev) {
+  ev.preventDefault();
+  const status = $("profile-status");
+  const submit = $("profile-submit");
+  submit.disabled = true;
+  status.textContent = "Saving…";
+  try {
+    const key = await storedKey();
+    need(key, "NO_KEY", "Create or import a key first.");
+    const me = await authorIdOf(key.publicKeyRaw);
+    const fields = { bio: $("profile-bio").value.trim(), name: $("profile-name").value.trim() };
+    await appendOp(key, me, (hlc) => profileOp(hlc, fields));
+    // The merged state, as every reader sees it (a later write elsewhere may win).
+    if ((await loadProfile()) === me) {
+      status.replaceChildren("Profile saved: see ", link(`/a/${me}`, "your blog page"), ".");
+    }
+  } catch (err) {
+    status.textContent = errorText(err);
+  } finally {
+    submit.disabled = false;
+  }
+}
+
+// The author page's Follow / Unfollow button, for the author of this browser's key.
+async function startAuthor() {
+  const box = $("follow");
+  if (!box) return;
+  const button = $("follow-button");
+  const status = $("follow-status");
+  const target = box.dataset.author;
+  let key, me;
+  try {
+    key = await storedKey();
+    if (!key) return; // No key: nothing to follow with.
+    me = await authorIdOf(key.publicKeyRaw);
+  } catch (err) {
+    box.hidden = false;
+    button.hidden = true;
+    status.textContent = errorText(err);
+    return;
+  }
+  box.hidden = false;
+  if (me === target) {
+    button.hidden = true;
+    status.replaceChildren("This is you: ", link("/write", "edit your profile"), ".");
+    return;
+  }
+  let tags = [];
+  // Re-reads whom this browser's author follows; sets the button; returns whether they
+  // follow the page's author.
+  const refresh = async () => {
+    const f = await api(`/api/v1/authors/${encodeURIComponent(me)}/follows`);
+    const following = Array.isArray(f.follows) && f.follows.includes(target);
+    tags = (f.tags && f.tags[target]) || [];
+    button.textContent = following ? "Unfollow" : "Follow";
+    button.dataset.following = following ? "1" : "0";
+    button.disabled = false;
+    return following;
+  };
+  try {
+    await refresh();
+  } catch (err) {
+    status.textContent = errorText(err);
+    return;
+  }
+  button.addEventListener("click", async () => {
+    const follow = button.dataset.following !== "1";
+    button.disabled = true;
+    status.textContent = follow ? "Following…" : "Unfollowing…";
+    try {
+      await appendOp(key, me, (hlc) => followOp(hlc, target, follow, tags));
+      const now = await refresh();
+      status.textContent = now ? "You follow this author." : "You do not follow this author.";
+    } catch (err) {
+      status.textContent = errorText(err);
+      button.disabled = false;
+    }
+  });
 }
 
 async function compose(ev) {
@@ -771,7 +911,7 @@ async function compose(ev) {
 }
 
 if (typeof document !== "undefined") {
-  const pages = { front: startFront, post: startPost, write: startWrite };
+  const pages = { front: startFront, post: startPost, write: startWrite, author: startAuthor };
   const start = pages[document.body && document.body.dataset.page];
   if (start) start();
 }
