@@ -6,6 +6,7 @@
 // OUT_DIR/catalog/      catalog records (kind 2 payloads): valid ones and one of each error
 // OUT_DIR/markdown/     posts (kind 1 payloads): the Markdown the web UI renders, and hostile
 // OUT_DIR/crdt/         CRDT operations (kind 3 payloads): valid ones of every action
+// OUT_DIR/name/         name claims (docs/names.md) and a typed name
 //
 // Keys come from fixed seeds and timestamps are fixed, so the corpus is the same each run.
 #include <cstdio>
@@ -24,6 +25,7 @@
 #include "core/fork_proof.h"
 #include "core/post.h"
 #include "crdt/op.h"
+#include "names/name.h"
 #include "proto/broadcast.h"
 #include "proto/frame.h"
 #include "proto/membership_codec.h"
@@ -93,7 +95,7 @@ int main(int argc, char** argv) {
   pando::InitCrypto();
   const fs::path out = argv[1];
   for (const char* sub : {"entry", "fork_proof", "bundle", "reconcile", "overlay", "frame",
-                          "catalog", "markdown", "crdt"}) {
+                          "catalog", "markdown", "crdt", "name"}) {
     fs::create_directories(out / sub);
   }
 
@@ -337,6 +339,18 @@ int main(int argc, char** argv) {
       }
       WriteFile(out / "crdt" / ("op-" + std::to_string(c++)), C::EncodeOp(op));
     }
+  }
+
+  // Name claims (docs/names.md): a registration and a transfer.
+  {
+    namespace N = pando::names;
+    const N::Claim reg = N::SignRegistration("ada_lovelace", alice, 1'700'000'000'000);
+    WriteFile(out / "name" / "registration", N::EncodeClaim(reg));
+    WriteFile(out / "name" / "transfer",
+              N::EncodeClaim(N::SignTransfer("ada_lovelace", alice, Key(2).public_key(),
+                                             N::ClaimId(reg), 1'700'000'000'001)));
+    const std::string typed = "Ada-Lovelace";
+    WriteFile(out / "name" / "typed", pando::Bytes(typed.begin(), typed.end()));
   }
 
   std::cout << "make_corpus: wrote " << n << " entries, 2 fork proofs, 3 bundles to "

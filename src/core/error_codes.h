@@ -57,6 +57,9 @@ inline constexpr std::string_view kMethodNotAllowed = "METHOD_NOT_ALLOWED";  // 
 inline constexpr std::string_view kForbidden = "FORBIDDEN";  // Admin route, not from loopback.
 // Key-value data (src/crdt/).
 inline constexpr std::string_view kBadOperation = "BAD_OPERATION";  // CRDT payload invalid.
+// Names (src/names/).
+inline constexpr std::string_view kInvalidName = "INVALID_NAME";  // Breaks docs/names.md.
+inline constexpr std::string_view kBadClaim = "BAD_CLAIM";        // Claim bytes malformed.
 // A failure Pando did not foresee (an exception from a library); a bug to report.
 inline constexpr std::string_view kInternal = "INTERNAL_ERROR";
 
@@ -102,6 +105,8 @@ inline constexpr std::string_view kAll[] = {kMalformed,
                                             kMethodNotAllowed,
                                             kForbidden,
                                             kBadOperation,
+                                            kInvalidName,
+                                            kBadClaim,
                                             kInternal};
 // The constant equal to text, or kInternal if there is none.
 inline std::string_view Intern(std::string_view text) {
