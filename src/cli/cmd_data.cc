@@ -232,14 +232,8 @@ void AddTimeline(CLI::App& app, Context& ctx) {
       const auto view = args->view == "home"     ? data::Timeline::kHome
                         : args->view == "public" ? data::Timeline::kPublic
                                                  : data::Timeline::kAuthor;
-      for (const auto& p : Check(data::TimelinePosts(*store, view, who, args->limit))) {
-        posts.push_back({{"id", ToHex(p.id)},
-                         {"author", AuthorId(p.author)},
-                         {"group", p.group},
-                         {"title", p.title},
-                         {"timestamp_ms", p.timestamp_ms},
-                         {"slug", Check(data::SlugOf(*store, p))}});
-      }
+      posts =
+          data::TimelineJson(*store, Check(data::TimelinePosts(*store, view, who, args->limit)));
     }
     for (const auto& p : posts) {
       if (args->json) {

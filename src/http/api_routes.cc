@@ -31,17 +31,6 @@ std::optional<T> NumberIn(const std::string& text, T lo, T hi) {
   return v;
 }
 
-// ?limit=N in [1, max], else `fallback`; an error for anything but a number in range.
-Result<size_t> LimitOf(const Call& call, size_t fallback, size_t max) {
-  auto l = QueryValue(call.query, "limit");
-  if (!l || l->empty()) return fallback;
-  auto n = NumberIn<size_t>(*l, 1, max);
-  if (!n)
-    return Error{codes::kBadArgument,
-                 "limit must be a number from 1 to " + std::to_string(max) + "."};
-  return *n;
-}
-
 Result<Hash32> IdOf(std::string_view hex) {
   auto id = hex.size() == 64 ? FromHex(hex) : std::nullopt;
   if (!id) return Error{codes::kBadId, "Give a 64-hex-digit entry id."};
@@ -266,6 +255,16 @@ bool KnownPath(std::string_view path) {
 }
 
 }  // namespace
+
+Result<size_t> LimitOf(const Call& call, size_t fallback, size_t max) {
+  auto l = QueryValue(call.query, "limit");
+  if (!l || l->empty()) return fallback;
+  auto n = NumberIn<size_t>(*l, 1, max);
+  if (!n)
+    return Error{codes::kBadArgument,
+                 "limit must be a number from 1 to " + std::to_string(max) + "."};
+  return *n;
+}
 
 nlohmann::json EntryJson(const Entry& e) {
   nlohmann::json j = {{"id", ToHex(e.id())},      {"author", AuthorId(e.author())},

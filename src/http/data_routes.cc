@@ -139,13 +139,13 @@ void KvGet(Context& ctx, const Call& call, const Params& p, Respond& respond) {
 
 void KvPut(Context& ctx, const Call& call, const Params& p, Respond& respond) {
   if (!LoopbackOnly(call, respond)) return;
-  const std::string& body = call.req.body();
-  if (!json::accept(body)) {
+  const json value = json::parse(call.req.body(), nullptr, false);
+  if (value.is_discarded()) {
     return Answer(respond, call,
                   Error{codes::kBadJson, "The body must be the key's new value, as JSON."});
   }
   const bool personal = QueryValue(call.query, "personal").value_or("") == "1";
-  auto op = data::MapWrite(p[1], personal, {{p[2], json::parse(body).dump()}});
+  auto op = data::MapWrite(p[1], personal, {{p[2], value.dump()}});
   if (!op.ok()) return Answer(respond, call, op.error());
   Sign(ctx, call, p[0], std::move(*op), respond);
 }
@@ -278,20 +278,6 @@ void LastClock(Context& ctx, const Call& call, const Params&, Respond& respond) 
   Answer(respond, call, json{{"hlc", std::to_string(*hlc)}});
 }
 
-json TimelineJson(store::Store& store, const std::vector<store::PostInfo>& posts) {
-  json list = json::array();
-  for (const auto& p : posts) {
-    auto slug = data::SlugOf(store, p);
-    list.push_back({{"id", ToHex(p.id)},
-                    {"author", AuthorId(p.author)},
-                    {"group", p.group},
-                    {"title", p.title},
-                    {"timestamp_ms", p.timestamp_ms},
-                    {"slug", slug.ok() ? *slug : data::Slug(p.title)}});
-  }
-  return list;
-}
-
 void Timeline(Context& ctx, const Call& call, const Params&, Respond& respond) {
   const std::string view = QueryValue(call.query, "view").value_or("public");
   PublicKey who = ctx.node->key();
@@ -309,20 +295,14 @@ void Timeline(Context& ctx, const Call& call, const Params&, Respond& respond) {
     if (!key.ok()) return Answer(respond, call, key.error());
     who = *key;
   }
-  size_t limit = 20;
-  if (auto l = QueryValue(call.query, "limit"); l && !l->empty()) {
-    limit = std::strtoul(l->c_str(), nullptr, 10);
-    if (limit < 1 || limit > 100 || l->find_first_not_of("0123456789") != std::string::npos) {
-      return Answer(respond, call,
-                    Error{codes::kBadArgument, "limit must be a number from 1 to 100."});
-    }
-  }
-  auto posts = data::TimelinePosts(ctx.node->store(), t, who, limit);
+  auto limit = LimitOf(call, 20, 100);
+  if (!limit.ok()) return Answer(respond, call, limit.error());
+  auto posts = data::TimelinePosts(ctx.node->store(), t, who, *limit);
   if (!posts.ok()) return Answer(respond, call, posts.error());
   Answer(respond, call,
          json{{"view", view},
               {"author", AuthorId(who)},
-              {"posts", TimelineJson(ctx.node->store(), *posts)}});
+              {"posts", data::TimelineJson(ctx.node->store(), *posts)}});
 }
 
 void PostBySlug(Context& ctx, const Call& call, const Params& p, Respond& respond) {

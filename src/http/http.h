@@ -51,6 +51,9 @@ Response ErrorResponse(const Error& e, const Request& req);
 // The value of `key` in a query string, percent-decoded ('+' is a space); nullopt if absent.
 std::optional<std::string> QueryValue(std::string_view query, std::string_view key);
 
+// ?limit=N in [1, max], else `fallback` when absent or empty; BAD_ARGUMENT for anything else.
+Result<size_t> LimitOf(const Call& call, size_t fallback, size_t max);
+
 // An entry as the API shows it (docs/api.md, GET /api/v1/entries/ID): its fields, its bytes,
 // and for posts and catalog records their title, text or target.
 nlohmann::json EntryJson(const Entry& e);

@@ -158,6 +158,20 @@ Result<std::vector<store::PostInfo>> TimelinePosts(store::Store& store, Timeline
   return all;
 }
 
+nlohmann::json TimelineJson(store::Store& store, const std::vector<store::PostInfo>& posts) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& p : posts) {
+    auto slug = SlugOf(store, p);
+    list.push_back({{"id", ToHex(p.id)},
+                    {"author", AuthorId(p.author)},
+                    {"group", p.group},
+                    {"title", p.title},
+                    {"timestamp_ms", p.timestamp_ms},
+                    {"slug", slug.ok() ? *slug : Slug(p.title)}});
+  }
+  return list;
+}
+
 std::string Slug(std::string_view title) {
   std::string out;
   bool dash = false;

@@ -64,6 +64,10 @@ enum class Timeline { kPublic, kAuthor, kHome };
 Result<std::vector<store::PostInfo>> TimelinePosts(store::Store& store, Timeline t,
                                                    const PublicKey& who, size_t limit);
 
+// Timeline posts as the API and `pando timeline --json` show them: id, author, group, title,
+// timestamp_ms and slug (SlugOf; Slug of the title if the store cannot say).
+nlohmann::json TimelineJson(store::Store& store, const std::vector<store::PostInfo>& posts);
+
 // A post's slug: its title in lower case, ASCII letters and digits kept, every other run of
 // characters one '-', at most 60 bytes, no '-' at either end; "post" when nothing is left.
 std::string Slug(std::string_view title);
