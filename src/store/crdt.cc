@@ -203,6 +203,15 @@ Result<CrdtObjectInfo> ObjectRow(Stmt& s) {
   return info;
 }
 
+// A map cell from the columns hlc, entry, value starting at column `first`.
+Result<crdt::MapState::Cell> CellAt(Stmt& s, int first) {
+  auto entry = s.Blob32(first + 1);
+  if (!entry) return Damaged("a map entry id is not 32 bytes");
+  crdt::MapState::Cell c{crdt::Stamp{static_cast<crdt::Hlc>(s.Int(first)), *entry}, std::nullopt};
+  if (!s.IsNull(first + 2)) c.value = s.Text(first + 2);
+  return c;
+}
+
 std::optional<crdt::ElemId> ElemAt(Stmt& s, int entry_col, int index_col) {
   auto id = s.Blob32(entry_col);
   if (!id) return std::nullopt;
@@ -279,11 +288,9 @@ Result<std::optional<CrdtObject>> Store::LoadCrdt(const crdt::ObjectKey& key) {
       if (!rows.ok()) return rows.error();
       (*rows)->Bind(1, obj);
       loaded = EachRow(**rows, [&](Stmt& st) -> Status {
-        auto entry = st.Blob32(2);
-        if (!entry) return Damaged("a map entry id is not 32 bytes");
-        crdt::MapField f{st.Text(0), std::nullopt};
-        if (!st.IsNull(3)) f.value = st.Text(3);
-        m.Apply(crdt::Stamp{static_cast<crdt::Hlc>(st.Int(1)), *entry}, f);
+        auto cell = CellAt(st, 1);
+        if (!cell.ok()) return cell.error();
+        m.Apply(cell->stamp, crdt::MapField{st.Text(0), std::move(cell->value)});
         return Status::Ok();
       });
       out->state = std::move(m);
@@ -347,11 +354,9 @@ Result<std::optional<crdt::MapState::Cell>> Store::CrdtMapField(const crdt::Obje
   s.Bind(1, key.group).Bind(2, OwnerBytes(key)).Bind(3, key.name).Bind(4, field);
   std::optional<crdt::MapState::Cell> out;
   PANDO_RETURN_IF_ERROR(EachRow(s, [&](Stmt& st) -> Status {
-    auto entry = st.Blob32(1);
-    if (!entry) return Damaged("a map entry id is not 32 bytes");
-    crdt::MapState::Cell c{crdt::Stamp{static_cast<crdt::Hlc>(st.Int(0)), *entry}, std::nullopt};
-    if (!st.IsNull(2)) c.value = st.Text(2);
-    out = std::move(c);
+    auto cell = CellAt(st, 0);
+    if (!cell.ok()) return cell.error();
+    out = std::move(*cell);
     return Status::Ok();
   }));
   return out;
