@@ -60,6 +60,12 @@ inline constexpr std::string_view kBadOperation = "BAD_OPERATION";  // CRDT payl
 // Names (src/names/).
 inline constexpr std::string_view kInvalidName = "INVALID_NAME";  // Breaks docs/names.md.
 inline constexpr std::string_view kBadClaim = "BAD_CLAIM";        // Claim bytes malformed.
+inline constexpr std::string_view kNameTaken = "NAME_TAKEN";      // Held, or a confusable is.
+inline constexpr std::string_view kStaleClaim = "STALE_CLAIM";    // Transfer of an old record.
+// The registry's backend (an etcd cluster, or the node that hosts a site's registry) did not
+// answer in time; the outcome of a registration in flight is unknown until looked up.
+inline constexpr std::string_view kRegistryUnavailable = "REGISTRY_UNAVAILABLE";
+inline constexpr std::string_view kNoRegistry = "NO_REGISTRY";  // The node has no registry.
 // A failure Pando did not foresee (an exception from a library); a bug to report.
 inline constexpr std::string_view kInternal = "INTERNAL_ERROR";
 
@@ -107,6 +113,10 @@ inline constexpr std::string_view kAll[] = {kMalformed,
                                             kBadOperation,
                                             kInvalidName,
                                             kBadClaim,
+                                            kNameTaken,
+                                            kStaleClaim,
+                                            kRegistryUnavailable,
+                                            kNoRegistry,
                                             kInternal};
 // The constant equal to text, or kInternal if there is none.
 inline std::string_view Intern(std::string_view text) {

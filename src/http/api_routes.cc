@@ -82,13 +82,8 @@ void PostEntries(Context& ctx, const Call& call, Respond respond) {
   auto entry = Entry::Decode(bytes);
   if (!entry.ok()) return respond(ErrorResponse(entry.error(), req));
   const std::string id = ToHex(entry->id());
-  const unsigned version = req.version();
-  const bool keep_alive = req.keep_alive();
   ctx.node->PostLocal(std::move(entry).value(),
-                      [respond = std::move(respond), id, version, keep_alive](Status s) {
-                        Request r;  // Only version and keep-alive shape the answer.
-                        r.version(version);
-                        r.keep_alive(keep_alive);
+                      [respond = std::move(respond), id, r = AnswerShape(req)](Status s) {
                         if (!s.ok()) return respond(ErrorResponse(s.error(), r));
                         respond(JsonResponse(201, {{"id", id}}, r));
                       });
@@ -309,13 +304,8 @@ void HandleApi(Context& ctx, const Call& call, Respond respond) {
       }
       timeout_ms = *n;
     }
-    const unsigned version = req.version();
-    const bool keep_alive = req.keep_alive();
     return ctx.node->WaitForEntry(*id, std::chrono::milliseconds(timeout_ms),
-                                  [respond = std::move(respond), version, keep_alive](bool held) {
-                                    Request r;
-                                    r.version(version);
-                                    r.keep_alive(keep_alive);
+                                  [respond = std::move(respond), r = AnswerShape(req)](bool held) {
                                     respond(JsonResponse(200, {{"held", held}}, r));
                                   });
   }

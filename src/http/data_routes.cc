@@ -82,14 +82,9 @@ bool LoopbackOnly(const Call& call, Respond& respond) {
 
 // Signs op with the node's key in group and answers 201 {"id", "hlc"}.
 void Sign(Context& ctx, const Call& call, std::string group, crdt::Op op, Respond& respond) {
-  const unsigned version = call.req.version();
-  const bool keep_alive = call.req.keep_alive();
   ctx.node->PostOp(
       std::move(group), std::move(op),
-      [respond = std::move(respond), version, keep_alive](Result<Entry> e) {
-        Request r;
-        r.version(version);
-        r.keep_alive(keep_alive);
+      [respond = std::move(respond), r = AnswerShape(call.req)](Result<Entry> e) {
         if (!e.ok()) return respond(ErrorResponse(e.error(), r));
         auto op = crdt::DecodeOp(e->payload());
         respond(JsonResponse(201, {{"id", ToHex(e->id())}, {"hlc", op.ok() ? op->hlc : 0}}, r));

@@ -45,6 +45,9 @@ unsigned HttpStatusOf(std::string_view code);
 Response MakeResponse(unsigned status, std::string body, std::string_view content_type,
                       const Request& req);
 Response JsonResponse(unsigned status, const nlohmann::json& body, const Request& req);
+// A request holding only req's version and keep-alive, which are all that shape an answer:
+// what a handler that answers later (after a commit, say) keeps instead of req.
+Request AnswerShape(const Request& req);
 // {"error": {"code": CODE, "message": sentence}} with the code's status.
 Response ErrorResponse(const Error& e, const Request& req);
 

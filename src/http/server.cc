@@ -157,11 +157,13 @@ unsigned HttpStatusOf(std::string_view code) {
   if (code == codes::kOversize) return 413;
   if (code == codes::kMethodNotAllowed) return 405;
   if (code == codes::kForbidden) return 403;
-  if (code == codes::kShuttingDown) return 503;
+  if (code == codes::kShuttingDown || code == codes::kRegistryUnavailable) return 503;
+  if (code == codes::kNoRegistry) return 501;
   if (code == codes::kStore || code == codes::kInternal || code == codes::kIo) return 500;
   if (code == codes::kDuplicate || code == codes::kSeqGap || code == codes::kWrongPrev ||
       code == codes::kForked || code == codes::kAuthorForked ||
-      code == codes::kTimestampRegression || code == codes::kConflict) {
+      code == codes::kTimestampRegression || code == codes::kConflict ||
+      code == codes::kNameTaken || code == codes::kStaleClaim) {
     return 409;
   }
   if (code == codes::kBadSignature || code == codes::kFutureTimestamp ||
@@ -186,6 +188,13 @@ Response MakeResponse(unsigned status, std::string body, std::string_view conten
   res.prepare_payload();
   if (req.method() == bhttp::verb::head) res.body().clear();
   return res;
+}
+
+Request AnswerShape(const Request& req) {
+  Request r;
+  r.version(req.version());
+  r.keep_alive(req.keep_alive());
+  return r;
 }
 
 Response JsonResponse(unsigned status, const nlohmann::json& body, const Request& req) {
