@@ -7,7 +7,7 @@
 
 #include "core/error_codes.h"
 #include "fuzz_util.h"
-#include "names/name.h"
+#include "core/name_claim.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   namespace N = pando::names;

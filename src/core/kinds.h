@@ -13,17 +13,21 @@ inline constexpr uint16_t kRaw = 0;      // Opaque bytes.
 inline constexpr uint16_t kPost = 1;     // A post: UTF-8 Markdown text.
 inline constexpr uint16_t kCatalog = 2;  // A catalog record of a post (core/post.h).
 inline constexpr uint16_t kCrdt = 3;     // One CRDT operation (crdt/op.h, docs/crdt.md).
+// A name attestation: the owner-signed claim a registry accepted (core/name_claim.h,
+// docs/names.md, "Attestations").
+inline constexpr uint16_t kName = 4;
 
 }  // namespace pando::kinds
 
 namespace pando {
 
-// "raw", "post", "catalog", "crdt" or a decimal number 0..65535.
+// "raw", "post", "catalog", "crdt", "name" or a decimal number 0..65535.
 inline std::optional<uint16_t> ParseKind(std::string_view text) {
   if (text == "raw") return kinds::kRaw;
   if (text == "post") return kinds::kPost;
   if (text == "catalog") return kinds::kCatalog;
   if (text == "crdt") return kinds::kCrdt;
+  if (text == "name") return kinds::kName;
   unsigned v = 0;
   auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   if (ec != std::errc() || p != text.data() + text.size() || v > 65535) return std::nullopt;
@@ -40,6 +44,8 @@ inline std::string_view KindName(uint16_t kind) {
       return "catalog";
     case kinds::kCrdt:
       return "crdt";
+    case kinds::kName:
+      return "name";
     default:
       return "";
   }

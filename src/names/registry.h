@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "names/name.h"
+#include "core/name_claim.h"
 #include "store/sqlite.h"
 
 namespace pando::names {

@@ -127,10 +127,25 @@ CREATE TABLE crdt_index (
 INSERT INTO crdt_index VALUES (1, 0, 0);
 )sql";
 
+// Migration 4: name attestations (kind 4 entries) whose claim decodes and verifies, by the
+// claim's skeleton and owner (docs/store.md, "Name attestations"; docs/names.md). The writer
+// fills it with the post index, under the same watermark.
+constexpr std::string_view kSchema4 = R"sql(
+CREATE TABLE name_claims (
+  entry_ref INTEGER PRIMARY KEY,    -- entries.entry_ref of the attestation
+  group_ref INTEGER NOT NULL,
+  skeleton  TEXT NOT NULL,          -- names::Skeleton of the claim's name
+  owner     BLOB NOT NULL           -- the claim's owner key
+);
+CREATE INDEX name_claims_by_skeleton ON name_claims (skeleton);
+CREATE INDEX name_claims_by_owner ON name_claims (owner);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchema1},
     {2, kSchema2},
     {3, kSchema3},
+    {4, kSchema4},
 };
 
 }  // namespace

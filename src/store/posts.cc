@@ -59,11 +59,13 @@ Status Store::Writer::IndexSlice(size_t max, size_t* n) {
     const int64_t kind = sel_unindexed_->Int(1);
     const bool post = last > post_upto && (kind == kinds::kPost || kind == kinds::kCatalog);
     const bool crdt = last > crdt_upto && kind == kinds::kCrdt;
-    if (!post && !crdt) continue;
+    const bool name = last > post_upto && kind == kinds::kName;
+    if (!post && !crdt && !name) continue;
     auto e = Entry::Decode(sel_unindexed_->Blob(2));
     if (!e.ok()) continue;  // Verify reports damaged rows; the index skips them.
     if (post) failure = IndexOne(last, *e, sel_unindexed_->Int(3), sel_unindexed_->Int(4));
     if (crdt) failure = crdt_->Apply(last, *e, sel_unindexed_->Int(4));
+    if (name) failure = IndexName(last, *e, sel_unindexed_->Int(4));
   }
   sel_unindexed_->Reset();
   if (failure.ok() && last > post_upto) failure = upd_upto_->Bind(1, last).Run();

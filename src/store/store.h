@@ -145,6 +145,11 @@ class Store {
   Result<std::vector<PostInfo>> PostsBy(const PublicKey& author, size_t limit);
   // The first catalog record that announces `post`, if any.
   Result<std::optional<PostInfo>> CatalogRecordFor(const Hash32& post);
+  // Name attestations (kind 4 entries of `group` whose claim verifies, docs/names.md) for
+  // names with this skeleton, in log order (timestamp, then id).
+  Result<std::vector<Entry>> NameAttestations(std::string_view group, std::string_view skeleton);
+  // The same for claims whose owner is `owner` (names it holds or held), in log order.
+  Result<std::vector<Entry>> NameAttestationsOf(std::string_view group, const PublicKey& owner);
   // Posts and catalog records matching the words of `text` (SearchQuery), best first.
   Result<std::vector<PostInfo>> Search(std::string_view text, size_t limit);
   // CRDT state (crdt.h, docs/store.md "CRDT state"). Objects in key order.
@@ -193,6 +198,8 @@ class Store {
   // The post index's queries (posts.cc), likewise: a page read should not pay for compiling
   // SQL. Guarded by read_mu_.
   std::optional<Stmt> latest_, posts_by_, search_, record_for_;
+  // The name attestations' (names.cc), likewise.
+  std::optional<Stmt> names_by_skeleton_, names_by_owner_;
   // The CRDT state's (crdt.cc), likewise.
   std::optional<Stmt> crdt_object_, crdt_map_rows_, crdt_set_rows_, crdt_seq_rows_, crdt_field_;
   // The statement in slot, prepared on the reader connection on first use.

@@ -69,6 +69,9 @@ Status Store::Writer::Prepare() {
                              "INSERT INTO post_text(rowid, title, body, grp, author) "
                              "VALUES(?,?,?,?,?)"));
   PANDO_RETURN_IF_ERROR(prep(upd_upto_, "UPDATE post_index SET upto=?"));
+  PANDO_RETURN_IF_ERROR(prep(ins_name_,
+                             "INSERT OR IGNORE INTO name_claims(entry_ref, group_ref, skeleton, "
+                             "owner) VALUES(?,?,?,?)"));
   auto crdt = CrdtApplier::Prepare(db_);
   if (!crdt.ok()) return crdt.error();
   crdt_ = std::move(crdt).value();

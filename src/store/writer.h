@@ -59,6 +59,8 @@ class Store::Writer {
   Status StoreProof(AuthorState& author, const ForkProof& proof);
   Result<std::vector<Entry>> StoredSide(int64_t feed_ref, uint64_t seq);
   Status IndexOne(int64_t ref, const Entry& e, int64_t author_ref, int64_t group_ref);
+  // A name attestation (kind 4) whose claim verifies (names.cc); others are skipped.
+  Status IndexName(int64_t ref, const Entry& e, int64_t group_ref);
   // The work of IndexDerived inside an open transaction; *n: entries read.
   Status IndexSlice(size_t max, size_t* n);
 
@@ -66,7 +68,7 @@ class Store::Writer {
   std::optional<Stmt> sel_author_, ins_author_, sel_group_, ins_group_, sel_feed_, ins_feed_,
       upd_feed_, ins_entry_, sel_id_at_, sel_feed_from_, ins_proof_, upd_forked_;
   // The post index's statements.
-  std::optional<Stmt> sel_upto_, sel_unindexed_, ins_post_, ins_text_, upd_upto_;
+  std::optional<Stmt> sel_upto_, sel_unindexed_, ins_post_, ins_text_, upd_upto_, ins_name_;
   std::unique_ptr<CrdtApplier> crdt_;
   std::unordered_map<std::string, AuthorState> authors_;  // Keyed by the 32 key bytes.
   std::unordered_map<std::string, FeedState> feeds_;      // Keyed by key bytes + group.

@@ -1,4 +1,5 @@
-// Names: normalisation, skeletons and signed claims (docs/names.md). Pure code.
+// Names: normalisation, skeletons and signed claims (docs/names.md). Pure code, in core so
+// that the store can index the claims that attestations in the log carry.
 #pragma once
 
 #include <optional>

@@ -1,4 +1,4 @@
-#include "names/name.h"
+#include "core/name_claim.h"
 
 #include <array>
 

@@ -1,0 +1,73 @@
+// Name attestations (docs/store.md, "Name attestations"): the writer's side (IndexName) and
+// the reader's queries. The store keeps only which attestation entries hold a verified claim
+// for which skeleton and owner; deciding which attestation counts is the node's
+// (node/names.h), since it depends on whom the node trusts.
+#include "core/error_codes.h"
+#include "core/name_claim.h"
+#include "store/store.h"
+#include "store/writer.h"
+
+namespace pando::store {
+
+Status Store::Writer::IndexName(int64_t ref, const Entry& e, int64_t group_ref) {
+  auto claim = names::DecodeClaim(e.payload());
+  // A claim that does not decode or verify changes nothing: like a CRDT operation that does
+  // not decode, the entry stays a valid entry of its feed.
+  if (!claim.ok() || !names::VerifyClaim(*claim).ok()) return Status::Ok();
+  const std::string skeleton = names::Skeleton(claim->name);
+  ins_name_->Bind(1, ref)
+      .Bind(2, group_ref)
+      .Bind(3, std::string_view(skeleton))
+      .Bind(4, ByteSpan(claim->owner));
+  return ins_name_->Run();
+}
+
+namespace {
+
+Result<std::vector<Entry>> CollectEntries(Stmt& s) {
+  struct ResetAtEnd {
+    Stmt& s;
+    ~ResetAtEnd() { s.Reset(); }
+  } reset{s};
+  std::vector<Entry> out;
+  while (true) {
+    auto row = s.Step();
+    if (!row.ok()) return row.error();
+    if (!*row) break;
+    auto e = Entry::Decode(s.Blob(0));
+    if (!e.ok()) {
+      return Error{codes::kStore, "The store holds a damaged record: an entry no longer decodes (" +
+                                      e.error().message + ")."};
+    }
+    out.push_back(std::move(e).value());
+  }
+  return out;
+}
+
+constexpr std::string_view kAttestations =
+    "SELECT e.raw FROM name_claims n JOIN entries e USING (entry_ref) "
+    "WHERE n.group_ref=(SELECT group_ref FROM groups WHERE name=?) AND ";
+
+}  // namespace
+
+Result<std::vector<Entry>> Store::NameAttestations(std::string_view group,
+                                                    std::string_view skeleton) {
+  std::lock_guard lock(read_mu_);
+  auto s = Prepared(names_by_skeleton_,
+                    std::string(kAttestations) + "n.skeleton=? ORDER BY e.ts, e.id");
+  if (!s.ok()) return s.error();
+  (*s)->Bind(1, group).Bind(2, skeleton);
+  return CollectEntries(**s);
+}
+
+Result<std::vector<Entry>> Store::NameAttestationsOf(std::string_view group,
+                                                      const PublicKey& owner) {
+  std::lock_guard lock(read_mu_);
+  auto s =
+      Prepared(names_by_owner_, std::string(kAttestations) + "n.owner=? ORDER BY e.ts, e.id");
+  if (!s.ok()) return s.error();
+  (*s)->Bind(1, group).Bind(2, ByteSpan(owner));
+  return CollectEntries(**s);
+}
+
+}  // namespace pando::store
