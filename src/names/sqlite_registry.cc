@@ -1,4 +1,5 @@
 #include "core/error_codes.h"
+#include "names/decide.h"
 #include "names/registry.h"
 #include "store/store.h"
 
@@ -14,13 +15,6 @@ CREATE TABLE IF NOT EXISTS names (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS names_by_owner ON names (owner);
 )sql";
-
-RegisterResult Invalid(Error why) {
-  RegisterResult r;
-  r.outcome = Outcome::kInvalid;
-  r.why = std::move(why);
-  return r;
-}
 
 Result<Record> RecordFrom(store::Stmt& s) {
   auto claim = DecodeClaim(s.Blob(1));
@@ -88,21 +82,13 @@ Result<std::optional<Record>> SqliteRegistry::Find(std::string_view column,
 }
 
 Result<RegisterResult> SqliteRegistry::Register(const Claim& claim) {
-  if (auto s = VerifyClaim(claim); !s.ok()) return Invalid(s.error());
-  if (!claim.is_registration()) {
-    return Invalid(Error{codes::kBadClaim, "A registration is signed by its owner, prev zero."});
-  }
+  if (auto refused = RefuseRegistration(claim)) return *refused;
   const std::string skeleton = Skeleton(claim.name);
   std::lock_guard lock(mu_);
   return InTransaction(db_, [&]() -> Result<RegisterResult> {
     auto holder = Find("skeleton", skeleton);
     if (!holder.ok()) return holder.error();
-    RegisterResult r;
-    if (*holder) {
-      r.outcome = Outcome::kTaken;
-      r.holder = std::move(*holder);
-      return r;
-    }
+    if (*holder) return AnswerTaken(claim, std::move(**holder));
     auto ins = db_.Prepare("INSERT INTO names(name, skeleton, owner, claim) VALUES(?,?,?,?)");
     if (!ins.ok()) return ins.error();
     const Bytes bytes = EncodeClaim(claim);
@@ -111,29 +97,17 @@ Result<RegisterResult> SqliteRegistry::Register(const Claim& claim) {
         .Bind(3, ByteSpan(claim.owner))
         .Bind(4, ByteSpan(bytes));
     PANDO_RETURN_IF_ERROR(ins->Run());
-    r.outcome = Outcome::kRegistered;
-    return r;
+    return Answer(Outcome::kRegistered);
   });
 }
 
 Result<RegisterResult> SqliteRegistry::Transfer(const Claim& claim) {
-  if (auto s = VerifyClaim(claim); !s.ok()) return Invalid(s.error());
-  if (claim.is_registration()) {
-    return Invalid(Error{codes::kBadClaim, "A transfer names the record it replaces (prev)."});
-  }
+  if (auto refused = RefuseTransfer(claim)) return *refused;
   std::lock_guard lock(mu_);
   return InTransaction(db_, [&]() -> Result<RegisterResult> {
     auto current = Find("name", claim.name);
     if (!current.ok()) return current.error();
-    RegisterResult r;
-    if (!*current || ClaimId((*current)->claim) != claim.prev) {
-      r.outcome = Outcome::kStale;
-      r.holder = std::move(*current);
-      return r;
-    }
-    if ((*current)->owner != claim.signer) {
-      return Invalid(Error{codes::kBadSignature, "A transfer is signed by the current owner."});
-    }
+    if (auto answer = DecideTransfer(claim, std::move(*current))) return *answer;
     auto upd = db_.Prepare("UPDATE names SET owner=?, claim=? WHERE name=?");
     if (!upd.ok()) return upd.error();
     const Bytes bytes = EncodeClaim(claim);
@@ -141,8 +115,7 @@ Result<RegisterResult> SqliteRegistry::Transfer(const Claim& claim) {
         .Bind(2, ByteSpan(bytes))
         .Bind(3, std::string_view(claim.name));
     PANDO_RETURN_IF_ERROR(upd->Run());
-    r.outcome = Outcome::kTransferred;
-    return r;
+    return Answer(Outcome::kTransferred);
   });
 }
 
