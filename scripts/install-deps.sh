@@ -17,6 +17,9 @@ PACKAGES=(
   libcmark-gfm-dev libcmark-gfm-extensions-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   wrk chromium
+  # The name registry's etcd tests start their own members from /usr/bin/etcd; a system
+  # service the package may register is never used.
+  etcd-server etcd-client
 )
 
 # Node.js >= 18 and npm, for bench/hypercore, bench/yjs and tests/web (playwright-core asks
