@@ -7,6 +7,7 @@
 // OUT_DIR/markdown/     posts (kind 1 payloads): the Markdown the web UI renders, and hostile
 // OUT_DIR/crdt/         CRDT operations (kind 3 payloads): valid ones of every action
 // OUT_DIR/name/         name claims (docs/names.md) and a typed name
+// OUT_DIR/etcd/         answers of etcd's v3 JSON gateway to the name registry's requests
 //
 // Keys come from fixed seeds and timestamps are fixed, so the corpus is the same each run.
 #include <cstdio>
@@ -26,6 +27,7 @@
 #include "core/name_claim.h"
 #include "core/post.h"
 #include "crdt/op.h"
+#include "names/etcd_codec.h"
 #include "proto/broadcast.h"
 #include "proto/frame.h"
 #include "proto/membership_codec.h"
@@ -95,7 +97,7 @@ int main(int argc, char** argv) {
   pando::InitCrypto();
   const fs::path out = argv[1];
   for (const char* sub : {"entry", "fork_proof", "bundle", "reconcile", "overlay", "frame",
-                          "catalog", "markdown", "crdt", "name"}) {
+                          "catalog", "markdown", "crdt", "name", "etcd"}) {
     fs::create_directories(out / sub);
   }
 
@@ -351,6 +353,45 @@ int main(int argc, char** argv) {
                                              N::ClaimId(reg), 1'700'000'000'001)));
     const std::string typed = "Ada-Lovelace";
     WriteFile(out / "name" / "typed", pando::Bytes(typed.begin(), typed.end()));
+  }
+
+  // etcd's answers (names/etcd_codec.h), as etcd 3.4 writes them: a record and its owner
+  // index pair, a page with more to come, transactions that succeeded and failed, and errors.
+  {
+    namespace N = pando::names;
+    namespace E = pando::names::etcd;
+    const std::string prefix = "pando/names/";
+    const N::Claim reg = N::SignRegistration("ada_lovelace", alice, 1'700'000'000'000);
+    const std::string value = E::ToBase64(N::EncodeClaim(reg));
+    auto kv = [&](const std::string& key) {
+      return R"({"key":")" + E::ToBase64(pando::AsBytes(key)) +
+             R"(","create_revision":"5","mod_revision":"9","version":"2","value":")" + value +
+             R"("})";
+    };
+    const std::string header =
+        R"("header":{"cluster_id":"15118495548433857066","member_id":"13668033151171901709",)"
+        R"("revision":"12","raft_term":"2"})";
+    const std::string record = kv(E::RecordKey(prefix, reg.name));
+    const std::string index = kv(E::OwnerKey(prefix, reg.owner, reg.name));
+    const std::string answers[] = {
+        "{" + header + "}",
+        "{" + header + R"(,"kvs":[)" + record + R"(],"count":"1"})",
+        "{" + header + R"(,"kvs":[)" + index + "," + index + R"(],"more":true,"count":"7"})",
+        "{" + header +
+            R"(,"succeeded":true,"responses":[{"response_put":{"header":{"revision":"12"}}},)"
+            R"({"response_delete_range":{"header":{},"deleted":"1"}},{"response_put":{}}]})",
+        "{" + header + R"(,"responses":[{"response_range":{"header":{"revision":"12"},"kvs":[)" +
+            record + R"(],"count":"1"}}]})",
+        "{" + header + R"(,"kvs":[)" + kv(E::RecordKey(prefix, "adb")) + "]}",
+        R"({"error":"etcdserver: leader changed","message":"etcdserver: leader changed",)"
+        R"("code":14})",
+        R"({"error":"illegal base64 data at input byte 0","message":"illegal base64 data at )"
+        R"(input byte 0","code":3})",
+    };
+    int a = 0;
+    for (const std::string& answer : answers) {
+      WriteFile(out / "etcd" / ("answer-" + std::to_string(a++)), ToBytes(answer));
+    }
   }
 
   std::cout << "make_corpus: wrote " << n << " entries, 2 fork proofs, 3 bundles to "

@@ -18,7 +18,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="$ROOT/build-fuzz"
 TARGETS=(entry_decode_fuzz bundle_read_fuzz fork_proof_decode_fuzz reconcile_fuzz
   overlay_decode_fuzz frame_decode_fuzz catalog_record_fuzz markdown_fuzz crdt_op_fuzz
-  name_claim_fuzz)
+  name_claim_fuzz etcd_response_fuzz)
 PER_TARGET=$((TOTAL_SECONDS / ${#TARGETS[@]}))
 JOBS="$(nproc 2>/dev/null || echo 2)"
 
@@ -54,6 +54,7 @@ corpus_of() {
     markdown_fuzz) echo markdown ;;
     crdt_op_fuzz) echo crdt ;;
     name_claim_fuzz) echo name ;;
+    etcd_response_fuzz) echo etcd ;;
   esac
 }
 
@@ -69,6 +70,7 @@ max_len_of() {
     markdown_fuzz) echo 65536 ;;
     crdt_op_fuzz) echo 65536 ;;
     name_claim_fuzz) echo 256 ;;
+    etcd_response_fuzz) echo 65536 ;;
   esac
 }
 
