@@ -84,6 +84,13 @@ class Devnet {
                                      "--listen", "127.0.0.1:" + std::to_string(n.peer_port),
                                      "--http",   "127.0.0.1:" + std::to_string(n.http_port)};
     for (const std::string& g : groups_) args.insert(args.end(), {"--group", g});
+    // Node 0 hosts the devnet's name registry; the others register and look up through it
+    // and believe its attestations (docs/names.md, "One registry per site").
+    if (n.index != 0 && !nodes_[0].info.is_null()) {
+      args.insert(args.end(), {"--names-backend", "remote", "--names-remote",
+                               nodes_[0].info["author"].get<std::string>() + "@" +
+                                   nodes_[0].info["http"].get<std::string>()});
+    }
     for (const DevNode& other : nodes_) {
       if (&other == &n || !Alive(other.pid) || other.info.is_null()) continue;
       args.insert(args.end(), {"--bootstrap", other.info["author"].get<std::string>() + "@" +

@@ -17,6 +17,8 @@ void AddNode(CLI::App& app, Context& ctx) {
     std::string config_file;
     std::string listen, http, advertise, location, log_level;
     std::vector<std::string> bootstrap, groups;
+    std::string names_backend, names_remote;
+    std::vector<std::string> names_etcd, names_attesters;
     int64_t ban_seconds = -1;
     int64_t max_connections = -1;
   };
@@ -44,6 +46,14 @@ void AddNode(CLI::App& app, Context& ctx) {
       ->check(CLI::Range(int64_t{0}, int64_t{86'400} * 365));
   cmd->add_option("--max-connections", args->max_connections, "Most peer connections at once")
       ->check(CLI::Range(int64_t{1}, int64_t{100'000}));
+  cmd->add_option("--names-backend", args->names_backend,
+                  "Name registry: embedded (default), etcd, remote or none (docs/names.md)");
+  cmd->add_option("--names-remote", args->names_remote,
+                  "[KEY@]HOST:PORT: the HTTP port of the node that hosts the site's registry");
+  cmd->add_option("--names-etcd", args->names_etcd,
+                  "Client URL of an etcd member, http://HOST:PORT (repeatable)");
+  cmd->add_option("--names-attester", args->names_attesters,
+                  "Author id (pd...) whose name attestations this node believes (repeatable)");
   cmd->callback([&ctx, args] {
     node::NodeConfig config;
     config.data_dir = ctx.DataDir();
@@ -71,6 +81,14 @@ void AddNode(CLI::App& app, Context& ctx) {
     for (const std::string& g : args->groups) config.groups.push_back(g);
     if (args->ban_seconds >= 0) config.ban_duration = std::chrono::seconds(args->ban_seconds);
     if (args->max_connections > 0) config.max_connections = args->max_connections;
+    if (!args->names_backend.empty()) config.names_backend = args->names_backend;
+    if (!args->names_remote.empty()) {
+      config.names_remote = Check(node::ParseBootstrap(args->names_remote));
+    }
+    if (!args->names_etcd.empty()) config.names_etcd = args->names_etcd;
+    for (const std::string& a : args->names_attesters) {
+      config.names_attesters.push_back(Check(ParseAuthorId(a)));
+    }
     Check(node::Validate(config));
 
     auto logger = spdlog::stderr_color_mt("pando");

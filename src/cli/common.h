@@ -78,6 +78,7 @@ Entry SignAndStore(Context& ctx, const KeyPair& key, EntryDraft draft);
 void AddInit(CLI::App& app, Context& ctx);
 void AddId(CLI::App& app, Context& ctx);
 void AddPost(CLI::App& app, Context& ctx);
+void AddName(CLI::App& app, Context& ctx);
 void AddLog(CLI::App& app, Context& ctx);
 void AddShow(CLI::App& app, Context& ctx);
 void AddVerify(CLI::App& app, Context& ctx);

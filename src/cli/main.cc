@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   AddStatus(app, ctx);
   AddDevnet(app, ctx);
   AddData(app, ctx);
+  AddName(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -17,8 +17,6 @@ using bhttp::verb;
 using nlohmann::json;
 namespace data = node::data;
 
-// The decoded {parameters} of a path, in order.
-using Params = std::vector<std::string>;
 using Handler = void (*)(Context&, const Call&, const Params&, Respond&);
 
 std::optional<std::string> DecodeSegment(std::string_view s) {
@@ -339,6 +337,10 @@ const Route kRoutes[] = {
     {verb::get, "/api/v1/authors/{author}/posts/{slug}", PostBySlug},
     {verb::get, "/api/v1/timeline", Timeline},
     {verb::get, "/api/v1/clock", LastClock},
+    {verb::post, "/api/v1/names", NameRegister},
+    {verb::get, "/api/v1/names", NamesList},
+    {verb::get, "/api/v1/names/{name}", NameGet},
+    {verb::post, "/api/v1/names/{name}/transfer", NameTransfer},
 };
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/entry.h"
 #include "core/error.h"
@@ -60,6 +61,14 @@ Result<size_t> LimitOf(const Call& call, size_t fallback, size_t max);
 // An entry as the API shows it (docs/api.md, GET /api/v1/entries/ID): its fields, its bytes,
 // and for posts and catalog records their title, text or target.
 nlohmann::json EntryJson(const Entry& e);
+
+// The decoded {parameters} of a route's path, in order (data_routes.cc).
+using Params = std::vector<std::string>;
+// The name routes (name_routes.cc), in data_routes.cc's route table.
+void NameRegister(Context& ctx, const Call& call, const Params& p, Respond& respond);
+void NameTransfer(Context& ctx, const Call& call, const Params& p, Respond& respond);
+void NameGet(Context& ctx, const Call& call, const Params& p, Respond& respond);
+void NamesList(Context& ctx, const Call& call, const Params& p, Respond& respond);
 
 // Route handlers. Each answers every request it is given (NOT_FOUND for unknown paths).
 void HandleApi(Context& ctx, const Call& call, Respond respond);

@@ -11,6 +11,7 @@
 #include "http/http.h"
 #include "http/markdown.h"
 #include "node/data.h"
+#include "node/names.h"
 #include "node/node.h"
 
 namespace pando::http {
@@ -150,7 +151,20 @@ Response Author(Context& ctx, const Call& call, std::string_view text) {
                      (name.empty() ? "<code class=\"author-id\">" + id + "</code>"
                                    : "<span id=\"profile-name\">" + Escape(name) + "</span>") +
                      "</h1>";
-  if (!name.empty()) main += "<p class=\"meta\"><code class=\"author-id\">" + id + "</code></p>";
+  // The usernames the log gives this author, through attestations this node believes.
+  auto usernames = node::NamesFromLog(
+      store, *key, [&](const PublicKey& k) { return ctx.node->TrustsAttester(k); });
+  std::string handles;
+  if (usernames.ok()) {
+    for (const node::Resolved& r : *usernames) {
+      handles += std::string(handles.empty() ? "" : " ") + "<a class=\"username\" href=\"/@" +
+                 r.record.name + "\">@" + r.record.name + "</a>";
+    }
+  }
+  if (!name.empty() || !handles.empty()) {
+    main += "<p class=\"meta\" id=\"usernames\">" + handles + (handles.empty() ? "" : " · ") +
+            "<code class=\"author-id\">" + id + "</code></p>";
+  }
   if (fields.contains("bio")) {
     main += "<p id=\"profile-bio\">" + Escape(FieldText(fields["bio"])) + "</p>";
   }
@@ -254,6 +268,28 @@ Response PostBySlug(Context& ctx, const Call& call, std::string_view author,
   return Post(ctx, call, ToHex((*post)->id));
 }
 
+// /@NAME is the blog of the author the name points at, /@NAME/SLUG one of its posts: the
+// name resolved from the attestations in this node's log (node/names.h), not by asking the
+// registry, so the page is as quick as any other and works on nodes without one.
+Response Username(Context& ctx, const Call& call, std::string_view rest) {
+  const size_t slash = rest.find('/');
+  const std::string_view typed = rest.substr(0, slash);
+  auto normal = names::Normalize(typed);
+  if (!normal.ok()) return ErrorPage(call, normal.error());
+  auto found = node::ResolveFromLog(
+      ctx.node->store(), *normal, [&](const PublicKey& k) { return ctx.node->TrustsAttester(k); });
+  if (!found.ok()) return ErrorPage(call, found.error());
+  if (!*found) {
+    return ErrorPage(
+        call, Error{codes::kNotFound, "No author holds the name @" + *normal +
+                                          " here: nobody registered it, or its attestation has not "
+                                          "reached this node yet."});
+  }
+  const std::string id = AuthorId((*found)->record.owner);
+  if (slash == std::string_view::npos) return Author(ctx, call, id);
+  return PostBySlug(ctx, call, id, rest.substr(slash + 1));
+}
+
 Response Group(Context& ctx, const Call& call, std::string_view name) {
   if (!IsValidGroupName(name)) {
     return ErrorPage(call, Error{codes::kInvalidGroup, "That is not a group name."});
@@ -296,6 +332,15 @@ signed posts. Author id: <code id="key-author"></code></p>
 <p><label>Bio<br><textarea id="profile-bio" rows="3" cols="70"></textarea></label></p>
 <p><button id="profile-submit" type="submit">Sign and save</button></p>
 <p id="profile-status" role="status"></p></form>
+<form id="username"><h2>Your username</h2>
+<p>A unique name for your blog, which then lives at /@name on every node of this site. The
+site's registry gives each name once; your key signs the claim, so nobody can make the name
+point at anyone else. Letters a-z, digits, - and _, 3 to 32 characters.</p>
+<p id="username-current"></p>
+<p><label>Username <input id="username-name" size="32" maxlength="32" autocomplete="off"
+pattern="[A-Za-z][A-Za-z0-9_\-]{2,31}"></label>
+<button id="username-submit" type="submit">Sign and register</button></p>
+<p id="username-status" role="status"></p></form>
 <form id="compose"><h2>New post</h2>
 <p><label>Group <input id="compose-group" value="blog" pattern="[a-z0-9][a-z0-9._\-]*" maxlength="64"></label></p>
 <p><textarea id="compose-text" rows="12" cols="70" placeholder="# Title&#10;&#10;Markdown text"></textarea></p>
@@ -322,6 +367,7 @@ Response HandlePage(Context& ctx, const Call& call) {
     if (slash == std::string_view::npos) return Author(ctx, call, rest);
     return PostBySlug(ctx, call, rest.substr(0, slash), rest.substr(slash + 1));
   }
+  if (path.starts_with("/@")) return Username(ctx, call, path.substr(2));
   if (path.starts_with("/p/")) return Post(ctx, call, path.substr(3));
   if (path.starts_with("/g/")) return Group(ctx, call, path.substr(3));
   return ErrorPage(call, Error{codes::kNotFound, "No page at " + std::string(path) + "."});

@@ -33,6 +33,9 @@ struct RegisterResult {
   Outcome outcome = Outcome::kInvalid;
   std::optional<Error> why;      // For kInvalid: which check failed.
   std::optional<Record> holder;  // For kTaken: the record that holds it (or the confusable).
+  // For a registry reached through the node that hosts it: the attestation (an entry id)
+  // that node published for this registration or transfer.
+  std::optional<Hash32> attestation;
 };
 
 class Registry {

@@ -16,6 +16,9 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 
+// The largest answer read: a node's answers are small JSON documents.
+constexpr uint64_t kAnswerBytesMax = uint64_t{16} << 20;
+
 Result<std::optional<ApiClient>> ApiClient::ForDataDir(const std::string& data_dir) {
   std::ifstream f(NodeInfoPath(data_dir));
   if (!f) return std::optional<ApiClient>();
@@ -51,14 +54,14 @@ Result<nlohmann::json> ApiClient::Delete(const std::string& target) const {
   return Call("DELETE", target, "");
 }
 
-Result<nlohmann::json> ApiClient::Call(std::string_view method, const std::string& target,
-                                       const std::string& body) const {
+Result<ApiClient::Answer> ApiClient::Exchange(std::string_view method, const std::string& target,
+                                              const std::string& body) const {
   const bool with_body = method == "POST" || method == "PUT";
   try {
     asio::io_context io;
     asio::ip::tcp::resolver resolver(io);
     beast::tcp_stream stream(io);
-    stream.expires_after(std::chrono::seconds(30));
+    stream.expires_after(timeout_);
     stream.connect(resolver.resolve(endpoint_.host, std::to_string(endpoint_.port)));
     http::request<http::string_body> req(http::string_to_verb({method.data(), method.size()}),
                                          target, 11);
@@ -70,24 +73,35 @@ Result<nlohmann::json> ApiClient::Call(std::string_view method, const std::strin
     }
     http::write(stream, req);
     beast::flat_buffer buffer;
-    http::response<http::string_body> res;
-    http::read(stream, buffer, res);
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(kAnswerBytesMax);
+    http::read(stream, buffer, parser);
     beast::error_code ignored;
     stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-    auto j = nlohmann::json::parse(res.body(), nullptr, false);
-    if (j.is_discarded()) {
+    Answer a;
+    a.status = parser.get().result_int();
+    a.body = nlohmann::json::parse(parser.get().body(), nullptr, false);
+    if (a.body.is_discarded()) {
       return Error{codes::kNodeUnavailable,
                    "The node at " + endpoint_.ToString() + " did not answer with JSON."};
     }
-    if (j.is_object() && j.contains("error") && j["error"].is_object()) {
-      return Error{codes::Intern(j["error"].value("code", "")),
-                   j["error"].value("message", "The node refused the request.")};
-    }
-    return j;
+    return a;
   } catch (const std::exception& e) {
     return Error{codes::kNodeUnavailable, "The node's API at " + endpoint_.ToString() +
                                               " does not answer: " + e.what() + "."};
   }
+}
+
+Result<nlohmann::json> ApiClient::Call(std::string_view method, const std::string& target,
+                                       const std::string& body) const {
+  auto a = Exchange(method, target, body);
+  if (!a.ok()) return a.error();
+  const nlohmann::json& j = a->body;
+  if (j.is_object() && j.contains("error") && j["error"].is_object()) {
+    return Error{codes::Intern(j["error"].value("code", "")),
+                 j["error"].value("message", "The node refused the request.")};
+  }
+  return std::move(a->body);
 }
 
 }  // namespace pando::node

@@ -106,7 +106,11 @@ Status LoadConfigFile(const std::string& path, NodeConfig* config) {
                                                       "ban_seconds",
                                                       "pending_entries_max",
                                                       "peer_frames_per_s_max",
-                                                      "connect_timeout_ms"};
+                                                      "connect_timeout_ms",
+                                                      "names_backend",
+                                                      "names_etcd",
+                                                      "names_remote",
+                                                      "names_attesters"};
   for (const auto& [key, value] : table) {
     if (std::find(kKeys.begin(), kKeys.end(), key.str()) == kKeys.end()) {
       return BadConfig(where(key.str()) + " is not a node setting (docs/node.md lists them).");
@@ -169,6 +173,23 @@ Status LoadConfigFile(const std::string& path, NodeConfig* config) {
     }
   }
   if (auto s = get_strings("groups", &config->groups); !s.ok()) return s;
+  if (auto s = get_string("names_backend", &config->names_backend); !s.ok()) return s;
+  if (auto s = get_strings("names_etcd", &config->names_etcd); !s.ok()) return s;
+  if (table.contains("names_remote")) {
+    if (auto s = get_string("names_remote", &text); !s.ok()) return s;
+    auto peer = ParseBootstrap(text);
+    if (!peer.ok()) return BadConfig(where("names_remote") + ": " + peer.error().message);
+    config->names_remote = *peer;
+  }
+  if (table.contains("names_attesters")) {
+    if (auto s = get_strings("names_attesters", &list); !s.ok()) return s;
+    config->names_attesters.clear();
+    for (const std::string& a : list) {
+      auto key = ParseAuthorId(a);
+      if (!key.ok()) return BadConfig(where("names_attesters") + ": " + key.error().message);
+      config->names_attesters.push_back(*key);
+    }
+  }
   int64_t n = 0;
   struct IntKey {
     std::string_view key;
@@ -235,6 +256,18 @@ Status Validate(const NodeConfig& config) {
   if (!config.advertise.empty()) {
     auto e = ParseEndpoint(config.advertise);
     if (!e.ok()) return BadConfig("advertise: " + e.error().message);
+  }
+  static const std::vector<std::string_view> kBackends = {"embedded", "etcd", "remote", "none"};
+  if (std::find(kBackends.begin(), kBackends.end(), config.names_backend) == kBackends.end()) {
+    return BadConfig("names backend '" + config.names_backend +
+                     "' is not one of embedded, etcd, remote, none.");
+  }
+  if (config.names_backend == "etcd" && config.names_etcd.empty()) {
+    return BadConfig("the etcd names backend needs names_etcd (the cluster's client URLs).");
+  }
+  if (config.names_backend == "remote" && !config.names_remote) {
+    return BadConfig(
+        "the remote names backend needs names_remote (the registry node's HTTP host:port).");
   }
   if (!config.location.empty() && !ParseLocation(config.location)) {
     return BadConfig("location '" + config.location +

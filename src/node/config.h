@@ -60,6 +60,17 @@ struct NodeConfig {
   uint32_t peer_frames_per_s_max = 20'000;
   std::string log_level = "info";  // trace, debug, info, warn, error, off.
 
+  // Unique names (docs/names.md; docs/node.md, "Names"). The registry backend: "embedded"
+  // (a SQLite file in data_dir, names.db), "etcd" (the cluster at names_etcd), "remote" (the
+  // registry of the node whose HTTP port is names_remote) or "none".
+  std::string names_backend = "embedded";
+  std::vector<std::string> names_etcd;  // etcd client URLs, "http://127.0.0.1:2379".
+  // "[KEY@]host:port" of the registry node's HTTP port; its key, when given, is trusted as an
+  // attester.
+  std::optional<BootstrapPeer> names_remote;
+  // Keys whose name attestations this node believes, besides its own and names_remote's.
+  std::vector<PublicKey> names_attesters;
+
   // All groups carried: the catalog first, then `groups` without repeats.
   std::vector<std::string> AllGroups() const;
 };

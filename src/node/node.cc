@@ -137,6 +137,7 @@ Status Node::Init(const HttpFactory& http) {
     replica_->AddGroup(k, replica_config_, random64());
   }
   if (auto s = LoadIndex(); !s.ok()) return s;
+  if (auto s = OpenNames(); !s.ok()) return s;
 
   try {
     asio::ip::tcp::endpoint ep(asio::ip::make_address(config_.listen.host), config_.listen.port);

@@ -45,6 +45,7 @@
 #include "core/entry.h"
 #include "core/error.h"
 #include "crdt/op.h"
+#include "names/registry.h"
 #include "net/connection.h"
 #include "net/tls.h"
 #include "node/config.h"
@@ -124,6 +125,33 @@ class Node {
   void WaitForEntry(const Hash32& id, std::chrono::milliseconds timeout,
                     std::function<void(bool)> done);
   bool stopping() const { return stopping_; }
+
+  // --- Names (node_names.cc, docs/names.md) ----------------------------------------------
+  // What a registration or transfer came to, and the attestation that publishes it (signed
+  // by this node when its registry made it; by the registry node for the remote backend).
+  struct NameAnswer {
+    names::RegisterResult result;
+    std::optional<Hash32> attestation;
+  };
+  // Whether the node has a registry (names_backend is not "none").
+  bool has_registry() const { return registry_ != nullptr; }
+  // Registers or transfers on the registry, off the loop, then (when this node's registry made
+  // it) signs and stores the attestation, a kind 4 entry in the catalog group. With the remote
+  // backend it waits up to 3 s for the registry node's attestation to arrive here. `done` runs
+  // on the loop. Errors: NO_REGISTRY, REGISTRY_UNAVAILABLE, the backend's.
+  void RegisterName(names::Claim claim, std::function<void(Result<NameAnswer>)> done);
+  void TransferName(names::Claim claim, std::function<void(Result<NameAnswer>)> done);
+  // The registry's record of a name, checked against its owner's signature.
+  void LookupName(std::string typed,
+                  std::function<void(Result<std::optional<names::Record>>)> done);
+  void NamesOf(PublicKey owner, std::function<void(Result<std::vector<names::Record>>)> done);
+  // Whether this node believes name attestations signed by `key`: its own, those of the node
+  // that hosts its registry (when names_remote names its key) and names_attesters.
+  bool TrustsAttester(const PublicKey& key) const;
+  // Signs `payload` of `kind` with the node's key as the next entry of its feed in `group`, and
+  // stores and broadcasts it like PostOp (one at a time, under post.lock).
+  void PostSigned(std::string group, uint16_t kind, Bytes payload,
+                  std::function<void(Result<Entry>)> done);
   // `f` runs on the loop for every entry once it is committed, whether posted here or
   // received from a peer (the WebSocket stream of the HTTP server). One listener.
   void SetStoredListener(std::function<void(const Entry&)> f) { stored_listener_ = std::move(f); }
@@ -294,7 +322,9 @@ class Node {
   // PostOp's queue (node_sign.cc): one operation is signed at a time.
   struct PendingOp {
     std::string group;
-    crdt::Op op;
+    std::optional<crdt::Op> op;  // Or, for PostSigned, kind and payload as they are.
+    uint16_t kind = 0;
+    Bytes payload;
     std::function<void(Result<Entry>)> done;
     std::chrono::steady_clock::time_point since;
   };
@@ -307,6 +337,17 @@ class Node {
   std::optional<KeyPair> signing_key_;  // The identity's key; set by Init.
   NodeCounters counters_;
   std::optional<boost::asio::signal_set> signals_;
+
+  // Names: the registry and the threads that call it (its backends may block on the network).
+  std::unique_ptr<names::Registry> registry_;
+  std::unique_ptr<Waiter> name_workers_;  // Declared after registry_: joined before it goes.
+  // Runs job on a names thread, then done(its result) on the loop. Errors: REGISTRY_UNAVAILABLE
+  // when too many calls wait.
+  template <typename T>
+  void OffLoop(std::function<Result<T>(names::Registry&)> job, std::function<void(Result<T>)> done);
+  Status OpenNames();  // From Init: the registry config.names_backend names.
+  void FinishName(names::Claim claim, Result<names::RegisterResult> r,
+                  std::function<void(Result<NameAnswer>)> done);
 };
 
 // node.json in a data directory: how CLI verbs find the running node.

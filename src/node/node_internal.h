@@ -8,24 +8,32 @@
 
 namespace pando::node {
 
-// Waits for the store's futures off the loop's thread, in order.
+// Runs jobs off the loop's thread: with one thread, in order (waiting for the store's
+// futures); the names threads call the registry, whose backends may block on the network.
 class Node::Waiter {
  public:
-  Waiter() : thread_([this] { Loop(); }) {}
+  explicit Waiter(size_t threads = 1) {
+    for (size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { Loop(); });
+  }
+  // Runs the jobs queued, then joins.
   ~Waiter() {
     {
       std::lock_guard lock(mu_);
       done_ = true;
     }
-    cv_.notify_one();
-    thread_.join();
+    cv_.notify_all();
+    for (std::thread& t : threads_) t.join();
   }
-  void Add(std::function<void()> job) {
+  void Add(std::function<void()> job) { (void)TryAdd(std::move(job), SIZE_MAX); }
+  // Queues job unless `jobs_max` jobs wait already.
+  bool TryAdd(std::function<void()> job, size_t jobs_max) {
     {
       std::lock_guard lock(mu_);
+      if (jobs_.size() >= jobs_max) return false;
       jobs_.push_back(std::move(job));
     }
     cv_.notify_one();
+    return true;
   }
 
  private:
@@ -46,7 +54,7 @@ class Node::Waiter {
   std::condition_variable cv_;
   std::deque<std::function<void()>> jobs_;
   bool done_ = false;
-  std::thread thread_;
+  std::vector<std::thread> threads_;
 };
 
 // What the Replica borrows on each call.

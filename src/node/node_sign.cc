@@ -22,8 +22,20 @@ constexpr auto kLockWaitMax = std::chrono::seconds(5);
 
 void Node::PostOp(std::string group, crdt::Op op, std::function<void(Result<Entry>)> done) {
   if (stopping_) return done(Error{codes::kShuttingDown, "The node is stopping."});
-  ops_.push_back(
-      {std::move(group), std::move(op), std::move(done), std::chrono::steady_clock::now()});
+  ops_.push_back({std::move(group),
+                  std::move(op),
+                  kinds::kCrdt,
+                  {},
+                  std::move(done),
+                  std::chrono::steady_clock::now()});
+  SignNext();
+}
+
+void Node::PostSigned(std::string group, uint16_t kind, Bytes payload,
+                      std::function<void(Result<Entry>)> done) {
+  if (stopping_) return done(Error{codes::kShuttingDown, "The node is stopping."});
+  ops_.push_back({std::move(group), std::nullopt, kind, std::move(payload), std::move(done),
+                  std::chrono::steady_clock::now()});
   SignNext();
 }
 
@@ -66,17 +78,20 @@ void Node::SignNext() {
   const PublicKey& me = signing_key_->public_key();
   auto head = store_->Head(me, p.group);
   if (!head.ok()) return finish(head.error());
-  auto seen = store_->CrdtLastHlc();
-  if (!seen.ok()) return finish(seen.error());
   const int64_t now = NowMs();
-  last_hlc_ = crdt::HlcForWrite(std::max(last_hlc_, *seen), now);
-  p.op.hlc = last_hlc_;
-  if (auto s = crdt::CheckOp(p.op); !s.ok()) return finish(s.error());
   EntryDraft d;
   d.group = p.group;
-  d.kind = kinds::kCrdt;
-  d.payload = crdt::EncodeOp(p.op);
+  d.kind = p.kind;
+  d.payload = std::move(p.payload);
   d.timestamp_ms = now;
+  if (p.op) {
+    auto seen = store_->CrdtLastHlc();
+    if (!seen.ok()) return finish(seen.error());
+    last_hlc_ = crdt::HlcForWrite(std::max(last_hlc_, *seen), now);
+    p.op->hlc = last_hlc_;
+    if (auto s = crdt::CheckOp(*p.op); !s.ok()) return finish(s.error());
+    d.payload = crdt::EncodeOp(*p.op);
+  }
   if (head->has_value()) {
     d.seq = (*head)->seq + 1;
     d.prev = (*head)->id;
@@ -84,7 +99,7 @@ void Node::SignNext() {
   }
   // The clock may run ahead of this node's (a peer's clock was ahead); the entry's
   // timestamp follows it so the op stays within CheckClock's bound.
-  d.timestamp_ms = std::max(d.timestamp_ms, crdt::HlcMs(p.op.hlc));
+  if (p.op) d.timestamp_ms = std::max(d.timestamp_ms, crdt::HlcMs(p.op->hlc));
   auto entry = Entry::Sign(d, *signing_key_);
   if (!entry.ok()) return finish(entry.error());
   Entry e = *entry;

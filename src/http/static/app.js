@@ -3,6 +3,7 @@
 // runs only in a browser and picks its page from <body data-page>.
 
 export const DOMAIN_TAG = "pando.entry.v1";
+export const CLAIM_DOMAIN = "pando.name.v1"; // Followed by one zero byte, like DOMAIN_TAG.
 export const KEY_TEXT_PREFIX = "pando-key-v1:";
 export const PAYLOAD_MAX = 65536;
 export const GROUP_MAX = 64;
@@ -127,6 +128,45 @@ export function encodeBody({ authorKey, seq, prev, timestampMs, kind, group, pay
 // other use of the key.
 export function signingMessage(body) {
   return concat(utf8(DOMAIN_TAG), new Uint8Array([0]), body);
+}
+
+// ---- Name claims (docs/names.md, "Claims") ----
+
+// The browser's part of normalisation: case folding and the allowed characters. The node's
+// registry applies every rule (length, confusables, reserved names) and says which one fails.
+export function normalName(typed) {
+  const name = String(typed).trim().toLowerCase();
+  need(/^[a-z][a-z0-9_-]{1,30}[a-z0-9]$/.test(name), "INVALID_NAME",
+    "A name is 3 to 32 of a-z, 0-9, - and _, starting with a letter and ending with a " +
+    "letter or digit.");
+  return name;
+}
+
+// A claim's signed bytes (all but the signature): version 1, the name, signer, owner, prev
+// (zero for a registration) and the timestamp, little-endian.
+export function encodeClaimBody({ name, signer, owner, prev = new Uint8Array(32), timestampMs }) {
+  const n = utf8(name);
+  need(n.length >= 3 && n.length <= 32, "INVALID_NAME", "A name is 3 to 32 characters.");
+  bytes32(signer, "The signer key");
+  bytes32(owner, "The owner key");
+  bytes32(prev, "prev");
+  const body = new Uint8Array(2 + n.length + 96 + 8);
+  body[0] = 1;
+  body[1] = n.length;
+  body.set(n, 2);
+  body.set(signer, 2 + n.length);
+  body.set(owner, 34 + n.length);
+  body.set(prev, 66 + n.length);
+  new DataView(body.buffer).setBigInt64(98 + n.length, BigInt(timestampMs), true);
+  return body;
+}
+
+// A registration: the owner signs a claim to `name` for their own key.
+export async function signRegistration(privateKey, publicKeyRaw, name, timestampMs) {
+  const body = encodeClaimBody({ name, signer: publicKeyRaw, owner: publicKeyRaw, timestampMs });
+  const message = concat(utf8(CLAIM_DOMAIN), new Uint8Array([0]), body);
+  const sig = await subtle().sign({ name: "Ed25519" }, privateKey, message);
+  return concat(body, new Uint8Array(sig));
 }
 
 // Decodes an entry with the checks of docs/entry-format.md "Validation" 1-11, in order.
@@ -786,8 +826,55 @@ function startWrite() {
   });
   $("compose").addEventListener("submit", compose);
   $("profile").addEventListener("submit", saveProfile);
+  $("username").addEventListener("submit", registerName);
   showAuthor();
   loadProfile();
+  loadNames();
+}
+
+// Shows the usernames this browser's author holds, as the node's registry says.
+async function loadNames() {
+  const out = $("username-current");
+  try {
+    const key = await storedKey();
+    if (!key) return;
+    const me = await authorIdOf(key.publicKeyRaw);
+    const { names } = await api(`/api/v1/names?owner=${encodeURIComponent(me)}`);
+    if (names.length === 0) {
+      out.textContent = "You have no username yet.";
+      return;
+    }
+    out.replaceChildren("Your username: ");
+    names.forEach((n, i) => out.append(i ? ", " : "", link(`/@${n.name}`, `@${n.name}`)));
+  } catch (err) {
+    out.textContent = errorText(err);
+  }
+}
+
+// Signs a registration of the typed name with this browser's key and asks the registry.
+async function registerName(ev) {
+  ev.preventDefault();
+  const status = $("username-status");
+  const submit = $("username-submit");
+  submit.disabled = true;
+  status.textContent = "Registering…";
+  try {
+    const key = await storedKey();
+    need(key, "NO_KEY", "Create or import a key first.");
+    const name = normalName($("username-name").value);
+    const claim = await signRegistration(key.privateKey, key.publicKeyRaw, name, Date.now());
+    await api("/api/v1/names", {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ claim: toHex(claim) }),
+    });
+    status.replaceChildren("Registered: your blog lives at ", link(`/@${name}`, `/@${name}`),
+      ".");
+    loadNames();
+  } catch (err) {
+    status.textContent = errorText(err);
+  } finally {
+    submit.disabled = false;
+  }
 }
 
 // Fills the profile form with the profile of this browser's author, as the node holds it.
