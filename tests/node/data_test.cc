@@ -38,17 +38,7 @@ class DataTest : public ::testing::Test {
   std::pair<NodeProcess*, NodeProcess*> Pair() {
     NodeProcess& a = Start({"--group", "kv", "--group", "blog"});
     NodeProcess& b = Start({"--group", "kv", "--group", "blog", "--bootstrap", a.bootstrap()});
-    // Both must be in every group's overlay: before that a write reaches the other node
-    // only by the next reconciliation, seconds later.
-    auto joined = [](const NodeProcess& n) {
-      auto s = n.api().Get("/api/v1/status");
-      if (!s.ok() || !(*s)["started"].get<bool>()) return false;
-      for (const auto& g : (*s)["groups"]) {
-        if (g["neighbours"].empty()) return false;
-      }
-      return true;
-    };
-    EXPECT_TRUE(WaitFor(std::chrono::seconds(20), [&] { return joined(a) && joined(b); }));
+    EXPECT_TRUE(WaitFor(std::chrono::seconds(20), [&] { return a.Joined() && b.Joined(); }));
     return {&a, &b};
   }
   TempDir dir_;

@@ -105,6 +105,17 @@ class NodeProcess {
   std::string author() const { return info_["author"].get<std::string>(); }
   node::ApiClient api() const { return node::ApiClient({"127.0.0.1", http_port_}); }
 
+  // Whether the node has started and has a neighbour in every group's overlay: before that,
+  // a write elsewhere reaches it only by the next reconciliation, seconds later.
+  bool Joined() const {
+    auto s = api().Get("/api/v1/status");
+    if (!s.ok() || !(*s)["started"].get<bool>()) return false;
+    for (const auto& g : (*s)["groups"]) {
+      if (g["neighbours"].empty()) return false;
+    }
+    return true;
+  }
+
   // The ids of the entries this node holds (all groups).
   std::set<std::string> Ids() const {
     std::set<std::string> out;
