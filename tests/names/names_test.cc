@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <fstream>
+#include <sstream>
 
 #include "core/error_codes.h"
 #include "names/behaviour.h"
@@ -46,6 +48,22 @@ TEST(NameTest, NormalisationFoldsCaseAndRefusesWhatDocsNamesRefuses) {
     EXPECT_EQ(r.code(), codes::kInvalidName);
     EXPECT_NE(r.error().message.find(b.why), std::string::npos) << r.error().message;
   }
+}
+
+// The golden vector of docs/names.md ("Golden vector"): a registration of ada_lovelace by the
+// key of seed 01 01 ... 01 at 1,700,000,000,000 ms. Ed25519 signatures are deterministic, so
+// the bytes never change; tests/web/app_test.mjs checks the browser's encoder against the page.
+TEST(NameTest, TheGoldenClaimIsTheOneDocsNamesGives) {
+  const Bytes claim = EncodeClaim(SignRegistration("ada_lovelace", TestKey(1), kNow));
+  const std::string hex = ToHex(claim);
+  std::ifstream f(std::string(PANDO_SOURCE_DIR) + "/docs/names.md");
+  std::stringstream page;
+  page << f.rdbuf();
+  // The page wraps the hex at 64 characters a line.
+  std::string wrapped;
+  for (size_t i = 0; i < hex.size(); i += 64) wrapped += hex.substr(i, 64) + "\n";
+  EXPECT_NE(page.str().find(wrapped), std::string::npos) << "docs/names.md should hold\n"
+                                                         << wrapped;
 }
 
 TEST(NameTest, ConfusableNamesShareASkeleton) {
