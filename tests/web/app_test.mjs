@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 
 import {
   FUTURE_SKEW_MS, KEY_TEXT_PREFIX, catalogItem, catalogPayload, checkPost, crdtDraft,
-  decodeEntry, draftAfterHead, encodeBody, encodeCounterAdd, encodeMapUpdate, encodeSeqDelete,
+  decodeEntry, draftAfterHead, encodeBody, encodeClaimBody, normalName, signRegistration, encodeCounterAdd, encodeMapUpdate, encodeSeqDelete,
   encodeSeqInsert, encodeSetAdd, encodeSetRemove, errorText, exportKeyText, followOp,
   fromBase64, fromHex, hlcForWrite, hlcFromMs, hlcMs, hlcNext, importKeyText, parseElemId,
   parseHlc, postTitle, profileFieldText, profileOp, seedToPkcs8, signEntry, signingMessage,
@@ -212,6 +212,27 @@ test("postTitle cuts at 200 UTF-8 bytes on a character boundary", () => {
 });
 
 // ---- Key backup text ----
+
+test("signRegistration makes docs/names.md's golden claim byte for byte", async () => {
+  const md = readFileSync(root("docs/names.md"), "utf8");
+  const golden = blockAfter(md, "### Golden vector");
+  assert.ok(golden && golden.length === 2 * (2 + 12 + 96 + 8 + 64), "the golden claim's hex");
+  const key = await importKeyText(KEY_TEXT_PREFIX + toBase64(seedToPkcs8(new Uint8Array(32).fill(1))));
+  const claim = await signRegistration(key.privateKey, key.publicKeyRaw, "ada_lovelace",
+    1_700_000_000_000);
+  assert.equal(toHex(claim), golden);
+  assert.equal(toHex(encodeClaimBody({
+    name: "ada_lovelace", signer: key.publicKeyRaw, owner: key.publicKeyRaw,
+    timestampMs: 1_700_000_000_000,
+  })), golden.slice(0, 2 * (2 + 12 + 96 + 8)));
+});
+
+test("normalName folds case and refuses what cannot be a name", () => {
+  assert.equal(normalName("  Ada_Lovelace "), "ada_lovelace");
+  for (const bad of ["ab", "1abc", "abc-", "ada lovelace", "ad\u00e1", "x".repeat(33)]) {
+    assert.throws(() => normalName(bad), (err) => err.code === "INVALID_NAME", bad);
+  }
+});
 
 test("exportKeyText and importKeyText round-trip a generated key", async () => {
   const pair = await subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"]);

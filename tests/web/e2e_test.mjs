@@ -678,6 +678,44 @@ async function main() {
   log(`unfollowed on A; C's page lists no follows (step 8: ${Date.now() - step8} ms)`);
   await shot(onC, "10-node-C-author-unfollowed");
   checkProblems();
+
+  // 9. A username, signed in the browser on B's /write (B uses node A's registry, as every
+  // devnet node but A does), then /@name on C; a confusable name gets a clear answer.
+  const step9 = Date.now();
+  const username = `e2e_${nonce}`.toLowerCase().replace(/[^a-z0-9_]/g, "").slice(0, 32);
+  // A third device: it imports the author's key from the backup text made in step 1.
+  const device3 = await browser.newContext({ viewport });
+  const named = await newPage(device3, "B write username");
+  await named.goto(`${B}/write`);
+  await named.fill("#key-backup", backup);
+  await named.click("#key-import");
+  await named.waitForFunction((id) => document.getElementById("key-author").textContent === id,
+    authorId, { timeout: STEP_MS });
+  const register = async (name) => {
+    await named.fill("#username-name", name);
+    await named.click("#username-submit");
+    await named.waitForFunction(() => /^(Registered|error)/.test(
+      document.getElementById("username-status").textContent), null, { timeout: STEP_MS });
+    return named.textContent("#username-status");
+  };
+  assert.equal(await register(username.toUpperCase()),
+    `Registered: your blog lives at /@${username}.`);
+  await named.waitForFunction((n) => document.getElementById("username-current").textContent
+    .includes(`@${n}`), username, { timeout: STEP_MS });
+  const taken = await register(username.replace("_", "-"));
+  assert.match(taken, /^error: NAME_TAKEN: The name .* is taken by the confusable name /, taken);
+  await shot(named, "11-node-B-write-username");
+  // C resolves the name from the attestation in its log.
+  await onC.waitForFunction(async (n) => (await fetch(`/@${n}`)).status === 200, username,
+    { timeout: STEP_MS });
+  await onC.goto(`${C}/@${username}`);
+  assert.equal(await onC.textContent("#usernames a.username"), `@${username}`);
+  assert.equal(await onC.title(), `Blog of ${hostileName} · Pando`);
+  log(`username @${username} registered on B, shown on C (${Date.now() - step9} ms)`);
+  await shot(onC, "12-node-C-at-username");
+  checkProblems();
+  openPages.delete("B write username");
+  await device3.close();
 }
 
 let code = 0;
