@@ -7,6 +7,7 @@
 // OUT_DIR/markdown/     posts (kind 1 payloads): the Markdown the web UI renders, and hostile
 // OUT_DIR/crdt/         CRDT operations (kind 3 payloads): valid ones of every action
 // OUT_DIR/name/         name claims (docs/names.md) and a typed name
+// OUT_DIR/name_answer/  what a site's registry node answers about names (node/names.h)
 // OUT_DIR/etcd/         answers of etcd's v3 JSON gateway to the name registry's requests
 //
 // Keys come from fixed seeds and timestamps are fixed, so the corpus is the same each run.
@@ -97,7 +98,7 @@ int main(int argc, char** argv) {
   pando::InitCrypto();
   const fs::path out = argv[1];
   for (const char* sub : {"entry", "fork_proof", "bundle", "reconcile", "overlay", "frame",
-                          "catalog", "markdown", "crdt", "name", "etcd"}) {
+                          "catalog", "markdown", "crdt", "name", "etcd", "name_answer"}) {
     fs::create_directories(out / sub);
   }
 
@@ -391,6 +392,27 @@ int main(int argc, char** argv) {
     int a = 0;
     for (const std::string& answer : answers) {
       WriteFile(out / "etcd" / ("answer-" + std::to_string(a++)), ToBytes(answer));
+    }
+  }
+
+  // A registry node's answers (node/names_json.cc): a record, a registration and a refusal.
+  {
+    namespace N = pando::names;
+    const N::Claim reg = N::SignRegistration("ada_lovelace", alice, 1'700'000'000'000);
+    const std::string record = R"({"name":"ada_lovelace","owner":")" + pando::AuthorId(reg.owner) +
+                               R"(","claim":")" + pando::ToHex(N::EncodeClaim(reg)) +
+                               R"(","timestamp_ms":1})";
+    const std::string answers[] = {
+        record,
+        R"({"outcome":"registered","record":)" + record + R"(,"attestation":")" +
+            std::string(64, 'a') + R"("})",
+        R"({"outcome":"taken","holder":)" + record +
+            R"(,"error":{"code":"NAME_TAKEN","message":"taken"}})",
+        R"({"outcome":"invalid","why":{"code":"INVALID_NAME","message":"reserved"}})",
+    };
+    int a = 0;
+    for (const std::string& answer : answers) {
+      WriteFile(out / "name_answer" / ("answer-" + std::to_string(a++)), ToBytes(answer));
     }
   }
 

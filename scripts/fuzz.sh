@@ -18,7 +18,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="$ROOT/build-fuzz"
 TARGETS=(entry_decode_fuzz bundle_read_fuzz fork_proof_decode_fuzz reconcile_fuzz
   overlay_decode_fuzz frame_decode_fuzz catalog_record_fuzz markdown_fuzz crdt_op_fuzz
-  name_claim_fuzz etcd_response_fuzz)
+  name_claim_fuzz etcd_response_fuzz name_answer_fuzz)
 PER_TARGET=$((TOTAL_SECONDS / ${#TARGETS[@]}))
 JOBS="$(nproc 2>/dev/null || echo 2)"
 
@@ -55,6 +55,7 @@ corpus_of() {
     crdt_op_fuzz) echo crdt ;;
     name_claim_fuzz) echo name ;;
     etcd_response_fuzz) echo etcd ;;
+    name_answer_fuzz) echo name_answer ;;
   esac
 }
 
@@ -71,6 +72,7 @@ max_len_of() {
     crdt_op_fuzz) echo 65536 ;;
     name_claim_fuzz) echo 256 ;;
     etcd_response_fuzz) echo 65536 ;;
+    name_answer_fuzz) echo 16384 ;;
   esac
 }
 

@@ -21,7 +21,21 @@ enum class Outcome {
   kStale,        // Transfer: prev is not the current record (or there is none).
   kInvalid,      // The claim does not verify, or is not of the right kind.
 };
-std::string_view OutcomeName(Outcome o);
+inline std::string_view OutcomeName(Outcome o) {
+  switch (o) {
+    case Outcome::kRegistered:
+      return "registered";
+    case Outcome::kTransferred:
+      return "transferred";
+    case Outcome::kTaken:
+      return "taken";
+    case Outcome::kStale:
+      return "stale";
+    case Outcome::kInvalid:
+      return "invalid";
+  }
+  return "";
+}
 
 struct Record {
   std::string name;  // Normal form.

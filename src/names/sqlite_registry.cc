@@ -44,22 +44,6 @@ auto InTransaction(store::Db& db, F f) -> decltype(f()) {
 
 }  // namespace
 
-std::string_view OutcomeName(Outcome o) {
-  switch (o) {
-    case Outcome::kRegistered:
-      return "registered";
-    case Outcome::kTransferred:
-      return "transferred";
-    case Outcome::kTaken:
-      return "taken";
-    case Outcome::kStale:
-      return "stale";
-    case Outcome::kInvalid:
-      return "invalid";
-  }
-  return "";
-}
-
 Result<std::unique_ptr<SqliteRegistry>> SqliteRegistry::Open(const std::string& path) {
   auto db = store::Db::Open(path, true);
   if (!db.ok()) return db.error();
