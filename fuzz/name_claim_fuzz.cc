@@ -6,8 +6,8 @@
 #include <cstdint>
 
 #include "core/error_codes.h"
-#include "fuzz_util.h"
 #include "core/name_claim.h"
+#include "fuzz_util.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   namespace N = pando::names;
