@@ -147,13 +147,17 @@ Response Author(Context& ctx, const Call& call, std::string_view text) {
   const nlohmann::json fields = ProfileFields(store, *key);
   const std::string id = AuthorId(*key);
   const std::string name = fields.contains("name") ? FieldText(fields["name"]) : "";
-  std::string main = "<h1>Blog of " +
-                     (name.empty() ? "<code class=\"author-id\">" + id + "</code>"
-                                   : "<span id=\"profile-name\">" + Escape(name) + "</span>") +
-                     "</h1>";
   // The usernames the log gives this author, through attestations this node believes.
   auto usernames = node::NamesFromLog(
       store, *key, [&](const PublicKey& k) { return ctx.node->TrustsAttester(k); });
+  // The heading: the profile name, else the first username, else the id.
+  const std::string handle =
+      usernames.ok() && !usernames->empty() ? "@" + usernames->front().record.name : "";
+  std::string main = "<h1>Blog of " +
+                     (!name.empty()    ? "<span id=\"profile-name\">" + Escape(name) + "</span>"
+                      : handle.empty() ? "<code class=\"author-id\">" + id + "</code>"
+                                       : "<span class=\"username\">" + handle + "</span>") +
+                     "</h1>";
   std::string handles;
   if (usernames.ok()) {
     for (const node::Resolved& r : *usernames) {
@@ -183,7 +187,12 @@ Response Author(Context& ctx, const Call& call, std::string_view text) {
   main += "<ol id=\"posts\" class=\"posts\">";
   for (const auto& p : *posts) main += PostItem(p);
   main += "</ol>";
-  return Html(200, Page("author", "Blog of " + (name.empty() ? id.substr(0, 12) : name), main),
+  return Html(200,
+              Page("author",
+                   "Blog of " + (!name.empty()    ? name
+                                 : handle.empty() ? id.substr(0, 12)
+                                                  : handle),
+                   main),
               call);
 }
 

@@ -87,9 +87,22 @@ void Node::FinishName(names::Claim claim, Result<names::RegisterResult> r,
                           done(std::move(answer));
                         });
   }
-  // This node's registry made it: publish the attestation. The registration stands even if
-  // signing fails (the answer then has no attestation, and the log says so).
-  PostSigned(std::string(kCatalogGroup), kinds::kName, names::EncodeClaim(claim),
+  // This node's registry made it: publish the attestation, unless this node attested this
+  // very claim already (a client asking again after a lost answer). The registration stands
+  // even if signing fails (the answer then has no attestation, and the log says so).
+  const Bytes bytes = names::EncodeClaim(claim);
+  auto earlier = store_->NameAttestations(kCatalogGroup, names::Skeleton(claim.name));
+  if (earlier.ok()) {
+    for (const Entry& e : *earlier) {
+      if (e.author() == signing_key_->public_key() &&
+          std::equal(e.payload().begin(), e.payload().end(), bytes.begin(), bytes.end())) {
+        answer.attestation = e.id();
+        answer.result.attestation = e.id();
+        return done(std::move(answer));
+      }
+    }
+  }
+  PostSigned(std::string(kCatalogGroup), kinds::kName, bytes,
              [answer = std::move(answer), done = std::move(done)](Result<Entry> e) mutable {
                if (e.ok()) {
                  answer.attestation = e->id();

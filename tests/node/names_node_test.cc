@@ -99,6 +99,10 @@ TEST_F(NamesNodeTest, ARegistrationThroughOneNodeIsWonOnceAndEveryNodeShowsIt) {
   ASSERT_EQ(won.status, 201u) << won.body.dump();
   EXPECT_EQ(won.body["outcome"], "registered");
   ASSERT_TRUE(won.body.contains("attestation"));
+  // The same claim again (a client whose answer was lost): the same answer, one attestation.
+  auto again = Post(*b_, "/api/v1/names", names::SignRegistration("ada_lovelace", ada, now));
+  EXPECT_EQ(again.status, 201u) << again.body.dump();
+  EXPECT_EQ(again.body["attestation"], won.body["attestation"]);
   // The same name, or a confusable one, through C: taken, and the answer says by whom.
   for (const char* other : {"ada_lovelace", "Ada-1ovelace"}) {
     auto lost = Post(*c_, "/api/v1/names",
@@ -139,6 +143,9 @@ TEST_F(NamesNodeTest, ARegistrationThroughOneNodeIsWonOnceAndEveryNodeShowsIt) {
       << Get(*c_, "/api/v1/entries/" + won.body["attestation"].get<std::string>()).body.dump()
       << Get(*c_, "/api/v1/names/ada_lovelace").body.dump();
   EXPECT_NE(PageHtml(*c_, "/a/" + AuthorId(ada.public_key())).find("@ada_lovelace"),
+            std::string::npos);
+  // Ada set no profile name: her username heads her blog.
+  EXPECT_NE(PageHtml(*c_, "/@ada_lovelace").find("<title>Blog of @ada_lovelace"),
             std::string::npos);
   auto list = Get(*c_, "/api/v1/names?owner=" + AuthorId(ada.public_key()));
   ASSERT_EQ(list.body["names"].size(), 1u);
