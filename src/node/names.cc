@@ -13,6 +13,11 @@ namespace {
 
 using nlohmann::json;
 
+Error Unavailable(const Endpoint& endpoint, const Error& why) {
+  return Error{codes::kRegistryUnavailable,
+               "The registry node at " + endpoint.ToString() + " did not answer: " + why.message};
+}
+
 Error Protocol(const std::string& what) {
   return Error{codes::kProtocol, "The registry node answered without " + what + "."};
 }
@@ -25,8 +30,7 @@ Result<names::RegisterResult> RemoteRegistry::Send(const std::string& target,
   auto answer =
       client.Exchange("POST", target, json{{"claim", ToHex(names::EncodeClaim(claim))}}.dump());
   if (!answer.ok()) {
-    return Error{codes::kRegistryUnavailable, "The registry node at " + endpoint_.ToString() +
-                                                  " did not answer: " + answer.error().message};
+    return Unavailable(endpoint_, answer.error());
   }
   auto r = AnswerFromJson(answer->body);
   if (!r.ok()) return r.error();
@@ -54,8 +58,7 @@ Result<std::optional<names::Record>> RemoteRegistry::Lookup(std::string_view typ
   ApiClient client(endpoint_, timeout_);
   auto answer = client.Exchange("GET", "/api/v1/names/" + *normal);
   if (!answer.ok()) {
-    return Error{codes::kRegistryUnavailable, "The registry node at " + endpoint_.ToString() +
-                                                  " did not answer: " + answer.error().message};
+    return Unavailable(endpoint_, answer.error());
   }
   if (answer->status == 404) return std::optional<names::Record>();
   if (answer->status != 200)
@@ -70,8 +73,7 @@ Result<std::vector<names::Record>> RemoteRegistry::NamesOf(const PublicKey& owne
   ApiClient client(endpoint_, timeout_);
   auto answer = client.Exchange("GET", "/api/v1/names?owner=" + AuthorId(owner));
   if (!answer.ok()) {
-    return Error{codes::kRegistryUnavailable, "The registry node at " + endpoint_.ToString() +
-                                                  " did not answer: " + answer.error().message};
+    return Unavailable(endpoint_, answer.error());
   }
   const json& list = answer->body.value("names", json());
   if (answer->status != 200 || !list.is_array()) return Protocol("a list of names");

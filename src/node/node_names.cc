@@ -19,6 +19,17 @@ constexpr size_t kNameThreads = 4;
 // How long a node of the remote backend waits for the registry node's attestation.
 constexpr auto kAttestationWait = std::chrono::seconds(3);
 
+// A registry cannot speak for anyone: a record it returns must carry its owner's signature
+// over the very name and owner it states.
+Status CheckRecord(const names::Record& rec) {
+  if (names::VerifyClaim(rec.claim).ok() && rec.claim.owner == rec.owner &&
+      rec.claim.name == rec.name) {
+    return Status::Ok();
+  }
+  return Error{codes::kStore,
+               "The registry answered with a record its owner did not sign; the node refuses it."};
+}
+
 Error NoRegistry() {
   return Error{codes::kNoRegistry,
                "This node runs without a name registry (names_backend = \"none\"); author ids "
@@ -119,16 +130,7 @@ void Node::LookupName(std::string typed,
   OffLoop<std::optional<names::Record>>(
       [typed = std::move(typed)](names::Registry& r) -> Result<std::optional<names::Record>> {
         auto found = r.Lookup(typed);
-        // A registry cannot speak for anyone: its record must carry the owner's signature.
-        if (found.ok() && *found) {
-          const names::Record& rec = **found;
-          if (!names::VerifyClaim(rec.claim).ok() || rec.claim.owner != rec.owner ||
-              rec.claim.name != rec.name) {
-            return Error{codes::kStore,
-                         "The registry answered with a record its owner did "
-                         "not sign; the node refuses it."};
-          }
-        }
+        if (found.ok() && *found) PANDO_RETURN_IF_ERROR(CheckRecord(**found));
         return found;
       },
       std::move(done));
@@ -140,10 +142,9 @@ void Node::NamesOf(PublicKey owner, std::function<void(Result<std::vector<names:
         auto list = r.NamesOf(owner);
         if (!list.ok()) return list;
         for (const names::Record& rec : *list) {
-          if (!names::VerifyClaim(rec.claim).ok() || rec.claim.owner != owner) {
-            return Error{codes::kStore,
-                         "The registry answered with a record its owner did "
-                         "not sign; the node refuses it."};
+          PANDO_RETURN_IF_ERROR(CheckRecord(rec));
+          if (rec.owner != owner) {
+            return Error{codes::kStore, "The registry answered with another owner's name."};
           }
         }
         return list;

@@ -2,8 +2,8 @@
 // the reader's queries. The store keeps only which attestation entries hold a verified claim
 // for which skeleton and owner; deciding which attestation counts is the node's
 // (node/names.h), since it depends on whom the node trusts.
-#include "core/error_codes.h"
 #include "core/name_claim.h"
+#include "store/read.h"
 #include "store/store.h"
 #include "store/writer.h"
 
@@ -24,26 +24,6 @@ Status Store::Writer::IndexName(int64_t ref, const Entry& e, int64_t group_ref) 
 
 namespace {
 
-Result<std::vector<Entry>> CollectEntries(Stmt& s) {
-  struct ResetAtEnd {
-    Stmt& s;
-    ~ResetAtEnd() { s.Reset(); }
-  } reset{s};
-  std::vector<Entry> out;
-  while (true) {
-    auto row = s.Step();
-    if (!row.ok()) return row.error();
-    if (!*row) break;
-    auto e = Entry::Decode(s.Blob(0));
-    if (!e.ok()) {
-      return Error{codes::kStore, "The store holds a damaged record: an entry no longer decodes (" +
-                                      e.error().message + ")."};
-    }
-    out.push_back(std::move(e).value());
-  }
-  return out;
-}
-
 constexpr std::string_view kAttestations =
     "SELECT e.raw FROM name_claims n JOIN entries e USING (entry_ref) "
     "WHERE n.group_ref=(SELECT group_ref FROM groups WHERE name=?) AND ";
@@ -57,7 +37,9 @@ Result<std::vector<Entry>> Store::NameAttestations(std::string_view group,
       Prepared(names_by_skeleton_, std::string(kAttestations) + "n.skeleton=? ORDER BY e.ts, e.id");
   if (!s.ok()) return s.error();
   (*s)->Bind(1, group).Bind(2, skeleton);
-  return CollectEntries(**s);
+  auto out = CollectEntries(**s);
+  (*s)->Reset();  // A cached statement.
+  return out;
 }
 
 Result<std::vector<Entry>> Store::NameAttestationsOf(std::string_view group,
@@ -66,7 +48,9 @@ Result<std::vector<Entry>> Store::NameAttestationsOf(std::string_view group,
   auto s = Prepared(names_by_owner_, std::string(kAttestations) + "n.owner=? ORDER BY e.ts, e.id");
   if (!s.ok()) return s.error();
   (*s)->Bind(1, group).Bind(2, ByteSpan(owner));
-  return CollectEntries(**s);
+  auto out = CollectEntries(**s);
+  (*s)->Reset();  // A cached statement.
+  return out;
 }
 
 }  // namespace pando::store

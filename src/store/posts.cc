@@ -5,6 +5,7 @@
 #include "core/error_codes.h"
 #include "core/kinds.h"
 #include "core/post.h"
+#include "store/read.h"
 #include "store/store.h"
 #include "store/writer.h"
 
@@ -143,11 +144,8 @@ Result<std::vector<PostInfo>> CollectPosts(Stmt& s, bool ranked) {
     auto row = s.Step();
     if (!row.ok()) return row.error();
     if (!*row) break;
-    auto e = Entry::Decode(s.Blob(0));
-    if (!e.ok()) {
-      return Error{codes::kStore, "The store holds a damaged record: an entry no longer decodes (" +
-                                      e.error().message + ")."};
-    }
+    auto e = DecodeStored(s.Blob(0));
+    if (!e.ok()) return e.error();
     PostInfo p;
     p.id = e->id();
     p.author = e->author();

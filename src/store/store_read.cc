@@ -3,6 +3,7 @@
 
 #include "core/chain.h"
 #include "core/error_codes.h"
+#include "store/read.h"
 #include "store/store.h"
 
 namespace pando::store {
@@ -11,6 +12,8 @@ namespace {
 Error Corrupt(const std::string& what) {
   return Error{codes::kStore, "The store holds a damaged record: " + what + "."};
 }
+
+}  // namespace
 
 Result<Entry> DecodeStored(ByteSpan raw) {
   auto e = Entry::Decode(raw);
@@ -31,8 +34,6 @@ Result<std::vector<Entry>> CollectEntries(Stmt& stmt) {
   }
   return out;
 }
-
-}  // namespace
 
 Result<Stmt*> Store::Prepared(std::optional<Stmt>& slot, const std::string& sql) {
   if (!slot) {

@@ -26,14 +26,8 @@ namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 using nlohmann::json;
 
-class DataTest : public ::testing::Test {
+class DataTest : public NodesTest {
  protected:
-  NodeProcess& Start(const std::vector<std::string>& extra = {}) {
-    nodes_.push_back(
-        std::make_unique<NodeProcess>(dir_.path() + "/n" + std::to_string(nodes_.size())));
-    EXPECT_TRUE(nodes_.back()->Start(extra)) << "node did not start";
-    return *nodes_.back();
-  }
   // Two nodes carrying kv and blog, B connected to A.
   std::pair<NodeProcess*, NodeProcess*> Pair() {
     NodeProcess& a = Start({"--group", "kv", "--group", "blog"});
@@ -41,8 +35,6 @@ class DataTest : public ::testing::Test {
     EXPECT_TRUE(WaitFor(std::chrono::seconds(20), [&] { return a.Joined() && b.Joined(); }));
     return {&a, &b};
   }
-  TempDir dir_;
-  std::vector<std::unique_ptr<NodeProcess>> nodes_;
 };
 
 // A WebSocket on a node's change feed for `group`.

@@ -4,10 +4,15 @@
 #pragma once
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -23,6 +28,7 @@
 #include "core/entry.h"
 #include "core/identity.h"
 #include "node/api_client.h"
+#include "testutil/feed.h"
 
 namespace pando::testing {
 
@@ -184,6 +190,61 @@ class NodeProcess {
   pid_t pid_ = -1;
   uint16_t peer_port_ = 0, http_port_ = 0;
   nlohmann::json info_;
+};
+
+// One HTTP/1.1 request to a node's HTTP port on a fresh connection, bounded by a 10 s socket
+// timeout: for pages and raw answers, which ApiClient (JSON only) does not read.
+struct HttpAnswer {
+  unsigned status = 0;
+  std::string body;
+  std::string code;  // error.code of a JSON error body, else "".
+};
+
+inline HttpAnswer Http(uint16_t port, boost::beast::http::verb method, const std::string& target,
+                       std::string body = "",
+                       const std::string& content_type = "application/json") {
+  namespace asio = boost::asio;
+  namespace beast = boost::beast;
+  namespace bhttp = beast::http;
+  asio::io_context io;
+  beast::tcp_stream stream(io);
+  stream.expires_after(std::chrono::seconds(10));
+  stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  bhttp::request<bhttp::string_body> req(method, target, 11);
+  req.set(bhttp::field::host, "127.0.0.1");
+  if (!body.empty()) req.set(bhttp::field::content_type, content_type);
+  req.body() = std::move(body);
+  req.prepare_payload();
+  bhttp::write(stream, req);
+  beast::flat_buffer buf;
+  bhttp::response_parser<bhttp::string_body> parser;
+  parser.body_limit(64 << 20);
+  beast::error_code ec;
+  bhttp::read(stream, buf, parser, ec);
+  HttpAnswer a;
+  if (ec) return a;
+  a.status = parser.get().result_int();
+  a.body = parser.get().body();
+  auto j = nlohmann::json::parse(a.body, nullptr, false);
+  if (!j.is_discarded() && j.is_object() && j.contains("error")) {
+    a.code = j["error"].value("code", "");
+  }
+  return a;
+}
+
+// A test of real node processes, each in its own directory under one temporary directory,
+// all killed when the test ends.
+class NodesTest : public ::testing::Test {
+ protected:
+  // Starts `pando node` with the extra flags in a new directory (n0, n1, ...).
+  NodeProcess& Start(const std::vector<std::string>& extra = {}) {
+    nodes_.push_back(
+        std::make_unique<NodeProcess>(dir_.path() + "/n" + std::to_string(nodes_.size())));
+    EXPECT_TRUE(nodes_.back()->Start(extra)) << "node did not start";
+    return *nodes_.back();
+  }
+  TempDir dir_;
+  std::vector<std::unique_ptr<NodeProcess>> nodes_;
 };
 
 }  // namespace pando::testing

@@ -25,51 +25,10 @@ namespace bhttp = beast::http;
 namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 
-struct Answer {
-  unsigned status = 0;
-  std::string body;
-  std::string code;  // error.code of a JSON error body, else "".
-};
-
-// One HTTP/1.1 request on a fresh connection (bounded by a 10 s socket timeout).
-Answer Http(uint16_t port, bhttp::verb method, const std::string& target, std::string body = "",
-            const std::string& content_type = "application/json") {
-  asio::io_context io;
-  beast::tcp_stream stream(io);
-  stream.expires_after(std::chrono::seconds(10));
-  stream.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
-  bhttp::request<bhttp::string_body> req(method, target, 11);
-  req.set(bhttp::field::host, "127.0.0.1");
-  if (!body.empty()) req.set(bhttp::field::content_type, content_type);
-  req.body() = std::move(body);
-  req.prepare_payload();
-  bhttp::write(stream, req);
-  beast::flat_buffer buf;
-  bhttp::response_parser<bhttp::string_body> parser;
-  parser.body_limit(64 << 20);
-  beast::error_code ec;
-  bhttp::read(stream, buf, parser, ec);
-  Answer a;
-  if (ec) return a;
-  a.status = parser.get().result_int();
-  a.body = parser.get().body();
-  auto j = nlohmann::json::parse(a.body, nullptr, false);
-  if (!j.is_discarded() && j.is_object() && j.contains("error")) {
-    a.code = j["error"].value("code", "");
-  }
-  return a;
-}
-
 uint16_t HttpPort(const NodeProcess& n) { return n.api().endpoint().port; }
 
-class HttpTest : public ::testing::Test {
+class HttpTest : public NodesTest {
  protected:
-  NodeProcess& Start(const std::vector<std::string>& extra = {}) {
-    nodes_.push_back(
-        std::make_unique<NodeProcess>(dir_.path() + "/n" + std::to_string(nodes_.size())));
-    EXPECT_TRUE(nodes_.back()->Start(extra)) << "node did not start";
-    return *nodes_.back();
-  }
   // A post of `node`'s identity in `group`, and its catalog record; returns the post id.
   std::string PostWithRecord(const NodeProcess& node, const std::string& group,
                              const std::string& text) {
@@ -96,9 +55,6 @@ class HttpTest : public ::testing::Test {
     return posted.ok() ? id : "";
   }
   size_t Held(const NodeProcess& n) { return n.Ids().size(); }
-
-  TempDir dir_;
-  std::vector<std::unique_ptr<NodeProcess>> nodes_;
 };
 
 TEST_F(HttpTest, BadRequestsGetTheirStatusAndCodeAndStoreNothing) {
@@ -144,18 +100,18 @@ TEST_F(HttpTest, BadRequestsGetTheirStatusAndCodeAndStoreNothing) {
        "OVERSIZE"},
   };
   for (const Case& c : cases) {
-    Answer a = Http(port, c.method, c.target, c.body);
+    HttpAnswer a = Http(port, c.method, c.target, c.body);
     EXPECT_EQ(a.status, c.status) << c.name << ": " << a.body.substr(0, 200);
     EXPECT_EQ(a.code, c.code) << c.name << ": " << a.body.substr(0, 200);
   }
   EXPECT_EQ(Held(n), before);
   // The node still works, and the good entry goes in.
-  Answer ok = Http(port, bhttp::verb::post, "/api/v1/entries",
-                   "{\"entry\": \"" + ToHex(good->bytes()) + "\"}");
+  HttpAnswer ok = Http(port, bhttp::verb::post, "/api/v1/entries",
+                       "{\"entry\": \"" + ToHex(good->bytes()) + "\"}");
   EXPECT_EQ(ok.status, 201u) << ok.body;
   EXPECT_EQ(Held(n), before + 1);
   // Pages answer unknown paths with a 404 page, not JSON.
-  Answer page = Http(port, bhttp::verb::get, "/no/such/page");
+  HttpAnswer page = Http(port, bhttp::verb::get, "/no/such/page");
   EXPECT_EQ(page.status, 404u);
   EXPECT_NE(page.body.find("<!doctype html>"), std::string::npos);
 }
@@ -210,7 +166,7 @@ TEST_F(HttpTest, StreamDeliversLocalPostsAndEntriesFromPeers) {
   EXPECT_EQ(got["author"], b.author());
 
   // A stream needs a valid group.
-  Answer bad = Http(HttpPort(a), bhttp::verb::get, "/api/v1/stream?group=Bad%20Group");
+  HttpAnswer bad = Http(HttpPort(a), bhttp::verb::get, "/api/v1/stream?group=Bad%20Group");
   EXPECT_NE(bad.status, 101u);
 }
 
@@ -222,7 +178,7 @@ TEST_F(HttpTest, PagesListFindAndShowPostsAndEscapeHostileText) {
       PostWithRecord(n, "blog", "# " + hostile + "\n\n<script>alert(2)</script>");
   ASSERT_FALSE(id.empty());
 
-  Answer front = Http(port, bhttp::verb::get, "/");
+  HttpAnswer front = Http(port, bhttp::verb::get, "/");
   ASSERT_EQ(front.status, 200u);
   EXPECT_NE(front.body.find("data-id=\"" + id + "\""), std::string::npos) << front.body;
   EXPECT_EQ(front.body.find("<img src=x"), std::string::npos);
@@ -230,26 +186,26 @@ TEST_F(HttpTest, PagesListFindAndShowPostsAndEscapeHostileText) {
             std::string::npos);
 
   // The index trails the commit by a moment.
-  Answer search;
+  HttpAnswer search;
   EXPECT_TRUE(WaitFor(std::chrono::seconds(5), [&] {
     search = Http(port, bhttp::verb::get, "/search?q=kingfisher");
     return search.body.find("/p/" + id) != std::string::npos;
   })) << search.body;
   EXPECT_EQ(search.body.find("<img src=x"), std::string::npos);
-  Answer json = Http(port, bhttp::verb::get, "/api/v1/search?q=KINGF");
+  HttpAnswer json = Http(port, bhttp::verb::get, "/api/v1/search?q=KINGF");
   EXPECT_NE(json.body.find(id), std::string::npos) << json.body;
 
-  Answer post = Http(port, bhttp::verb::get, "/p/" + id);
+  HttpAnswer post = Http(port, bhttp::verb::get, "/p/" + id);
   ASSERT_EQ(post.status, 200u);
   EXPECT_EQ(post.body.find("<script>alert"), std::string::npos);
   EXPECT_EQ(post.body.find("<img src=x"), std::string::npos);
   EXPECT_NE(post.body.find("id=\"sig-badge\""), std::string::npos);
 
-  Answer blog = Http(port, bhttp::verb::get, "/a/" + n.author());
+  HttpAnswer blog = Http(port, bhttp::verb::get, "/a/" + n.author());
   EXPECT_NE(blog.body.find("/p/" + id), std::string::npos);
-  Answer group = Http(port, bhttp::verb::get, "/g/blog");
+  HttpAnswer group = Http(port, bhttp::verb::get, "/g/blog");
   EXPECT_NE(group.body.find("/p/" + id), std::string::npos);
-  Answer latest = Http(port, bhttp::verb::get, "/api/v1/latest?limit=5");
+  HttpAnswer latest = Http(port, bhttp::verb::get, "/api/v1/latest?limit=5");
   auto j = nlohmann::json::parse(latest.body);
   ASSERT_EQ(j["posts"].size(), 1u);
   EXPECT_EQ(j["posts"][0]["target"]["entry"], id);
@@ -262,17 +218,17 @@ TEST_F(HttpTest, AuthorPagesShowTheProfileEscapedAndPostsHaveSlugAddresses) {
   ASSERT_TRUE(n.api().Put("/api/v1/profile", {{"name", "<b>Ada</b>"}, {"bio", "sea & sky"}}).ok());
   const std::string post = n.Post("blog", "# Hello, There!\n\nbody");
   ASSERT_FALSE(post.empty());
-  Answer page = Http(port, bhttp::verb::get, "/a/" + n.author());
+  HttpAnswer page = Http(port, bhttp::verb::get, "/a/" + n.author());
   ASSERT_EQ(page.status, 200u);
   EXPECT_NE(page.body.find("<span id=\"profile-name\">&lt;b&gt;Ada&lt;/b&gt;</span>"),
             std::string::npos);
   EXPECT_EQ(page.body.find("<b>Ada</b>"), std::string::npos);
   EXPECT_NE(page.body.find("<p id=\"profile-bio\">sea &amp; sky</p>"), std::string::npos);
   const std::string address = "/a/" + n.author() + "/hello-there";
-  Answer by_slug = Http(port, bhttp::verb::get, address);
+  HttpAnswer by_slug = Http(port, bhttp::verb::get, address);
   ASSERT_EQ(by_slug.status, 200u);
   EXPECT_NE(by_slug.body.find("data-id=\"" + post + "\""), std::string::npos);
-  Answer permalink = Http(port, bhttp::verb::get, "/p/" + post);
+  HttpAnswer permalink = Http(port, bhttp::verb::get, "/p/" + post);
   EXPECT_NE(permalink.body.find("href=\"" + address + "\""), std::string::npos);
   EXPECT_EQ(Http(port, bhttp::verb::get, "/a/" + n.author() + "/no-such-post").status, 404u);
 }
@@ -282,7 +238,7 @@ TEST_F(HttpTest, MetricsSpeakPrometheusText) {
   const uint16_t port = HttpPort(n);
   Http(port, bhttp::verb::get, "/");
   Http(port, bhttp::verb::get, "/api/v1/nothing");
-  Answer m = Http(port, bhttp::verb::get, "/metrics");
+  HttpAnswer m = Http(port, bhttp::verb::get, "/metrics");
   ASSERT_EQ(m.status, 200u);
   for (const char* want :
        {"# TYPE pando_http_requests_total counter",

@@ -6,11 +6,6 @@
 // without a registry answers from the log, and a node whose registry node is gone says so.
 #include <gtest/gtest.h>
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-
 #include "core/error_codes.h"
 #include "core/kinds.h"
 #include "core/name_claim.h"
@@ -28,14 +23,8 @@ int64_t NowMsForTest() {
       .count();
 }
 
-class NamesNodeTest : public ::testing::Test {
+class NamesNodeTest : public NodesTest {
  protected:
-  NodeProcess& Start(const std::vector<std::string>& extra = {}) {
-    nodes_.push_back(
-        std::make_unique<NodeProcess>(dir_.path() + "/n" + std::to_string(nodes_.size())));
-    EXPECT_TRUE(nodes_.back()->Start(extra)) << "node did not start";
-    return *nodes_.back();
-  }
   // A: the registry node. B, C: remote to A, peers of A.
   void StartSite() {
     a_ = &Start();
@@ -62,33 +51,13 @@ class NamesNodeTest : public ::testing::Test {
     return a.body.contains("error") ? a.body["error"].value("code", "") : "";
   }
   // A page's HTML, or "" unless it answers 200.
-  static std::string PageHtml(const NodeProcess& n, const std::string& path);
+  static std::string PageHtml(const NodeProcess& n, const std::string& path) {
+    HttpAnswer a = Http(n.api().endpoint().port, boost::beast::http::verb::get, path);
+    return a.status == 200 ? a.body : "";
+  }
 
-  TempDir dir_;
-  std::vector<std::unique_ptr<NodeProcess>> nodes_;
   NodeProcess *a_ = nullptr, *b_ = nullptr, *c_ = nullptr;
 };
-
-std::string NamesNodeTest::PageHtml(const NodeProcess& n, const std::string& path) {
-  namespace asio = boost::asio;
-  namespace beast = boost::beast;
-  namespace http = beast::http;
-  asio::io_context io;
-  beast::tcp_stream s(io);
-  s.expires_after(std::chrono::seconds(10));
-  beast::error_code ec;
-  s.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), n.api().endpoint().port),
-            ec);
-  if (ec) return "";
-  http::request<http::string_body> req(http::verb::get, path, 11);
-  req.set(http::field::host, "127.0.0.1");
-  http::write(s, req, ec);
-  beast::flat_buffer buf;
-  http::response<http::string_body> res;
-  http::read(s, buf, res, ec);
-  if (ec || res.result_int() != 200) return "";
-  return res.body();
-}
 
 TEST_F(NamesNodeTest, ARegistrationThroughOneNodeIsWonOnceAndEveryNodeShowsIt) {
   StartSite();
