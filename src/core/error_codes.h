@@ -48,13 +48,25 @@ inline constexpr std::string_view kUnreachable = "UNREACHABLE";     // Cannot co
 inline constexpr std::string_view kBadConfig = "BAD_CONFIG";     // Config file or flags.
 inline constexpr std::string_view kProtocol = "PROTOCOL_ERROR";  // Peer broke the protocol.
 inline constexpr std::string_view kFlood = "FLOOD";              // Peer sent too much.
-inline constexpr std::string_view kBanned = "BANNED";            // Peer is banned.
+// A client or peer went over a rate (requests, bytes or handshakes per second, per address or
+// per key); it may try again after the Retry-After it is told (HTTP 429).
+inline constexpr std::string_view kRateLimited = "RATE_LIMITED";
+// The node is at a capacity limit (connections, connections per address, bytes in flight,
+// entries held): not the client's fault; try again later (HTTP 503).
+inline constexpr std::string_view kBusy = "BUSY";
+inline constexpr std::string_view kBanned = "BANNED";                     // Peer is banned.
 inline constexpr std::string_view kNodeUnavailable = "NODE_UNAVAILABLE";  // Local API.
 inline constexpr std::string_view kShuttingDown = "SHUTTING_DOWN";        // Node is stopping.
 // The HTTP API (src/http/).
 inline constexpr std::string_view kBadJson = "BAD_JSON";                     // Body is not JSON.
 inline constexpr std::string_view kMethodNotAllowed = "METHOD_NOT_ALLOWED";  // Wrong method.
 inline constexpr std::string_view kForbidden = "FORBIDDEN";  // Admin route, not from loopback.
+// A cross-site request to an operator route: a foreign Origin, a Host that is not the node's,
+// or a body type a form can send (HTTP 403).
+inline constexpr std::string_view kCrossSite = "CROSS_SITE";
+inline constexpr std::string_view kBadRequest = "BAD_REQUEST";   // Not valid HTTP/1.1 (400).
+inline constexpr std::string_view kUriTooLong = "URI_TOO_LONG";  // Request target (414).
+inline constexpr std::string_view kHeadersTooLarge = "HEADERS_TOO_LARGE";  // Header block (431).
 // Key-value data (src/crdt/).
 inline constexpr std::string_view kBadOperation = "BAD_OPERATION";  // CRDT payload invalid.
 // Names (src/names/).
@@ -104,12 +116,18 @@ inline constexpr std::string_view kAll[] = {kMalformed,
                                             kBadConfig,
                                             kProtocol,
                                             kFlood,
+                                            kRateLimited,
+                                            kBusy,
                                             kBanned,
                                             kNodeUnavailable,
                                             kShuttingDown,
                                             kBadJson,
                                             kMethodNotAllowed,
                                             kForbidden,
+                                            kCrossSite,
+                                            kBadRequest,
+                                            kUriTooLong,
+                                            kHeadersTooLarge,
                                             kBadOperation,
                                             kInvalidName,
                                             kBadClaim,

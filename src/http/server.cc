@@ -156,7 +156,11 @@ unsigned HttpStatusOf(std::string_view code) {
   if (code == codes::kNotFound) return 404;
   if (code == codes::kOversize) return 413;
   if (code == codes::kMethodNotAllowed) return 405;
-  if (code == codes::kForbidden) return 403;
+  if (code == codes::kForbidden || code == codes::kCrossSite) return 403;
+  if (code == codes::kRateLimited) return 429;
+  if (code == codes::kBusy) return 503;
+  if (code == codes::kUriTooLong) return 414;
+  if (code == codes::kHeadersTooLarge) return 431;
   if (code == codes::kShuttingDown || code == codes::kRegistryUnavailable) return 503;
   if (code == codes::kNoRegistry) return 501;
   if (code == codes::kStore || code == codes::kInternal || code == codes::kIo) return 500;
