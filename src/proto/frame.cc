@@ -30,6 +30,8 @@ Error Malformed(const std::string& why) {
   return Error{codes::kMalformed, "The peer frame is malformed: " + why + "."};
 }
 
+Error CutShort() { return Malformed("a field is cut short"); }
+
 void PutString(Bytes& out, std::string_view s) {
   CHECK(s.size() <= kFrameStringMax);
   out.push_back(static_cast<uint8_t>(s.size()));
@@ -100,7 +102,7 @@ Result<Frame> DecodeBroadcastFrame(uint32_t handle, ByteSpan rest) {
     // Let the broadcast decoder name the problem (version, type or length).
     Result<BroadcastMessage> m = DecodeBroadcast(rest.first(std::min(rest.size(), size_t{2})));
     if (!m.ok()) return m.error();
-    return Malformed("a field is cut short");
+    return CutShort();
   }
   Result<BroadcastMessage> m = DecodeBroadcast(rest.first(header_bytes));
   if (!m.ok()) return m.error();
@@ -117,6 +119,94 @@ Result<Frame> DecodeBroadcastFrame(uint32_t handle, ByteSpan rest) {
     return Malformed("bytes follow a broadcast message that carries no entry");
   }
   return Frame(std::move(f));
+}
+
+Result<Frame> DecodeWantFrame(ByteReader& r) {
+  WantFrame f;
+  f.handle = r.U32();
+  // The count is checked against the ids that follow before they are allocated.
+  f.ids.resize(r.Count16(kWantIdsMax, sizeof(Hash32)));
+  if (r.failure() == ByteReader::Failure::kOverMax) {
+    return Malformed("a WANT lists more than 4096 ids");
+  }
+  for (Hash32& id : f.ids) r.Read(id);
+  if (!r.ok()) return CutShort();
+  return Frame(std::move(f));
+}
+
+Result<Frame> DecodeEntriesFrame(ByteReader& r) {
+  EntriesFrame f;
+  f.handle = r.U32();
+  const uint16_t count = r.U16();
+  if (!r.ok()) return CutShort();
+  if (count == 0) return Malformed("an ENTRIES frame carries no entry");
+  for (uint16_t i = 0; i < count; ++i) {
+    const ByteSpan e = r.Prefixed32(kFrameBytesMax);
+    if (!r.ok()) return CutShort();
+    f.entries.emplace_back(e.begin(), e.end());
+  }
+  return Frame(std::move(f));
+}
+
+// The fields of a frame of the given type, from r, which is left after the last of them.
+Result<Frame> DecodeFields(uint8_t type, ByteReader& r, NodeId sender, NodeId receiver) {
+  switch (static_cast<FrameType>(type)) {
+    case FrameType::kHello: {
+      HelloFrame f;
+      f.version = r.U8();
+      f.listen_address = GetString(r);
+      if (!r.ok()) return CutShort();
+      if (f.version != kFrameVersion) {
+        return Error{
+            codes::kUnknownVersion,
+            "The peer speaks frame version " + std::to_string(f.version) + "; this node speaks 1."};
+      }
+      return Frame(std::move(f));
+    }
+    case FrameType::kGroup: {
+      GroupFrame f;
+      f.handle = r.U32();
+      f.name = GetString(r);
+      if (!r.ok()) return CutShort();
+      if (!IsValidGroupName(f.name)) return Malformed("a GROUP frame has an invalid group name");
+      return Frame(std::move(f));
+    }
+    case FrameType::kGoAway: {
+      GoAwayFrame f;
+      f.code = GetString(r);
+      f.reason.assign(AsString(r.Prefixed16(UINT16_MAX)));
+      if (!r.ok()) return CutShort();
+      return Frame(std::move(f));
+    }
+    case FrameType::kPing:
+      return Frame(PingFrame{});
+    case FrameType::kMembership: {
+      const uint32_t handle = r.U32();
+      if (!r.ok()) return CutShort();
+      return DecodeMembershipFrame(handle, r, sender, receiver);
+    }
+    case FrameType::kBroadcast: {
+      const uint32_t handle = r.U32();
+      if (!r.ok() || r.remaining() < 2) return CutShort();
+      return DecodeBroadcastFrame(handle, r.Rest());
+    }
+    case FrameType::kReconcile: {
+      ReconcileFrame f;
+      f.handle = r.U32();
+      const uint8_t open = r.U8();
+      if (!r.ok()) return CutShort();
+      if (open > 1) return Malformed("RECONCILE's open flag is neither 0 nor 1");
+      f.open = open == 1;
+      const ByteSpan body = r.Rest();
+      f.body.assign(body.begin(), body.end());
+      return Frame(std::move(f));
+    }
+    case FrameType::kWant:
+      return DecodeWantFrame(r);
+    case FrameType::kEntries:
+      return DecodeEntriesFrame(r);
+  }
+  return Malformed("unknown frame type " + std::to_string(type));
 }
 
 }  // namespace
@@ -234,96 +324,7 @@ Result<Frame> DecodeFrame(ByteSpan type_and_body, NodeId sender, NodeId receiver
   }
   ByteReader r(type_and_body);
   const uint8_t type = r.U8();
-  Result<Frame> result = Malformed("unknown frame type " + std::to_string(type));
-  auto cut = [] { return Malformed("a field is cut short"); };
-  switch (static_cast<FrameType>(type)) {
-    case FrameType::kHello: {
-      HelloFrame f;
-      f.version = r.U8();
-      f.listen_address = GetString(r);
-      if (!r.ok()) return cut();
-      if (f.version != kFrameVersion) {
-        return Error{
-            codes::kUnknownVersion,
-            "The peer speaks frame version " + std::to_string(f.version) + "; this node speaks 1."};
-      }
-      result = Frame(std::move(f));
-      break;
-    }
-    case FrameType::kGroup: {
-      GroupFrame f;
-      f.handle = r.U32();
-      f.name = GetString(r);
-      if (!r.ok()) return cut();
-      if (!IsValidGroupName(f.name)) return Malformed("a GROUP frame has an invalid group name");
-      result = Frame(std::move(f));
-      break;
-    }
-    case FrameType::kGoAway: {
-      GoAwayFrame f;
-      f.code = GetString(r);
-      f.reason.assign(AsString(r.Prefixed16(UINT16_MAX)));
-      if (!r.ok()) return cut();
-      result = Frame(std::move(f));
-      break;
-    }
-    case FrameType::kPing:
-      result = Frame(PingFrame{});
-      break;
-    case FrameType::kMembership: {
-      const uint32_t handle = r.U32();
-      if (!r.ok()) return cut();
-      result = DecodeMembershipFrame(handle, r, sender, receiver);
-      if (!result.ok()) return result;
-      break;
-    }
-    case FrameType::kBroadcast: {
-      const uint32_t handle = r.U32();
-      if (!r.ok() || r.remaining() < 2) return cut();
-      result = DecodeBroadcastFrame(handle, r.Rest());
-      if (!result.ok()) return result;
-      break;
-    }
-    case FrameType::kReconcile: {
-      ReconcileFrame f;
-      f.handle = r.U32();
-      const uint8_t open = r.U8();
-      if (!r.ok()) return cut();
-      if (open > 1) return Malformed("RECONCILE's open flag is neither 0 nor 1");
-      f.open = open == 1;
-      const ByteSpan body = r.Rest();
-      f.body.assign(body.begin(), body.end());
-      result = Frame(std::move(f));
-      break;
-    }
-    case FrameType::kWant: {
-      WantFrame f;
-      f.handle = r.U32();
-      // The count is checked against the ids that follow before they are allocated.
-      f.ids.resize(r.Count16(kWantIdsMax, sizeof(Hash32)));
-      if (r.failure() == ByteReader::Failure::kOverMax) {
-        return Malformed("a WANT lists more than 4096 ids");
-      }
-      for (Hash32& id : f.ids) r.Read(id);
-      if (!r.ok()) return cut();
-      result = Frame(std::move(f));
-      break;
-    }
-    case FrameType::kEntries: {
-      EntriesFrame f;
-      f.handle = r.U32();
-      const uint16_t count = r.U16();
-      if (!r.ok()) return cut();
-      if (count == 0) return Malformed("an ENTRIES frame carries no entry");
-      for (uint16_t i = 0; i < count; ++i) {
-        const ByteSpan e = r.Prefixed32(kFrameBytesMax);
-        if (!r.ok()) return cut();
-        f.entries.emplace_back(e.begin(), e.end());
-      }
-      result = Frame(std::move(f));
-      break;
-    }
-  }
+  Result<Frame> result = DecodeFields(type, r, sender, receiver);
   if (result.ok() && r.remaining() != 0) return Malformed("bytes follow the last field");
   return result;
 }
