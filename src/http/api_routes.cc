@@ -41,10 +41,9 @@ Result<Hash32> IdOf(std::string_view hex) {
 
 // The body as a JSON object; BAD_JSON or BAD_ARGUMENT otherwise.
 Result<json> JsonObject(const Request& req, std::string_view shape) {
-  auto j = json::parse(req.body(), nullptr, false);
-  if (j.is_discarded())
-    return Error{codes::kBadJson, "The body is not JSON; send " + std::string(shape) + "."};
-  if (!j.is_object()) return Error{codes::kBadArgument, "Send " + std::string(shape) + "."};
+  auto j = BoundedJson(req.body(), shape);
+  if (!j.ok()) return j.error();
+  if (!j->is_object()) return Error{codes::kBadArgument, "Send " + std::string(shape) + "."};
   return j;
 }
 
@@ -91,10 +90,9 @@ void PostEntries(Context& ctx, const Call& call, Respond respond) {
 
 Response PeersBlock(Context& ctx, const Call& call, bool block) {
   const Request& req = call.req;
-  if (!call.loopback) {
-    return ErrorResponse(
-        Error{codes::kForbidden, "Peer blocks are for the node's operator, on its machine."}, req);
-  }
+  const Status allowed =
+      OperatorCall(ctx, call, "Peer blocks are for the node's operator, on its machine.");
+  if (!allowed.ok()) return ErrorResponse(allowed.error(), req);
   constexpr std::string_view kShape = "{\"peers\": [AUTHOR_ID, ...], \"seconds\": N}";
   auto j = JsonObject(req, kShape);
   if (!j.ok()) return ErrorResponse(j.error(), req);
