@@ -2,66 +2,50 @@
 // time comes in as an argument (milliseconds on any monotonic clock), so the same limit runs
 // in the sans-IO node core, the simulator and the HTTP server, and tests replay it exactly.
 //
-// A bucket holds up to `burst` tokens and gains `rate_per_s` tokens per second; Take(n)
-// succeeds when n tokens are there and removes them. A bucket starts full. Not thread-safe.
+// `rate_per_s` tokens flow in per second and at most `burst` are held; a bucket starts full.
+// A `now_ms` earlier than the last one seen (clocks that disagree) adds nothing. A request
+// for more than the burst is taken as the burst: a bucket cannot hold more. Not thread-safe.
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 
 namespace pando {
 
 class TokenBucket {
  public:
-  TokenBucket() = default;
-  TokenBucket(double rate_per_s, double burst) : rate_per_s_(rate_per_s), burst_(burst) {
-    tokens_ = burst;
-  }
+  TokenBucket(double rate_per_s, double burst, int64_t now_ms)
+      : rate_per_s_(rate_per_s), burst_(burst), tokens_(burst), at_ms_(now_ms) {}
 
-  // Takes n tokens at now_ms if they are there.
-  bool Take(int64_t now_ms, double n = 1) {
-    Refill(now_ms);
-    if (tokens_ < n) return false;
+  // Takes n tokens if the bucket holds them at now_ms, and returns true; else takes none.
+  bool Take(double n, int64_t now_ms) {
+    n = std::min(n, burst_);
+    tokens_ = Level(now_ms);
+    at_ms_ = std::max(at_ms_, now_ms);
+    if (n > tokens_) return false;
     tokens_ -= n;
     return true;
   }
-  // Takes n tokens even if that leaves the bucket in debt (a request already read whose size
-  // was not known in advance); later Takes fail until the debt is paid back.
-  void Charge(int64_t now_ms, double n) {
-    Refill(now_ms);
-    tokens_ -= n;
+  // Milliseconds from now_ms until n tokens are held (0: they are).
+  int64_t WaitMs(double n, int64_t now_ms) const {
+    const double missing = std::min(n, burst_) - Level(now_ms);
+    if (missing <= 0 || rate_per_s_ <= 0) return 0;
+    return static_cast<int64_t>(std::ceil(missing / rate_per_s_ * 1000.0));
   }
-  // Milliseconds from now_ms until n tokens are there (0: now).
-  int64_t WaitMs(int64_t now_ms, double n = 1) {
-    Refill(now_ms);
-    if (tokens_ >= n || rate_per_s_ <= 0) return 0;
-    return static_cast<int64_t>((n - tokens_) * 1000.0 / rate_per_s_) + 1;
-  }
-  // Whether the bucket is full at now_ms (an idle client's record may be forgotten).
-  bool Full(int64_t now_ms) {
-    Refill(now_ms);
-    return tokens_ >= burst_;
-  }
+  // Whether the bucket is full at now_ms: forgetting it changes nothing.
+  bool Full(int64_t now_ms) const { return Level(now_ms) >= burst_; }
 
  private:
-  void Refill(int64_t now_ms) {
-    if (fresh_) {
-      fresh_ = false;
-      last_ms_ = now_ms;
-      return;
-    }
-    if (now_ms > last_ms_) {
-      tokens_ =
-          std::min(burst_, tokens_ + static_cast<double>(now_ms - last_ms_) * rate_per_s_ / 1000.0);
-    }
-    last_ms_ = std::max(last_ms_, now_ms);
+  double Level(int64_t now_ms) const {
+    const double seconds = static_cast<double>(std::max<int64_t>(0, now_ms - at_ms_)) / 1000.0;
+    return std::min(burst_, tokens_ + seconds * rate_per_s_);
   }
 
-  double rate_per_s_ = 0;
-  double burst_ = 0;
-  double tokens_ = 0;
-  int64_t last_ms_ = 0;
-  bool fresh_ = true;  // No call yet: the first one sets last_ms_.
+  double rate_per_s_;
+  double burst_;
+  double tokens_;
+  int64_t at_ms_;
 };
 
 }  // namespace pando

@@ -7,32 +7,12 @@ namespace pando::http {
 
 using boost::asio::ip::address;
 
-TokenBucket::TokenBucket(double rate_per_second, double burst, SteadyTime now)
-    : rate_per_second_(rate_per_second), burst_(burst), tokens_(burst), at_(now) {}
-
-double TokenBucket::Level(SteadyTime now) const {
-  // A `now` before the last reading (a caller's clocks disagree) adds nothing.
-  const double seconds = std::max(0.0, std::chrono::duration<double>(now - at_).count());
-  return std::min(burst_, tokens_ + seconds * rate_per_second_);
+namespace {
+// The buckets count in milliseconds of the steady clock.
+int64_t Ms(SteadyTime t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
-
-bool TokenBucket::Take(double n, SteadyTime now) {
-  n = std::min(n, burst_);
-  tokens_ = Level(now);
-  at_ = std::max(at_, now);
-  if (n > tokens_) return false;
-  tokens_ -= n;
-  return true;
-}
-
-std::chrono::milliseconds TokenBucket::Wait(double n, SteadyTime now) const {
-  const double missing = std::min(n, burst_) - Level(now);
-  if (missing <= 0) return std::chrono::milliseconds(0);
-  return std::chrono::milliseconds(
-      static_cast<int64_t>(std::ceil(missing / rate_per_second_ * 1000.0)));
-}
-
-bool TokenBucket::Full(SteadyTime now) const { return Level(now) >= burst_; }
+}  // namespace
 
 address Gate::KeyOf(const address& a) {
   if (a.is_v4()) return a;
@@ -108,12 +88,12 @@ Gate::Rate* Gate::RateOf(const address& key, SteadyTime now) {
     // A full bucket is one the address has not drawn on lately: forgetting it changes
     // nothing. O(addresses), but only when the table is full.
     std::erase_if(rates_, [now](const auto& kv) {
-      return kv.second.bytes.Full(now) && kv.second.requests.Full(now);
+      return kv.second.bytes.Full(Ms(now)) && kv.second.requests.Full(Ms(now));
     });
     if (rates_.size() >= limits_.rate_addresses_max) return nullptr;
   }
-  Rate r{TokenBucket(limits_.write_bytes_per_second, limits_.write_burst_bytes, now),
-         TokenBucket(limits_.write_requests_per_second, limits_.write_burst_requests, now)};
+  Rate r{TokenBucket(limits_.write_bytes_per_second, limits_.write_burst_bytes, Ms(now)),
+         TokenBucket(limits_.write_requests_per_second, limits_.write_burst_requests, Ms(now))};
   return &rates_.emplace(key, r).first->second;
 }
 
@@ -122,10 +102,10 @@ std::optional<std::chrono::milliseconds> Gate::ChargeWrite(const address& key, s
   Rate* r = RateOf(key, now);
   if (r == nullptr) return std::chrono::milliseconds(1000);
   const double n = static_cast<double>(bytes);
-  const auto wait = std::max(r->bytes.Wait(n, now), r->requests.Wait(1, now));
-  if (wait.count() > 0) return wait;
-  r->bytes.Take(n, now);
-  r->requests.Take(1, now);
+  const int64_t wait_ms = std::max(r->bytes.WaitMs(n, Ms(now)), r->requests.WaitMs(1, Ms(now)));
+  if (wait_ms > 0) return std::chrono::milliseconds(wait_ms);
+  r->bytes.Take(n, Ms(now));
+  r->requests.Take(1, Ms(now));
   return std::nullopt;
 }
 

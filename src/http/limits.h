@@ -1,5 +1,5 @@
 // The limits of the node's HTTP port (docs/node.md, "HTTP limits"), in one struct, and the
-// small classes that keep them: TokenBucket (a write rate) and Gate (connections, request
+// small class that keeps them, Gate (connections, request
 // bodies in flight and write rates per client address). None reads a clock: the server
 // passes `now`, so tests drive them with any time they like. Not thread-safe: the server
 // uses them on the node's event loop only.
@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+
+#include "core/token_bucket.h"
 
 namespace pando::http {
 
@@ -48,28 +50,6 @@ struct Limits {
   size_t rate_addresses_max = 4096;
   // After accept() fails (descriptors exhausted, say), the wait before accepting again.
   int64_t accept_retry_ms = 100;
-};
-
-// A token bucket: `rate_per_second` tokens flow in, at most `burst` are held. Starts full.
-class TokenBucket {
- public:
-  TokenBucket(double rate_per_second, double burst, SteadyTime now);
-  // Takes n tokens if the bucket holds them at `now`, and returns true; else takes none. n
-  // above the burst is taken as the burst (a bucket cannot hold more).
-  bool Take(double n, SteadyTime now);
-  // How long from `now` until n tokens are held: zero if they are; n above the burst is
-  // taken as the burst.
-  std::chrono::milliseconds Wait(double n, SteadyTime now) const;
-  // Whether the bucket is full at `now`: forgetting it changes nothing.
-  bool Full(SteadyTime now) const;
-
- private:
-  double Level(SteadyTime now) const;
-
-  double rate_per_second_;
-  double burst_;
-  double tokens_;
-  SteadyTime at_;
 };
 
 // Who holds what of the port's limits, by client address. A connection is counted from

@@ -15,7 +15,7 @@ PeerGuard::Address& PeerGuard::AddressOf(TimeMs now, std::string_view address) {
              .emplace(std::string(address),
                       Address{0,
                               TokenBucket(limits_.handshakes_per_address_per_s,
-                                          limits_.handshakes_per_address_burst),
+                                          limits_.handshakes_per_address_burst, now),
                               {},
                               now})
              .first;
@@ -62,9 +62,9 @@ Status PeerGuard::OnAccept(TimeMs now, std::string_view address) {
                                    std::to_string(limits_.connections_per_address_max) +
                                    " connections from one address."};
   }
-  if (!a.handshakes.Take(now)) {
+  if (!a.handshakes.Take(1, now)) {
     return Error{codes::kRateLimited, "Too many handshakes from this address; wait " +
-                                          std::to_string(a.handshakes.WaitMs(now)) + " ms."};
+                                          std::to_string(a.handshakes.WaitMs(1, now)) + " ms."};
   }
   ++a.connections;
   ++connections_;

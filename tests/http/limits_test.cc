@@ -11,35 +11,6 @@ namespace ip = boost::asio::ip;
 
 const SteadyTime kT0 = SteadyTime() + std::chrono::hours(1);
 
-TEST(TokenBucketTest, StartsFullTakesAndRefillsAtItsRate) {
-  TokenBucket b(100, 400, kT0);  // 100 a second, 400 at most.
-  EXPECT_TRUE(b.Full(kT0));
-  EXPECT_TRUE(b.Take(300, kT0));
-  EXPECT_FALSE(b.Take(200, kT0));  // 100 left: nothing is taken.
-  EXPECT_TRUE(b.Take(100, kT0));
-  EXPECT_EQ(b.Wait(50, kT0), milliseconds(500));
-  EXPECT_GT(b.Wait(50, kT0 + milliseconds(499)), milliseconds(0));
-  EXPECT_TRUE(b.Take(50, kT0 + milliseconds(500)));
-  // It never holds more than the burst, however long it rests.
-  EXPECT_TRUE(b.Full(kT0 + std::chrono::hours(1)));
-  EXPECT_TRUE(b.Take(400, kT0 + std::chrono::hours(1)));
-  EXPECT_FALSE(b.Take(1, kT0 + std::chrono::hours(1)));
-}
-
-TEST(TokenBucketTest, TimeGoingBackwardsAddsNothing) {
-  TokenBucket b(10, 10, kT0);
-  EXPECT_TRUE(b.Take(10, kT0));
-  EXPECT_FALSE(b.Take(1, kT0 - std::chrono::seconds(5)));
-  EXPECT_EQ(b.Wait(1, kT0), milliseconds(100));
-}
-
-TEST(TokenBucketTest, MoreThanTheBurstIsTakenAsTheBurst) {
-  TokenBucket b(10, 10, kT0);
-  EXPECT_EQ(b.Wait(1000, kT0), milliseconds(0));
-  EXPECT_TRUE(b.Take(1000, kT0));
-  EXPECT_EQ(b.Wait(1000, kT0), milliseconds(1000));
-}
-
 Limits Small() {
   Limits l;
   l.connections_per_address_max = 2;
