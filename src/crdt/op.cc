@@ -1,5 +1,6 @@
 #include "crdt/op.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "core/byte_reader.h"
@@ -222,11 +223,39 @@ Type Op::type() const {
   }
 }
 
+namespace {
+// The deepest nesting of arrays and objects in `text`, counted outside strings. Values are
+// re-encoded recursively wherever they are shown, so their depth is bounded (kValueDepthMax)
+// before any parser or printer sees them.
+size_t NestingDepth(std::string_view text) {
+  size_t depth = 0, deepest = 0;
+  bool in_string = false, escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return deepest;
+}
+}  // namespace
+
 bool IsJsonValue(std::string_view text) {
   // nlohmann's parser stops at a NUL byte and skips a byte order mark; neither belongs in a
   // value, which must be exactly one JSON text in UTF-8.
   if (text.size() > kValueBytesMax || text.find('\0') != std::string_view::npos ||
-      text.starts_with("\xEF\xBB\xBF") || !IsUtf8(text)) {
+      text.starts_with("\xEF\xBB\xBF") || !IsUtf8(text) || NestingDepth(text) > kValueDepthMax) {
     return false;
   }
   return nlohmann::json::accept(text);
