@@ -176,8 +176,9 @@ Entry Signer::Post(EntryDraft draft) {
     settled_.reset();
     return e;
   }
-  const Entry e = Check(
-      writer_->Sign(Check(sink_->Head(key_.public_key(), draft.group)), std::move(draft), NowMs()));
+  // The head is read first: draft is moved into Sign below.
+  const std::optional<FeedHead> head = Check(sink_->Head(key_.public_key(), draft.group));
+  const Entry e = Check(writer_->Sign(head, std::move(draft), NowMs()));
   // Kept before it is sent: if the answer is lost, the next run settles this entry.
   if (sink_->remote()) Check(writer_->KeepPending(e));
   if (Check(Deliver(*sink_, e, /*sent_before=*/false)) != Delivery::kStored) {
