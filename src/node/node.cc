@@ -47,7 +47,6 @@ Node::Node(NodeConfig config)
       began_(Clock::now()) {}
 
 Node::~Node() {
-  if (post_lock_fd_ >= 0) ::close(post_lock_fd_);
   waiter_.reset();  // Its jobs wait for futures the store's writer still fulfils.
   api_.reset();
   store_.reset();  // Drains the writer's queue: every submitted entry is committed.

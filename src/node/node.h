@@ -297,7 +297,6 @@ class Node {
   };
   std::deque<PendingOp> ops_;
   bool signing_ = false;
-  int post_lock_fd_ = -1;
   crdt::Hlc last_hlc_ = 0;  // The newest clock this node signed.
   std::unique_ptr<boost::asio::steady_timer> sign_timer_;
   void SignNext();
