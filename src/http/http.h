@@ -11,6 +11,7 @@
 
 #include "core/entry.h"
 #include "core/error.h"
+#include "http/cache.h"
 
 namespace pando::node {
 class Node;
@@ -30,6 +31,7 @@ class Metrics;
 struct Context {
   node::Node* node = nullptr;
   Metrics* metrics = nullptr;
+  ReadCaches caches{};  // Owned; see cache.h.
 };
 
 // Per request: the request and where it came from.
