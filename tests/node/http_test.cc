@@ -265,9 +265,9 @@ TEST_F(HttpTest, LogIsPagedByTimestampAndId) {
             std::vector<std::string>(log.begin() + 3, log.end()));
 
   const uint16_t port = HttpPort(n);
-  for (const std::string bad :
-       {"/api/v1/log?limit=1001", "/api/v1/log?before=12", "/api/v1/log?after=1.zz",
-        "/api/v1/log?before=1." + ToHex(mid->id()) + "&after=1." + ToHex(mid->id())}) {
+  for (const std::string& bad : std::vector<std::string>{
+           "/api/v1/log?limit=1001", "/api/v1/log?before=12", "/api/v1/log?after=1.zz",
+           "/api/v1/log?before=1." + ToHex(mid->id()) + "&after=1." + ToHex(mid->id())}) {
     HttpAnswer a = Http(port, bhttp::verb::get, bad);
     EXPECT_EQ(a.status, 400u) << bad;
     EXPECT_NE(a.body.find("BAD_ARGUMENT"), std::string::npos) << bad << ": " << a.body;
