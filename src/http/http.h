@@ -11,6 +11,7 @@
 
 #include "core/entry.h"
 #include "core/error.h"
+#include "http/cache.h"
 
 namespace pando::node {
 class Node;
@@ -34,6 +35,7 @@ struct Context {
   // the Host header of an operator's request may name (OperatorCall).
   std::string host;
   uint16_t port = 0;
+  ReadCaches caches{};  // Owned; see cache.h.
 };
 
 // Per request: the request and where it came from.

@@ -158,17 +158,21 @@ class NodeProcess {
     return true;
   }
 
-  // The ids of the entries this node holds (all groups).
+  // The ids of the entries this node holds (all groups), read page after page.
   std::set<std::string> Ids() const {
     std::set<std::string> out;
-    auto log = api().Get("/api/v1/log");
-    if (!log.ok()) return out;
-    for (const auto& hex : (*log)["entries"]) {
-      auto bytes = FromHex(hex.get<std::string>());
-      auto e = Entry::Decode(*bytes);
-      if (e.ok()) out.insert(ToHex(e->id()));
+    std::string target = "/api/v1/log?limit=1000";
+    while (true) {
+      auto log = api().Get(target);
+      if (!log.ok()) return out;
+      for (const auto& hex : (*log)["entries"]) {
+        auto bytes = FromHex(hex.get<std::string>());
+        auto e = Entry::Decode(*bytes);
+        if (e.ok()) out.insert(ToHex(e->id()));
+      }
+      if (!log->contains("next")) return out;
+      target = "/api/v1/log?limit=1000&before=" + (*log)["next"].get<std::string>();
     }
-    return out;
   }
 
   // The next entry of this node's feed in `group`, signed with its identity (the feed head
