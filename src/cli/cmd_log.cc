@@ -1,4 +1,5 @@
 // pando log, pando show, pando forks: read the store.
+#include <algorithm>
 #include <iostream>
 #include <set>
 
@@ -55,17 +56,26 @@ void AddLog(CLI::App& app, Context& ctx) {
     std::set<PublicKey> forked;
     if (auto node = ctx.RunningNode()) {
       if (!args->author.empty()) Check(ParseAuthorId(args->author));
-      const nlohmann::json answer =
-          Check(node->Get("/api/v1/log?group=" + args->group + "&author=" + args->author +
-                          "&limit=" + std::to_string(args->limit)));
-      for (const auto& hex : answer["entries"]) {
-        auto bytes = FromHex(hex.get<std::string>());
-        if (!bytes) Fail(Error{codes::kMalformed, "The node sent an entry that is not hex."});
-        entries.push_back(Check(Entry::Decode(*bytes)));
-      }
-      for (const auto& a : answer["forked_authors"]) {
-        forked.insert(Check(ParseAuthorId(a.get<std::string>())));
-      }
+      // The node answers in pages (docs/api.md): newest first up to --limit, or the whole
+      // log in log order, following each page's `next` cursor.
+      const std::string base = "/api/v1/log?group=" + args->group + "&author=" + args->author;
+      std::string cursor;
+      do {
+        const size_t want =
+            args->limit > 0 ? std::min<size_t>(args->limit - entries.size(), 1000) : 0;
+        std::string path = base + "&limit=" + std::to_string(want);
+        if (!cursor.empty()) path += (args->limit > 0 ? "&before=" : "&after=") + cursor;
+        const nlohmann::json answer = Check(node->Get(path));
+        for (const auto& hex : answer["entries"]) {
+          auto bytes = FromHex(hex.get<std::string>());
+          if (!bytes) Fail(Error{codes::kMalformed, "The node sent an entry that is not hex."});
+          entries.push_back(Check(Entry::Decode(*bytes)));
+        }
+        for (const auto& a : answer["forked_authors"]) {
+          forked.insert(Check(ParseAuthorId(a.get<std::string>())));
+        }
+        cursor = answer.contains("next") ? answer["next"].get<std::string>() : "";
+      } while (!cursor.empty() && (args->limit == 0 || entries.size() < args->limit));
     } else {
       auto store = Check(ctx.OpenStore(/*create=*/false));
       store::LogQuery q;

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <boost/asio/ip/address.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
@@ -137,8 +138,16 @@ class Session : public std::enable_shared_from_this<Session> {
       // The request line alone may be what passed the limit: then the target is too long.
       const std::string_view head(static_cast<const char*>(buffer_.data().data()),
                                   buffer_.data().size());
+      // The parser consumes each complete line, so the buffer starts with the request line
+      // only if that line is what is still unfinished.
       const size_t eol = head.find("\r\n");
-      if (eol == std::string_view::npos || eol > limits_.target_bytes_max) {
+      const size_t space = head.find(' ');
+      const bool request_line =
+          space != std::string_view::npos && space > 0 && space < 16 &&
+          std::all_of(head.begin(), head.begin() + static_cast<std::ptrdiff_t>(space),
+                      [](char c) { return c >= 'A' && c <= 'Z'; }) &&
+          head.substr(space + 1).starts_with("/");
+      if (request_line && (eol == std::string_view::npos || eol > limits_.target_bytes_max)) {
         return Refuse(TargetTooLong());
       }
       return Refuse(Error{codes::kHeadersTooLarge,
@@ -489,7 +498,7 @@ Server::Server(asio::io_context& io, node::Node* node)
     : acceptor_(io),
       accept_timer_(io),
       node_(node),
-      ctx_{node, &metrics_, "", 0},
+      ctx_{node, &metrics_, "", 0, {}},
       gate_(std::make_shared<Gate>(Limits{})),
       hub_(StreamMessage),
       kv_hub_([this](const Entry& e) { return ChangeMessage(ctx_, e); }) {}

@@ -193,11 +193,18 @@ void Node::OnMessage(NodeId from, uint32_t group, proto::PeerBody body,
   for (const proto::ArrivingEntry& a : entries) arriving_.emplace(a.entry->id(), a.entry);
   core_->OnMessage(NowMs(), from, proto::GroupMessage{group, std::move(body)}, entries,
                    from_broadcast, *core_host_, out_);
-  // Entries of a broadcast are likely to be asked for again soon: keep their bytes.
+  // Entries of a broadcast are likely to be asked for again soon, and entries released from
+  // the waiting room are relayed before the store has them: keep their bytes.
+  std::unordered_map<Hash32, const Entry*, HashOf32> released;
+  for (const auto& [e, g] : out_.to_store) {
+    if (!arriving_.contains(e.id())) released.emplace(e.id(), &e);
+  }
   for (const Hash32& id : out_.now_held) {
     auto a = arriving_.find(id);
     if (from_broadcast && a != arriving_.end()) {
       Remember(*a->second);
+    } else if (auto r = released.find(id); r != released.end()) {
+      Remember(*r->second);
     } else if (!entry_waiters_.empty()) {
       WakeWaiters(id);
     }

@@ -66,7 +66,7 @@ class NodeCore::ReplicaHostImpl final : public ReplicaHost {
 
 NodeCore::NodeCore(NodeId self, std::vector<std::string> groups, const ReplicaConfig& config,
                    const NodeLimits& limits, uint64_t seed)
-    : self_(self), limits_(limits), config_(config), replica_(self), rng_(seed) {
+    : limits_(limits), config_(config), replica_(self), rng_(seed) {
   replica_.Reserve(groups.size());
   for (std::string& name : groups) {
     const uint32_t k = static_cast<uint32_t>(groups_.size());
@@ -105,7 +105,20 @@ void NodeCore::OnMessage(TimeMs now, NodeId from, GroupMessage m,
   }
   arriving_ = {};
   from_broadcast_ = false;
+  RelayReleased(now, from, host, out);
   Expire(now);
+}
+
+void NodeCore::RelayReleased(TimeMs now, NodeId from, NodeCoreHost& host, NodeOutbox& out) {
+  if (released_.empty() || !started_) {
+    released_.clear();
+    return;
+  }
+  std::vector<Released> released = std::move(released_);
+  released_.clear();
+  ReplicaHostImpl rh(this, now, &host, &out);
+  for (const Released& r : released)
+    replica_.Relay(now, r.group, r.id, r.size, from, rh, out.replica);
 }
 
 void NodeCore::OnTimer(TimeMs now, NodeCoreHost& host, NodeOutbox& out) {
@@ -132,6 +145,7 @@ bool NodeCore::AddLocal(TimeMs now, const Entry& e, NodeCoreHost& host, NodeOutb
     ReplicaHostImpl rh(this, now, &host, &out);
     replica_.Post(now, *g, e.id(), static_cast<uint32_t>(e.bytes().size()), rh, out.replica);
   }
+  RelayReleased(now, kNoNode, host, out);
   return true;
 }
 
@@ -310,6 +324,7 @@ void NodeCore::Release(const Hash32& first, NodeCoreHost& host, NodeOutbox& out)
         if (!groups_[g].sizes.contains(entry.id())) {
           Hold(g, entry, out);
           ++counters_.entries_received;
+          released_.push_back(Released{g, entry.id(), static_cast<uint32_t>(entry.bytes().size())});
         }
         stack.push_back(entry.id());
       }

@@ -189,7 +189,6 @@ class NodeCore {
   void DropWaiting(const Hash32& id);
   FeedHead* HeadOf(const FeedKey& feed, NodeCoreHost& host);
 
-  NodeId self_;
   NodeLimits limits_;
   ReplicaConfig config_;
   Replica replica_;
@@ -206,6 +205,15 @@ class NodeCore {
   uint64_t waiting_bytes_ = 0;
   std::unordered_set<Hash32, HashOf32> asked_;  // Predecessors asked for already.
   std::map<std::pair<NodeId, uint32_t>, std::unique_ptr<SyncSession>> sessions_;
+  // Entries released from the waiting room during a call: relayed once the call is done,
+  // since no machine saw them arrive. (group, id, size)
+  struct Released {
+    uint32_t group;
+    Hash32 id;
+    uint32_t size;
+  };
+  std::vector<Released> released_;
+  void RelayReleased(TimeMs now, NodeId from, NodeCoreHost& host, NodeOutbox& out);
   // During OnMessage: the entries of the message and whether it is a broadcast one.
   std::span<const ArrivingEntry> arriving_;
   bool from_broadcast_ = false;

@@ -138,6 +138,20 @@ void Replica::Post(TimeMs now, uint32_t group, const Hash32& id, uint32_t payloa
   out.next_timer_at = NextTimerAt();
 }
 
+void Replica::Relay(TimeMs now, uint32_t group, const Hash32& id, uint32_t payload_bytes,
+                    NodeId from, ReplicaHost& host, ReplicaOutbox& out) {
+  GroupState* g = Find(group);
+  CHECK(g != nullptr);
+  if (host.config().flooding) {
+    Flood(*g, Gossip{id, 1, payload_bytes}, from, out);
+  } else {
+    out.broadcast_scratch.Clear();
+    g->broadcast.Relay(now, id, payload_bytes, from, out.broadcast_scratch);
+    ApplyBroadcast(*g, out);
+  }
+  out.next_timer_at = NextTimerAt();
+}
+
 std::vector<NodeId> Replica::Connections() const {
   if (groups_.size() == 1) {
     const auto active = groups_[0].membership.active();

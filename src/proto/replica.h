@@ -173,6 +173,12 @@ class Replica {
   void Post(TimeMs now, uint32_t group, const Hash32& id, uint32_t payload_bytes, ReplicaHost& host,
             ReplicaOutbox& out);
 
+  // An entry the runtime obtained outside the tree (held back until its feed predecessor
+  // arrived, say) is now stored: push it on to the eager peers and announce it to the lazy
+  // ones, except `from`.
+  void Relay(TimeMs now, uint32_t group, const Hash32& id, uint32_t payload_bytes, NodeId from,
+             ReplicaHost& host, ReplicaOutbox& out);
+
   // The peers this node should hold connections to: the union of its groups' active views.
   std::vector<NodeId> Connections() const;
   // The earliest time any machine asked to be called at (kNever: none).

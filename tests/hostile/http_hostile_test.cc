@@ -297,7 +297,9 @@ TEST_F(HostileHttpTest, WriteFloodIsRateLimited) {
   Answer limited("");
   for (int i = 0; i < 10 && limited.status != 429; ++i) {
     limited = Exchange(port_, Req("POST", "/api/v1/entries", port_, body), "127.0.0.7");
-    if (limited.status != 429) EXPECT_EQ(limited.status, 400);
+    if (limited.status != 429) {
+      EXPECT_EQ(limited.status, 400);
+    }
   }
   EXPECT_EQ(limited.status, 429);
   EXPECT_EQ(limited.code, "RATE_LIMITED");
@@ -333,7 +335,7 @@ TEST_F(HostileHttpTest, OperatorRoutesRefuseCrossSiteRequests) {
   EXPECT_EQ(follow.code, "CROSS_SITE");
   EXPECT_EQ(Exchange(port_, Req("GET", kv, port_)).status, 404) << "a refused write was stored";
   // The web UI's own shape (fetch with JSON from the node's page), by either loopback name.
-  for (const std::string host : {"127.0.0.1:" + p, "localhost:" + p}) {
+  for (const std::string& host : {"127.0.0.1:" + p, "localhost:" + p}) {
     const Answer a =
         Exchange(port_, Req("PUT", kv, port_, "2",
                             {"Host: " + host, "Origin: http://" + host,
