@@ -164,7 +164,7 @@ Result<std::vector<PostInfo>> CollectPosts(Stmt& s, bool ranked) {
 }  // namespace
 
 Result<std::vector<PostInfo>> Store::Latest(uint16_t kind, size_t limit) {
-  std::lock_guard lock(read_mu_);
+  MutexLock lock(&read_mu_);
   auto s = Prepared(latest_, std::string(kPostColumns) +
                                  " FROM posts p JOIN entries e USING (entry_ref) WHERE p.kind=? "
                                  "ORDER BY p.ts DESC, p.entry_ref DESC LIMIT ?");
@@ -174,7 +174,7 @@ Result<std::vector<PostInfo>> Store::Latest(uint16_t kind, size_t limit) {
 }
 
 Result<std::vector<PostInfo>> Store::PostsBy(const PublicKey& author, size_t limit) {
-  std::lock_guard lock(read_mu_);
+  MutexLock lock(&read_mu_);
   auto s =
       Prepared(posts_by_, std::string(kPostColumns) +
                               " FROM posts p JOIN entries e USING (entry_ref) "
@@ -186,7 +186,7 @@ Result<std::vector<PostInfo>> Store::PostsBy(const PublicKey& author, size_t lim
 }
 
 Result<std::optional<PostInfo>> Store::CatalogRecordFor(const Hash32& post) {
-  std::lock_guard lock(read_mu_);
+  MutexLock lock(&read_mu_);
   auto s = Prepared(record_for_, std::string(kPostColumns) +
                                      " FROM posts p JOIN entries e USING (entry_ref) "
                                      "WHERE p.target_id=? AND p.kind=2 ORDER BY p.ts LIMIT 1");
@@ -201,7 +201,7 @@ Result<std::optional<PostInfo>> Store::CatalogRecordFor(const Hash32& post) {
 Result<std::vector<PostInfo>> Store::Search(std::string_view text, size_t limit) {
   const std::string query = SearchQuery(text);
   if (query.empty()) return std::vector<PostInfo>();
-  std::lock_guard lock(read_mu_);
+  MutexLock lock(&read_mu_);
   // bm25 weights: a title match counts 10 times a body match, an author or group match 4.
   auto s =
       Prepared(search_, std::string(kPostColumns) +
