@@ -5,7 +5,8 @@
 #
 #   scripts/tidy.sh              every .cc file of src/ (what scripts/test.sh runs)
 #   scripts/tidy.sh --changed    only the .cc files of src/ changed since main (committed or
-#                                not), and the .cc files beside changed headers
+#                                not; on main itself, in the last commit), and the .cc files
+#                                beside changed headers
 #   scripts/tidy.sh FILE...      those files
 #
 # Headers of src/ are checked through the .cc files that include them (HeaderFilterRegex).
@@ -24,7 +25,8 @@ fi
 
 files=()
 if [[ "${1:-}" == --changed ]]; then
-  base="$(git merge-base HEAD "${PANDO_TIDY_BASE:-main}")"
+  base="$(git merge-base HEAD "${PANDO_TIDY_BASE:-main}" 2>/dev/null || echo HEAD)"
+  if [[ "$(git rev-parse "$base")" == "$(git rev-parse HEAD)" ]]; then base=HEAD~1; fi
   while IFS= read -r f; do
     case "$f" in
       *.cc) files+=("$f") ;;
