@@ -45,17 +45,15 @@ fi
 
 # The clang tree compiles core, proto and crdt twice (the fuzz targets' instrumented copies,
 # fuzz/CMakeLists.txt); clang-tidy would check such a file once per entry: keep the first.
-# The precompiled header (-DPANDO_PCH=ON) may not be built yet: include its source instead.
 DB="$(mktemp -d)"
 LOGS="$(mktemp -d)"
 trap 'rm -rf "$DB" "$LOGS"' EXIT
 python3 - "$BUILD/compile_commands.json" "$DB/compile_commands.json" <<'EOF'
-import json, re, sys
+import json, sys
 seen, out = set(), []
 for c in json.load(open(sys.argv[1])):
     if c["file"] not in seen:
         seen.add(c["file"])
-        c["command"] = re.sub(r"-Xclang -include-pch -Xclang \S+ ", "", c["command"])
         out.append(c)
 json.dump(out, open(sys.argv[2], "w"))
 EOF
