@@ -27,8 +27,10 @@
 #                             at least 20: the front page must list 20)
 #   WEB_BENCH_KEEP=1          keep the devnet's directory (it is printed)
 #
-# Exit status: 0 when every run completed, 1 on any failure (a node that does not start, wrk
-# missing or failing, an answer other than 2xx, replication that stalls), 2 on bad settings.
+# Exit status: 0 when every run completed and every target was met, 1 on any failure (a node
+# that does not start, wrk missing or failing, an answer other than 2xx, replication that
+# stalls), 2 on bad settings, 3 when a page missed its target (front, entry and permalink
+# at least 0.5x the static file's req/s; the line says MISSED).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -54,6 +56,8 @@ THREADS=$(setting WEB_BENCH_THREADS 1 1)
 RATE=$(setting WEB_BENCH_RATE 20 1)
 POSTS=$(setting WEB_BENCH_POSTS 200 20)
 KEEP="${WEB_BENCH_KEEP:-0}"
+# Front page, entry and permalink must each reach this share of the static file's req/s.
+TARGET=0.5
 ((THREADS <= CONNS)) || { echo "web_bench: error: WEB_BENCH_THREADS > WEB_BENCH_CONNECTIONS" >&2; exit 2; }
 ((RATE <= 1000)) || { echo "web_bench: error: WEB_BENCH_RATE must be at most 1000" >&2; exit 2; }
 
@@ -419,9 +423,19 @@ awk -v p="$posted_total" -v r="$recv_total" -v s="$load_s" -v ha="$held_a" -v hb
 awk -v p="$posted_total" -v s="$load_s" -v rate="$RATE" 'BEGIN { exit !(p / s < 0.9 * rate) }' &&
   echo "web_bench: warning: the load reached $(awk -v p="$posted_total" -v s="$load_s" 'BEGIN { printf "%.1f", p / s }')/s of the $RATE/s asked (the machine is too busy)" >&2
 echo
+missed=()
 for name in front entry permalink; do
-  awk -v n="$name" -v rps="${RPS[$name]}" -v p99="${P99[$name]}" -v br="$BASE_RPS" 'BEGIN {
-    printf "web_bench: %s %.0f req/s p99 %.1f ms = %.2fx static (%.0f req/s)\n", n, rps, p99, rps / br, br }'
+  awk -v n="$name" -v rps="${RPS[$name]}" -v p99="${P99[$name]}" -v br="$BASE_RPS" -v t="$TARGET" 'BEGIN {
+    r = rps / br
+    printf "web_bench: %s %.0f req/s p99 %.1f ms = %.2fx static (%.0f req/s)  [target >= %.2fx: %s]\n",
+           n, rps, p99, r, br, t, (r >= t ? "met" : "MISSED") }'
+  awk -v rps="${RPS[$name]}" -v br="$BASE_RPS" -v t="$TARGET" 'BEGIN { exit !(rps / br < t) }' &&
+    missed+=("$name")
 done
 awk -v rps="$BASE_RPS" -v p99="$BASE_P99" 'BEGIN {
   printf "web_bench: static %.0f req/s p99 %.1f ms (baseline: mean of the first and last static runs)\n", rps, p99 }'
+if ((${#missed[@]} > 0)); then
+  echo
+  echo "web_bench: MISSED: ${missed[*]} below ${TARGET}x the static file's req/s" >&2
+  exit 3
+fi

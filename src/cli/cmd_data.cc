@@ -6,7 +6,6 @@
 #include "cli/common.h"
 #include "core/error_codes.h"
 #include "core/identity.h"
-#include "core/kinds.h"
 #include "crdt/op.h"
 #include "node/data.h"
 
@@ -35,21 +34,7 @@ std::string Segment(std::string_view s) {
 // Signs op in group without a running node: the next entry of the identity's feed, with a
 // clock later than every operation in the store.
 Entry SignOpLocally(Context& ctx, std::string group, crdt::Op op) {
-  const std::string dir = ctx.DataDir();
-  KeyPair key = Check(LoadIdentity(dir));
-  PostLock lock(dir);
-  crdt::Hlc seen = 0;
-  {
-    auto store = Check(ctx.OpenStore(/*create=*/true));
-    seen = Check(store->CrdtLastHlc());
-  }
-  op.hlc = crdt::HlcForWrite(seen, NowMs());
-  Check(crdt::CheckOp(op));
-  EntryDraft d;
-  d.group = std::move(group);
-  d.kind = kinds::kCrdt;
-  d.payload = crdt::EncodeOp(op);
-  return SignAndStore(ctx, key, std::move(d));
+  return Signer(ctx).PostOp(std::move(group), std::move(op));
 }
 
 std::string MapPath(const std::string& group, const std::string& map) {

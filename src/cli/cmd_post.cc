@@ -1,59 +1,13 @@
 // pando post: sign a new entry with the local identity and store it.
-#include <fcntl.h>
-#include <sys/file.h>
-#include <unistd.h>
-
 #include <iostream>
 #include <iterator>
 
 #include "cli/common.h"
 #include "core/error_codes.h"
-#include "core/identity.h"
 #include "core/kinds.h"
 #include "core/post.h"
 
 namespace pando::cli {
-
-PostLock::PostLock(const std::string& dir) {
-  const std::string path = dir + "/post.lock";
-  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd_ < 0 || ::flock(fd_, LOCK_EX) != 0) {
-    Fail(Error{codes::kIo, "Cannot lock " + path + "."});
-  }
-}
-
-PostLock::~PostLock() {
-  if (fd_ >= 0) ::close(fd_);
-}
-
-Entry SignAndStore(Context& ctx, const KeyPair& key, EntryDraft draft) {
-  draft.timestamp_ms = NowMs();
-  auto follow = [&](const FeedHead& head) {
-    draft.seq = head.seq + 1;
-    draft.prev = head.id;
-    draft.timestamp_ms = std::max(draft.timestamp_ms, head.timestamp_ms);
-  };
-  if (auto node = ctx.RunningNode()) {
-    const nlohmann::json head = Check(
-        node->Get("/api/v1/head?author=" + AuthorId(key.public_key()) + "&group=" + draft.group));
-    if (head.value("seq", uint64_t{0}) > 0) {
-      FeedHead h;
-      h.seq = head["seq"].get<uint64_t>();
-      h.id = Check(ParseEntryId(head["id"].get<std::string>()));
-      h.timestamp_ms = head["timestamp_ms"].get<int64_t>();
-      follow(h);
-    }
-    Entry entry = Check(Entry::Sign(draft, key));
-    Check(node->Post("/api/v1/entries", {{"entry", ToHex(entry.bytes())}}));
-    return entry;
-  }
-  // An identity makes the directory a Pando home, so a missing store is created.
-  auto store = Check(ctx.OpenStore(/*create=*/true));
-  if (auto head = Check(store->Head(key.public_key(), draft.group))) follow(*head);
-  Entry entry = Check(Entry::Sign(draft, key));
-  Check(store->Add(std::span(&entry, 1), NowMs()).front());
-  return entry;
-}
 
 void AddPost(CLI::App& app, Context& ctx) {
   struct Args {
@@ -78,8 +32,6 @@ void AddPost(CLI::App& app, Context& ctx) {
   cmd->add_option("text", args->text, "The payload, or - to read it from standard input")
       ->required();
   cmd->callback([&ctx, args] {
-    const std::string dir = ctx.DataDir();
-    KeyPair key = Check(LoadIdentity(dir));
     const std::optional<uint16_t> kind = ParseKind(args->kind);
     CHECK(kind.has_value());  // The option's validator accepted it.
     if (args->announce && (*kind != kinds::kPost || args->group == "catalog")) {
@@ -88,12 +40,12 @@ void AddPost(CLI::App& app, Context& ctx) {
     }
     std::string text = args->text;
     if (text == "-") text.assign(std::istreambuf_iterator<char>(std::cin), {});
-    PostLock lock(dir);
+    Signer signer(ctx);
     EntryDraft draft;
     draft.group = args->group;
     draft.kind = *kind;
     draft.payload.assign(text.begin(), text.end());
-    const Entry entry = SignAndStore(ctx, key, draft);
+    const Entry entry = signer.Post(std::move(draft));
     std::cout << ToHex(entry.id()) << "\n";
     if (!args->announce) return;
     // The catalog record: what lets every node list and find the post (docs/web.md).
@@ -105,7 +57,7 @@ void AddPost(CLI::App& app, Context& ctx) {
     announce.group = "catalog";
     announce.kind = kinds::kCatalog;
     announce.payload = EncodeCatalogRecord(record);
-    std::cout << ToHex(SignAndStore(ctx, key, announce).id()) << "\n";
+    std::cout << ToHex(signer.Post(std::move(announce)).id()) << "\n";
   });
 }
 

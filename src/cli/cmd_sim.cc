@@ -1,4 +1,5 @@
 // pando sim: run a simulated overlay scenario (src/sim/scenario.h) and print its report.
+#include <algorithm>
 #include <cstdint>
 #include <fstream>
 #include <iostream>
@@ -9,6 +10,7 @@
 #include "cli/common.h"
 #include "core/error_codes.h"
 #include "proto/membership.h"
+#include "sim/real_scenario.h"
 #include "sim/scenario.h"
 
 namespace pando::cli {
@@ -37,7 +39,30 @@ struct SimOptions {
   uint16_t optimize_threshold_hops = sim::ScenarioConfig{}.optimize_threshold_hops;
   int active_view = sim::ScenarioConfig{}.active_view;
   int64_t prune_guard_ms = sim::ScenarioConfig{}.prune_guard_ms;
+  bool real_entries = false;
+  uint32_t authors = sim::RealScenarioConfig{}.authors;
 };
+
+bool ParseLatency(const std::string& text, int64_t* min_ms, int64_t* max_ms);
+
+// `pando sim --real-entries`: the network node's core over real signed feeds.
+void RunReal(const SimOptions& o) {
+  sim::RealScenarioConfig config;
+  config.nodes = o.nodes;
+  config.entries = o.entries;
+  config.authors = std::max<uint32_t>(1, o.authors);
+  config.seed = o.seed;
+  config.warmup_ms = o.warmup_ms;
+  config.drain_limit_ms = o.drain_limit_ms;
+  if (o.post_interval_ms != sim::ScenarioConfig{}.post_interval_ms) {
+    config.post_interval_ms = o.post_interval_ms;
+  }
+  if (!ParseLatency(o.latency, &config.latency_min_ms, &config.latency_max_ms)) {
+    Fail(Error{codes::kBadArgument,
+               "--latency takes MIN-MAX in milliseconds with MIN <= MAX, e.g. 20-150."});
+  }
+  std::cout << sim::RunRealScenario(config).ToText();
+}
 
 // Reads a scenario file: a JSON object whose keys are the long flag names without dashes
 // ("nodes", "post-interval", ...). Flags given on the command line take precedence.
@@ -190,8 +215,14 @@ void AddSim(CLI::App& app, Context&) {
                 "Also run Usenet-style flooding (every new entry to every active neighbour, "
                 "no pruning) on the same overlay and seed; prints "
                 "{\"plumtree\": report, \"flooding\": report}");
+  cmd->add_flag("--real-entries", opts->real_entries,
+                "Run the network node's own core (admission, holding, gap filling) over real "
+                "signed feeds instead of synthetic entries (catalog only; docs/sim.md)");
+  cmd->add_option("--authors", opts->authors,
+                  "With --real-entries: feeds the entries are spread over (default 10)");
   cmd->callback([opts, cmd] {
     if (!opts->scenario_file.empty()) ApplyScenarioFile(opts->scenario_file, *cmd);
+    if (opts->real_entries) return RunReal(*opts);
     sim::ScenarioConfig config;
     config.groups = opts->groups;
     config.flooding = opts->flooding;

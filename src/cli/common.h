@@ -10,7 +10,9 @@
 #include "core/crypto.h"
 #include "core/entry.h"
 #include "core/error.h"
+#include "crdt/op.h"
 #include "node/api_client.h"
+#include "store/feed_writer.h"
 #include "store/store.h"
 
 namespace pando::cli {
@@ -55,24 +57,40 @@ Entry ResolveEntry(store::Store& store, std::string_view id_or_prefix);
 
 nlohmann::json EntryJson(const Entry& e, bool author_forked);
 
-// Holds an exclusive lock on the data directory's post.lock while it lives: two processes
-// signing for one identity at once would both take the same seq and sign a fork, which
-// every node punishes by refusing the author for good. A running node takes the same lock
-// for the operations it signs (Node::PostOp).
-class PostLock {
+class EntrySink;  // Where a Signer's entries go (signer.cc).
+
+// Signs entries for the data directory's identity, each as the next entry of its feed
+// (store::FeedWriter), and stores them: through the running node (which broadcasts them)
+// when there is one, else in the store. It holds post.lock from its construction to its
+// end, so no other process signs for the identity meanwhile (TIMEOUT after 5 s).
+//
+// An entry whose answer was lost (the node took it and did not say whether it stored it) is
+// never replaced by a newly signed one: it is kept in post.pending and the next Signer asks
+// whether it is stored and resends the same bytes if not (docs/cli.md, "When an answer is
+// lost"). Every failure ends the verb (Fail).
+class Signer {
  public:
-  explicit PostLock(const std::string& dir);
-  ~PostLock();
-  PostLock(const PostLock&) = delete;
-  PostLock& operator=(const PostLock&) = delete;
+  explicit Signer(Context& ctx);
+  ~Signer();
+  Signer(const Signer&) = delete;
+  Signer& operator=(const Signer&) = delete;
+
+  // Signs draft (group, kind, payload) and stores it. If an entry left by an earlier run
+  // with the same group, kind and payload is stored now, that one is the answer: a command
+  // run again after a lost answer does not post twice.
+  Entry Post(EntryDraft draft);
+  // Signs a CRDT operation as a kind 3 entry of group and stores it, without a node (a
+  // running node signs operations itself, Node::PostOp).
+  Entry PostOp(std::string group, crdt::Op op);
 
  private:
-  int fd_ = -1;
+  void SettlePending();
+  Context& ctx_;
+  KeyPair key_;
+  std::unique_ptr<store::FeedWriter> writer_;
+  std::unique_ptr<EntrySink> sink_;
+  std::optional<Entry> settled_;  // An earlier run's entry, stored by SettlePending.
 };
-
-// Signs `draft` as the next entry of its feed and stores it: through the running node (which
-// broadcasts it) when there is one, else in the store. Hold a PostLock around it.
-Entry SignAndStore(Context& ctx, const KeyPair& key, EntryDraft draft);
 
 // Registration of each verb (one file each).
 void AddInit(CLI::App& app, Context& ctx);

@@ -1,5 +1,6 @@
 #include "core/bundle.h"
 
+#include "core/byte_reader.h"
 #include "core/error_codes.h"
 #include "core/limits.h"
 
@@ -71,27 +72,31 @@ Result<std::optional<BundleRecord>> BundleReader::Next() {
   if (!started_) {
     uint8_t head[9];
     PANDO_RETURN_IF_ERROR(ReadExact(head, sizeof head));
-    if (AsString(ByteSpan(head, 8)) != kBundleMagic) {
+    ByteReader h(head);
+    if (AsString(h.Take(8)) != kBundleMagic) {
       done_ = true;
       return BadBundle("it does not start with PANDOBDL");
     }
-    if (head[8] != kBundleVersion) {
+    const uint8_t version = h.U8();
+    if (version != kBundleVersion) {
       done_ = true;
-      return BadBundle("its version " + std::to_string(head[8]) + " is not supported");
+      return BadBundle("its version " + std::to_string(version) + " is not supported");
     }
     hasher_.Update(head);
     started_ = true;
   }
   uint8_t header[5];
   PANDO_RETURN_IF_ERROR(ReadExact(header, sizeof header));
-  const uint32_t len = GetU32(header + 1);
+  ByteReader h(header);
+  const uint8_t type_byte = h.U8();
+  const uint32_t len = h.U32();
   if (len > kRecordBytesMax) {
     done_ = true;
     return BadBundle("a record claims " + std::to_string(len) + " bytes");
   }
   body_.resize(len);
   PANDO_RETURN_IF_ERROR(ReadExact(body_.data(), len));
-  const auto type = static_cast<BundleRecordType>(header[0]);
+  const auto type = static_cast<BundleRecordType>(type_byte);
   if (type == BundleRecordType::kEnd) {
     done_ = true;
     Hash32 sum = hasher_.Final();
@@ -122,7 +127,7 @@ Result<std::optional<BundleRecord>> BundleReader::Next() {
     return std::optional<BundleRecord>(std::move(p).value());
   }
   done_ = true;
-  return BadBundle("record type " + std::to_string(header[0]) + " is unknown");
+  return BadBundle("record type " + std::to_string(type_byte) + " is unknown");
 }
 
 }  // namespace pando

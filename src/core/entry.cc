@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/byte_reader.h"
 #include "core/error_codes.h"
 #include "core/limits.h"
 
@@ -53,9 +54,10 @@ Result<Entry> Entry::Decode(Bytes&& raw) {
 Status Entry::CheckEncoding(ByteSpan bytes) {
   const size_t n = bytes.size();
   if (n == 0) return Malformed("it is empty");
-  if (bytes[L::kVersion] != kEntryVersion) {
-    return Error{codes::kUnknownVersion, "The entry has version " +
-                                             std::to_string(bytes[L::kVersion]) +
+  ByteReader r(bytes);
+  const uint8_t version = r.U8();
+  if (version != kEntryVersion) {
+    return Error{codes::kUnknownVersion, "The entry has version " + std::to_string(version) +
                                              "; this node understands version 1 only."};
   }
   constexpr size_t kEntryBytesMax =
@@ -65,29 +67,32 @@ Status Entry::CheckEncoding(ByteSpan bytes) {
                                        std::to_string(kEntryBytesMax) + " are allowed."};
   }
   if (n < L::kOverhead) return Malformed("it is shorter than the fixed fields");
-  const uint64_t seq = GetU64(&bytes[L::kSeq]);
+  // The fixed fields are all there; they are read in layout order (docs/entry-format.md).
+  r.Take(sizeof(PublicKey));  // The author, checked by the signature.
+  const uint64_t seq = r.U64();
+  const bool prev_zero = IsZero(r.Take(sizeof(Hash32)));
+  const uint64_t timestamp_ms = r.U64();
+  r.U16();  // The kind: any value is valid here.
   if (seq == 0 || seq > kInt63Max) return Malformed("seq must be between 1 and 2^63-1");
-  if (GetU64(&bytes[L::kTimestamp]) > kInt63Max) {
-    return Malformed("timestamp_ms must be at most 2^63-1");
+  if (timestamp_ms > kInt63Max) return Malformed("timestamp_ms must be at most 2^63-1");
+  const std::string_view group = AsString(r.Prefixed8(UINT8_MAX));
+  if (!r.ok() || r.remaining() < 4 + sizeof(Signature)) {
+    return Malformed("it ends inside the group name");
   }
-  const size_t group_len = bytes[L::kGroupLen];
-  if (n < L::kOverhead + group_len) return Malformed("it ends inside the group name");
-  std::string_view group = AsString(bytes.subspan(L::kGroup, group_len));
   if (!IsValidGroupName(group)) {
     return Error{codes::kInvalidGroup,
                  "The group name is invalid: use 1 to 64 characters of a-z, 0-9, '.', '_' "
                  "and '-', starting with a letter or digit."};
   }
-  const size_t payload_len = GetU32(&bytes[L::kGroup + group_len]);
+  const size_t payload_len = r.U32();
   if (payload_len > limits::kPayloadBytesMax) {
     return Error{codes::kOversize, "The payload is " + std::to_string(payload_len) +
                                        " bytes; at most 65536 are allowed (store larger "
                                        "content as a blob)."};
   }
-  if (n != L::kOverhead + group_len + payload_len) {
+  if (r.remaining() != payload_len + sizeof(Signature)) {
     return Malformed("its length does not match the payload length field");
   }
-  const bool prev_zero = IsZero(bytes.subspan(L::kPrev, 32));
   if ((seq == 1) != prev_zero) {
     return Error{codes::kWrongPrev, seq == 1
                                         ? "The first entry of a feed must have an all-zero prev."

@@ -1,5 +1,6 @@
 #include "core/fork_proof.h"
 
+#include "core/byte_reader.h"
 #include "core/chain.h"
 #include "core/error_codes.h"
 
@@ -22,20 +23,19 @@ Status CheckSide(const std::vector<Entry>& side) {
   return Status::Ok();
 }
 
-Result<std::vector<Entry>> DecodeSide(ByteSpan& in) {
-  if (in.size() < 4) return BadProof("it is truncated");
-  const uint32_t count = GetU32(in.data());
-  in = in.subspan(4);
+Result<std::vector<Entry>> DecodeSide(ByteReader& r) {
+  const uint32_t count = r.U32();
+  if (!r.ok()) return BadProof("it is truncated");
   if (count == 0 || count > kForkProofRunEntriesMax) return BadProof("a side count is invalid");
   std::vector<Entry> side;
   for (uint32_t i = 0; i < count; ++i) {
-    if (in.size() < 4) return BadProof("it is truncated");
-    const uint32_t len = GetU32(in.data());
-    if (in.size() - 4 < len) return BadProof("it is truncated");
-    auto e = Entry::Decode(in.subspan(4, len));
+    // The entry decoder judges an entry's size (OVERSIZE), so a length is bounded here only
+    // by the bytes that remain.
+    const ByteSpan bytes = r.Prefixed32(UINT32_MAX);
+    if (!r.ok()) return BadProof("it is truncated");
+    auto e = Entry::Decode(bytes);
     if (!e.ok()) return e.error();
     side.push_back(std::move(e).value());
-    in = in.subspan(4 + len);
   }
   return side;
 }
@@ -70,12 +70,12 @@ Bytes EncodeForkProof(const ForkProof& proof) {
 }
 
 Result<ForkProof> DecodeForkProof(ByteSpan bytes) {
-  ByteSpan in = bytes;
-  auto a = DecodeSide(in);
+  ByteReader r(bytes);
+  auto a = DecodeSide(r);
   if (!a.ok()) return a.error();
-  auto b = DecodeSide(in);
+  auto b = DecodeSide(r);
   if (!b.ok()) return b.error();
-  if (!in.empty()) return BadProof("it has trailing bytes");
+  if (!r.AtEnd()) return BadProof("it has trailing bytes");
   return ForkProof{std::move(a).value(), std::move(b).value()};
 }
 

@@ -2,6 +2,7 @@
 
 #include <array>
 
+#include "core/byte_reader.h"
 #include "core/error_codes.h"
 
 namespace pando::names {
@@ -116,24 +117,20 @@ Result<Claim> DecodeClaim(ByteSpan b) {
   auto bad = [](const std::string& why) {
     return Error{codes::kBadClaim, "The name claim is malformed: " + why + "."};
   };
-  if (b.size() < 2) return bad("it is cut short");
-  if (b[0] != kClaimVersion) return bad("version " + std::to_string(b[0]) + " is not 1");
-  const size_t n = b[1];
+  ByteReader r(b);
+  const uint8_t version = r.U8();
+  const size_t n = r.U8();
+  if (!r.ok()) return bad("it is cut short");
+  if (version != kClaimVersion) return bad("version " + std::to_string(version) + " is not 1");
   if (n < kNameMin || n > kNameMax) return bad("the name length is not 3 to 32");
-  if (b.size() != 2 + n + 32 * 3 + 8 + 64) return bad("its length does not fit its name");
   Claim c;
-  c.name.assign(reinterpret_cast<const char*>(b.data() + 2), n);
-  size_t at = 2 + n;
-  auto take = [&](auto& out) {
-    std::copy(b.begin() + at, b.begin() + at + out.size(), out.begin());
-    at += out.size();
-  };
-  take(c.signer);
-  take(c.owner);
-  take(c.prev);
-  c.timestamp_ms = static_cast<int64_t>(GetU64(b.data() + at));
-  at += 8;
-  take(c.signature);
+  c.name.assign(AsString(r.Take(n)));
+  r.Read(c.signer);
+  r.Read(c.owner);
+  r.Read(c.prev);
+  c.timestamp_ms = static_cast<int64_t>(r.U64());
+  r.Read(c.signature);
+  if (!r.AtEnd()) return bad("its length does not fit its name");
   return c;
 }
 

@@ -1,7 +1,9 @@
 #include "crdt/op.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "core/byte_reader.h"
 #include "core/error_codes.h"
 #include "core/limits.h"
 #include "core/post.h"
@@ -31,64 +33,39 @@ bool IsPlainText(std::string_view s) {
   return IsUtf8(s);
 }
 
-class Reader {
- public:
-  explicit Reader(ByteSpan b) : b_(b) {}
-  bool U8(uint8_t* v) {
-    return Take(1, [&](const uint8_t* p) { *v = p[0]; });
-  }
-  bool U16(uint16_t* v) {
-    return Take(2, [&](const uint8_t* p) { *v = GetU16(p); });
-  }
-  bool U32(uint32_t* v) {
-    return Take(4, [&](const uint8_t* p) { *v = GetU32(p); });
-  }
-  bool U64(uint64_t* v) {
-    return Take(8, [&](const uint8_t* p) { *v = GetU64(p); });
-  }
-  bool Str(size_t n, std::string* s) {
-    return Take(n, [&](const uint8_t* p) { s->assign(reinterpret_cast<const char*>(p), n); });
-  }
-  bool Id(ElemId* id) {
-    return Take(32, [&](const uint8_t* p) { std::copy(p, p + 32, id->entry.begin()); }) &&
-           U16(&id->index);
-  }
-  bool AtEnd() const { return pos_ == b_.size(); }
+// An element id: the entry id and the index inside its operation.
+constexpr size_t kElemIdBytes = 32 + 2;
 
- private:
-  template <typename F>
-  bool Take(size_t n, F f) {
-    if (b_.size() - pos_ < n) return false;
-    f(b_.data() + pos_);
-    pos_ += n;
-    return true;
-  }
-  ByteSpan b_;
-  size_t pos_ = 0;
-};
-
-// A count of items: 1..kItemsMax.
-bool Count(Reader& r, uint16_t* n) { return r.U16(n) && *n >= 1 && *n <= kItemsMax; }
-
-Result<std::string> Value(Reader& r) {
-  uint32_t len = 0;
-  std::string v;
-  if (!r.U32(&len) || len > kValueBytesMax || !r.Str(len, &v)) return Bad("a value is cut short");
-  if (!IsJsonValue(v)) return Bad("a value is not one JSON text");
-  return v;
+ElemId ReadId(ByteReader& r) {
+  ElemId id;
+  r.Read(id.entry);
+  id.index = r.U16();
+  return id;
 }
 
-Result<std::vector<ElemId>> Ids(Reader& r) {
+// A count of items: 1..kItemsMax.
+bool Count(ByteReader& r, uint16_t* n) {
+  *n = r.U16();
+  return r.ok() && *n >= 1 && *n <= kItemsMax;
+}
+
+Result<std::string> Value(ByteReader& r) {
+  const ByteSpan v = r.Prefixed32(kValueBytesMax);
+  if (!r.ok()) return Bad("a value is cut short");
+  if (!IsJsonValue(AsString(v))) return Bad("a value is not one JSON text");
+  return std::string(AsString(v));
+}
+
+Result<std::vector<ElemId>> Ids(ByteReader& r) {
   uint16_t n = 0;
   if (!Count(r, &n)) return Bad("an element count is not 1.." + std::to_string(kItemsMax));
+  if (r.remaining() < n * kElemIdBytes) return Bad("an element id is cut short");
   std::vector<ElemId> ids(n);
-  for (auto& id : ids) {
-    if (!r.Id(&id)) return Bad("an element id is cut short");
-  }
+  for (auto& id : ids) id = ReadId(r);
   return ids;
 }
 
-Result<std::vector<std::string>> Values(Reader& r) {
+Result<std::vector<std::string>> Values(ByteReader& r) {
   uint16_t n = 0;
   if (!Count(r, &n)) return Bad("a value count is not 1.." + std::to_string(kItemsMax));
   std::vector<std::string> out;
@@ -101,7 +78,7 @@ Result<std::vector<std::string>> Values(Reader& r) {
   return out;
 }
 
-Result<Action> DecodeAction(Type type, uint8_t action, Reader& r) {
+Result<Action> DecodeAction(Type type, uint8_t action, ByteReader& r) {
   switch (type) {
     case Type::kMap: {
       if (action != kMapUpdateAction) break;
@@ -111,10 +88,10 @@ Result<Action> DecodeAction(Type type, uint8_t action, Reader& r) {
       u.fields.resize(n);
       for (uint16_t i = 0; i < n; ++i) {
         MapField& f = u.fields[i];
-        uint8_t len = 0, has = 0;
-        if (!r.U8(&len) || len == 0 || !r.Str(len, &f.field) || !r.U8(&has) || has > 1) {
-          return Bad("a map field is cut short or empty");
-        }
+        const ByteSpan field = r.Prefixed8(kFieldBytesMax);
+        const uint8_t has = r.U8();
+        if (!r.ok() || field.empty() || has > 1) return Bad("a map field is cut short or empty");
+        f.field.assign(AsString(field));
         if (!IsPlainText(f.field)) return Bad("a map field is not UTF-8 text");
         if (i > 0 && !(u.fields[i - 1].field < f.field)) {
           return Bad("map fields are not in strictly increasing order");
@@ -147,12 +124,11 @@ Result<Action> DecodeAction(Type type, uint8_t action, Reader& r) {
     case Type::kSeq:
       if (action == kSeqInsertAction) {
         SeqInsert ins;
-        uint8_t has = 0;
-        if (!r.U8(&has) || has > 1) return Bad("the insert position is cut short");
+        const uint8_t has = r.U8();
+        if (!r.ok() || has > 1) return Bad("the insert position is cut short");
         if (has) {
-          ElemId after;
-          if (!r.Id(&after)) return Bad("the insert position is cut short");
-          ins.after = after;
+          ins.after = ReadId(r);
+          if (!r.ok()) return Bad("the insert position is cut short");
         }
         auto v = Values(r);
         if (!v.ok()) return v.error();
@@ -167,8 +143,8 @@ Result<Action> DecodeAction(Type type, uint8_t action, Reader& r) {
       break;
     case Type::kCounter:
       if (action == kCounterAddAction) {
-        uint64_t d = 0;
-        if (!r.U64(&d)) return Bad("the counter delta is cut short");
+        const uint64_t d = r.U64();
+        if (!r.ok()) return Bad("the counter delta is cut short");
         if (d == 0) return Bad("a counter delta of zero");
         return Action(CounterAdd{static_cast<int64_t>(d)});
       }
@@ -247,11 +223,39 @@ Type Op::type() const {
   }
 }
 
+namespace {
+// The deepest nesting of arrays and objects in `text`, counted outside strings. Values are
+// re-encoded recursively wherever they are shown, so their depth is bounded (kValueDepthMax)
+// before any parser or printer sees them.
+size_t NestingDepth(std::string_view text) {
+  size_t depth = 0, deepest = 0;
+  bool in_string = false, escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return deepest;
+}
+}  // namespace
+
 bool IsJsonValue(std::string_view text) {
   // nlohmann's parser stops at a NUL byte and skips a byte order mark; neither belongs in a
   // value, which must be exactly one JSON text in UTF-8.
   if (text.size() > kValueBytesMax || text.find('\0') != std::string_view::npos ||
-      text.starts_with("\xEF\xBB\xBF") || !IsUtf8(text)) {
+      text.starts_with("\xEF\xBB\xBF") || !IsUtf8(text) || NestingDepth(text) > kValueDepthMax) {
     return false;
   }
   return nlohmann::json::accept(text);
@@ -266,19 +270,22 @@ Hlc HlcForWrite(Hlc seen, int64_t now_ms) {
 }
 
 Result<Op> DecodeOp(ByteSpan payload) {
-  Reader r(payload);
-  uint8_t format = 0, type = 0, action = 0, flags = 0, name_len = 0;
+  ByteReader r(payload);
   Op op;
-  if (!r.U8(&format) || !r.U8(&type) || !r.U8(&action) || !r.U8(&flags) || !r.U64(&op.hlc) ||
-      !r.U8(&name_len)) {
-    return Bad("the header is cut short");
-  }
+  const uint8_t format = r.U8();
+  const uint8_t type = r.U8();
+  const uint8_t action = r.U8();
+  const uint8_t flags = r.U8();
+  op.hlc = r.U64();
+  const uint8_t name_len = r.U8();
+  if (!r.ok()) return Bad("the header is cut short");
   if (format != kOpFormat) return Bad("format " + std::to_string(format) + " is not 1");
   if (type < 1 || type > 4) return Bad("type " + std::to_string(type) + " is unknown");
   if ((flags & ~kPersonalFlag) != 0) return Bad("unknown flags are set");
   if (op.hlc >= kHlcLimit) return Bad("the clock reading is 2^63 or more");
-  if (name_len == 0 || name_len > kNameBytesMax || !r.Str(name_len, &op.name) ||
-      !IsPlainText(op.name)) {
+  const bool name_len_ok = name_len >= 1 && name_len <= kNameBytesMax;
+  if (name_len_ok) op.name.assign(AsString(r.Take(name_len)));
+  if (!name_len_ok || !r.ok() || !IsPlainText(op.name)) {
     return Bad("the object name is not 1.." + std::to_string(kNameBytesMax) +
                " bytes of UTF-8 text");
   }

@@ -32,6 +32,7 @@ std::optional<Type> ParseType(std::string_view name);
 inline constexpr size_t kNameBytesMax = 128;     // Object names: 1..128 bytes.
 inline constexpr size_t kFieldBytesMax = 255;    // Map fields: 1..255 bytes.
 inline constexpr size_t kValueBytesMax = 65536;  // A value: a JSON text of at most 64 KiB.
+inline constexpr size_t kValueDepthMax = 64;     // Arrays and objects nested in a value.
 inline constexpr size_t kItemsMax = 1024;        // Fields, elements or tags in one operation.
 
 // A hybrid logical clock reading: milliseconds since the Unix epoch in the high 48 bits, a
@@ -105,7 +106,7 @@ Bytes EncodeOp(const Op& op);
 Status CheckOp(const Op& op);
 
 // Whether `text` is one JSON text (RFC 8259) in UTF-8, of at most kValueBytesMax bytes, with
-// no byte order mark and no NUL byte.
+// no byte order mark and no NUL byte, whose arrays and objects nest at most kValueDepthMax deep.
 bool IsJsonValue(std::string_view text);
 
 }  // namespace pando::crdt

@@ -1,4 +1,5 @@
 // The JSON API under /api/v1 (docs/api.md).
+#include <algorithm>
 #include <boost/beast/http.hpp>
 #include <charconv>
 #include <limits>
@@ -17,8 +18,11 @@ namespace {
 using bhttp::verb;
 using nlohmann::json;
 
-// Most items a list route returns.
+// Most items a list route returns, and the log's page when the client names no limit.
 constexpr size_t kListMax = 1000;
+constexpr size_t kLogDefault = 100;
+// Most bytes of the items of one answer (before JSON's quotes and commas).
+constexpr size_t kListBytesMax = size_t{4} << 20;
 
 // A whole query value as a number in [lo, hi]; nullopt if it is anything else.
 template <typename T>
@@ -41,10 +45,9 @@ Result<Hash32> IdOf(std::string_view hex) {
 
 // The body as a JSON object; BAD_JSON or BAD_ARGUMENT otherwise.
 Result<json> JsonObject(const Request& req, std::string_view shape) {
-  auto j = json::parse(req.body(), nullptr, false);
-  if (j.is_discarded())
-    return Error{codes::kBadJson, "The body is not JSON; send " + std::string(shape) + "."};
-  if (!j.is_object()) return Error{codes::kBadArgument, "Send " + std::string(shape) + "."};
+  auto j = BoundedJson(req.body(), shape);
+  if (!j.ok()) return j.error();
+  if (!j->is_object()) return Error{codes::kBadArgument, "Send " + std::string(shape) + "."};
   return j;
 }
 
@@ -91,10 +94,9 @@ void PostEntries(Context& ctx, const Call& call, Respond respond) {
 
 Response PeersBlock(Context& ctx, const Call& call, bool block) {
   const Request& req = call.req;
-  if (!call.loopback) {
-    return ErrorResponse(
-        Error{codes::kForbidden, "Peer blocks are for the node's operator, on its machine."}, req);
-  }
+  const Status allowed =
+      OperatorCall(ctx, call, "Peer blocks are for the node's operator, on its machine.");
+  if (!allowed.ok()) return ErrorResponse(allowed.error(), req);
   constexpr std::string_view kShape = "{\"peers\": [AUTHOR_ID, ...], \"seconds\": N}";
   auto j = JsonObject(req, kShape);
   if (!j.ok()) return ErrorResponse(j.error(), req);
@@ -123,6 +125,30 @@ Response PeersBlock(Context& ctx, const Call& call, bool block) {
   return JsonResponse(200, {{"peers", keys.size()}}, req);
 }
 
+// A log cursor as the API writes it: "TIMESTAMP_MS.ID" (decimal, then 64 hex digits).
+std::string CursorText(int64_t timestamp_ms, const Hash32& id) {
+  return std::to_string(timestamp_ms) + "." + ToHex(id);
+}
+
+// The cursor in query parameter `key`, if given; BAD_ARGUMENT if it is not one.
+Result<std::optional<store::LogCursor>> CursorOf(const Call& call, std::string_view key) {
+  auto text = QueryValue(call.query, key);
+  if (!text || text->empty()) return std::optional<store::LogCursor>();
+  const size_t dot = text->find('.');
+  auto ts = dot == std::string::npos
+                ? std::nullopt
+                : NumberIn<int64_t>(text->substr(0, dot), 0, std::numeric_limits<int64_t>::max());
+  auto id = dot == std::string::npos ? Result<Hash32>(Error{codes::kBadId, ""})
+                                     : IdOf(std::string_view(*text).substr(dot + 1));
+  if (!ts || !id.ok()) {
+    return Error{codes::kBadArgument, std::string(key) +
+                                          " must be a cursor TIMESTAMP_MS.ID, as a page's "
+                                          "\"next\" gives it."};
+  }
+  return std::optional<store::LogCursor>(store::LogCursor{*ts, *id});
+}
+
+// GET /api/v1/log and /api/v1/groups/G/entries: one page of the log (docs/api.md).
 Result<json> Log(Context& ctx, const Call& call, std::optional<std::string> group) {
   store::LogQuery q;
   if (!group) group = QueryValue(call.query, "group");
@@ -132,23 +158,61 @@ Result<json> Log(Context& ctx, const Call& call, std::optional<std::string> grou
     if (!key.ok()) return key.error();
     q.author = *key;
   }
-  if (auto l = QueryValue(call.query, "limit"); l && !l->empty()) {
-    // SQLite's LIMIT is a signed 64-bit number.
-    auto n = NumberIn<size_t>(*l, 0, std::numeric_limits<int64_t>::max());
-    if (!n) return Error{codes::kBadArgument, "limit must be a number from 0 to 2^63-1."};
-    q.limit = *n;
-    q.newest_first = q.limit > 0;
+  // limit=0 is the default too: what `pando log` asks for when given no --limit.
+  const bool zero = QueryValue(call.query, "limit").value_or("") == "0";
+  auto limit = zero ? Result<size_t>(kLogDefault) : LimitOf(call, kLogDefault, kListMax);
+  if (!limit.ok()) return limit.error();
+  auto before = CursorOf(call, "before");
+  if (!before.ok()) return before.error();
+  auto after = CursorOf(call, "after");
+  if (!after.ok()) return after.error();
+  if (*before && *after) return Error{codes::kBadArgument, "Give before or after, not both."};
+  q.limit = *limit;
+  // Newest first when the client asked for a number or pages backwards; else log order.
+  q.newest_first = (!zero && QueryValue(call.query, "limit").value_or("") != "") || *before;
+  q.from = *before ? *before : *after;
+  if (q.newest_first && *after) {
+    return Error{codes::kBadArgument, "after pages in log order: give it without limit."};
   }
-  auto entries = ctx.node->store().Log(q);
-  if (!entries.ok()) return entries.error();
-  auto authors = ctx.node->store().Authors();
-  if (!authors.ok()) return authors.error();
+  q.bytes_max = kListBytesMax / 2;  // Hex doubles each entry's bytes.
+  auto page = ctx.node->store().LogPage(q);
+  if (!page.ok()) return page.error();
+  std::vector<PublicKey> authors;
   json list = json::array(), forked = json::array();
-  for (const Entry& e : *entries) list.push_back(ToHex(e.bytes()));
-  for (const auto& a : *authors) {
-    if (a.forked) forked.push_back(AuthorId(a.key));
+  for (const Entry& e : page->entries) {
+    list.push_back(ToHex(e.bytes()));
+    authors.push_back(e.author());
   }
-  return json{{"entries", list}, {"forked_authors", forked}};
+  std::sort(authors.begin(), authors.end());
+  authors.erase(std::unique(authors.begin(), authors.end()), authors.end());
+  auto forked_keys = ctx.node->store().ForkedAmong(authors);
+  if (!forked_keys.ok()) return forked_keys.error();
+  for (const PublicKey& a : *forked_keys) forked.push_back(AuthorId(a));
+  json answer = {{"entries", list}, {"forked_authors", forked}};
+  if (page->more) {
+    answer["next"] = CursorText(page->entries.back().timestamp_ms(), page->entries.back().id());
+  }
+  return answer;
+}
+
+// A page of posts newest first (latest, an author's): `fetch(n, before)` reads n of them.
+// One more than the page is read, so "next" is there only when more follow.
+template <typename Fetch>
+Result<json> PostsPage(const Call& call, size_t max, Fetch fetch) {
+  auto limit = LimitOf(call, 20, max);
+  if (!limit.ok()) return limit.error();
+  auto before = CursorOf(call, "before");
+  if (!before.ok()) return before.error();
+  Result<std::vector<store::PostInfo>> posts = fetch(*limit + 1, *before);
+  if (!posts.ok()) return posts.error();
+  json list = json::array();
+  for (size_t i = 0; i < posts->size() && i < *limit; ++i) list.push_back(PostJson((*posts)[i]));
+  json answer = {{"posts", list}};
+  if (posts->size() > *limit) {
+    const store::PostInfo& last = (*posts)[*limit - 1];
+    answer["next"] = CursorText(last.timestamp_ms, last.id);
+  }
+  return answer;
 }
 
 Result<json> Search(Context& ctx, const Call& call) {
@@ -181,17 +245,16 @@ std::optional<Result<json>> GetRoute(Context& ctx, const Call& call) {
   if (path == "/api/v1/log") return Log(ctx, call, std::nullopt);
   if (path == "/api/v1/search") return Search(ctx, call);
   if (path == "/api/v1/latest") {
-    auto limit = LimitOf(call, 20, 100);
-    if (!limit.ok()) return Result<json>(limit.error());
-    auto posts = store.Latest(kinds::kCatalog, *limit);
-    if (!posts.ok()) return Result<json>(posts.error());
-    json list = json::array();
-    for (const auto& p : *posts) list.push_back(PostJson(p));
-    return Result<json>(json{{"posts", list}});
+    return PostsPage(call, 100, [&](size_t n, std::optional<store::LogCursor> before) {
+      return store.Latest(kinds::kCatalog, n, before);
+    });
   }
   if (path == "/api/v1/groups") {
+    // The status is held in a local: a range-for over a member of a temporary would read
+    // it after it was freed (the temporary lives only to the end of the range's expression).
+    const json status = ctx.node->StatusJson();
     json groups = json::array();
-    for (const auto& g : ctx.node->StatusJson()["groups"]) {
+    for (const auto& g : status["groups"]) {
       groups.push_back({{"name", g["name"]}, {"entries", g["entries"]}});
     }
     return Result<json>(json{{"groups", groups}});
@@ -215,26 +278,30 @@ std::optional<Result<json>> GetRoute(Context& ctx, const Call& call) {
   if (path.starts_with(kAuthors) && path.ends_with("/posts")) {
     auto key = ParseAuthorId(path.substr(kAuthors.size(), path.size() - kAuthors.size() - 6));
     if (!key.ok()) return Result<json>(key.error());
-    auto limit = LimitOf(call, 20, kListMax);
-    if (!limit.ok()) return Result<json>(limit.error());
-    auto posts = store.PostsBy(*key, *limit);
-    if (!posts.ok()) return Result<json>(posts.error());
-    json list = json::array();
-    for (const auto& p : *posts) list.push_back(PostJson(p));
-    return Result<json>(json{{"posts", list}});
-  }
-  constexpr std::string_view kEntries = "/api/v1/entries/";
-  if (path.starts_with(kEntries)) {
-    auto id = IdOf(path.substr(kEntries.size()));
-    if (!id.ok()) return Result<json>(id.error());
-    auto e = store.Get(*id);
-    if (!e.ok()) return Result<json>(e.error());
-    if (!e->has_value()) {
-      return Result<json>(Error{codes::kNotFound, "No stored entry has that id."});
-    }
-    return Result<json>(EntryJson(**e));
+    return PostsPage(call, kListMax, [&](size_t n, std::optional<store::LogCursor> before) {
+      return store.PostsBy(*key, n, before);
+    });
   }
   return std::nullopt;
+}
+
+// GET /api/v1/entries/ID. An entry never changes, so its answer is made once and then kept
+// by id (ctx.caches.entries, docs/web.md "Caching").
+Response EntryAnswer(Context& ctx, const Call& call, std::string_view hex) {
+  auto id = IdOf(hex);
+  if (!id.ok()) return ErrorResponse(id.error(), call.req);
+  const std::string key(reinterpret_cast<const char*>(id->data()), id->size());
+  if (const std::string* body = ctx.caches.entries.Get(key)) {
+    return MakeResponse(200, *body, "application/json", call.req);
+  }
+  auto e = ctx.node->store().Get(*id);
+  if (!e.ok()) return ErrorResponse(e.error(), call.req);
+  if (!e->has_value()) {
+    return ErrorResponse(Error{codes::kNotFound, "No stored entry has that id."}, call.req);
+  }
+  Response r = JsonResponse(200, EntryJson(**e), call.req);
+  if (call.req.method() == verb::get) ctx.caches.entries.Put(key, r.body());
+  return r;
 }
 
 // Every route and the methods it takes, for telling 405 from 404.
@@ -308,6 +375,10 @@ void HandleApi(Context& ctx, const Call& call, Respond respond) {
                                   [respond = std::move(respond), r = AnswerShape(req)](bool held) {
                                     respond(JsonResponse(200, {{"held", held}}, r));
                                   });
+  }
+  constexpr std::string_view kEntries = "/api/v1/entries/";
+  if ((method == verb::get || method == verb::head) && call.path.starts_with(kEntries)) {
+    return respond(EntryAnswer(ctx, call, call.path.substr(kEntries.size())));
   }
   if (method == verb::get || method == verb::head) {
     if (auto answer = GetRoute(ctx, call)) {

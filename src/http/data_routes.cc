@@ -68,13 +68,14 @@ Result<PublicKey> OwnerOf(const Call& call) {
   return ParseAuthorId(*o);
 }
 
-bool LoopbackOnly(const Call& call, Respond& respond) {
-  if (call.loopback) return true;
-  respond(ErrorResponse(Error{codes::kForbidden,
-                              "Writes through this route are signed by the node's own key, so "
-                              "they are for its operator, on its machine; others post entries "
-                              "they signed to /api/v1/entries."},
-                        call.req));
+// Whether the operator sent call (OperatorCall); answers the refusal if not.
+bool OperatorOnly(Context& ctx, const Call& call, Respond& respond) {
+  const Status s = OperatorCall(ctx, call,
+                                "Writes through this route are signed by the node's own key, so "
+                                "they are for its operator, on its machine; others post entries "
+                                "they signed to /api/v1/entries.");
+  if (s.ok()) return true;
+  respond(ErrorResponse(s.error(), call.req));
   return false;
 }
 
@@ -122,29 +123,28 @@ void KvGet(Context& ctx, const Call& call, const Params& p, Respond& respond) {
         respond, call,
         Error{codes::kNotFound, "The map has no key '" + p[2] + "' (or it was deleted)."});
   }
-  auto v = json::parse(*(*cell)->value, nullptr, false);
+  // The value was signed by whoever wrote it, perhaps on another node: parsed within the
+  // same bounds as a body, so a hostile one cannot exhaust the stack when it is shown.
+  auto v = BoundedJson(*(*cell)->value, "a value within the bounds");
   Answer(respond, call,
          json{{"key", p[2]},
-              {"value", v},
+              {"value", v.ok() ? *v : json(nullptr)},
               {"entry", ToHex((*cell)->stamp.entry)},
               {"hlc", (*cell)->stamp.hlc}});
 }
 
 void KvPut(Context& ctx, const Call& call, const Params& p, Respond& respond) {
-  if (!LoopbackOnly(call, respond)) return;
-  const json value = json::parse(call.req.body(), nullptr, false);
-  if (value.is_discarded()) {
-    return Answer(respond, call,
-                  Error{codes::kBadJson, "The body must be the key's new value, as JSON."});
-  }
+  if (!OperatorOnly(ctx, call, respond)) return;
+  auto value = BoundedJson(call.req.body(), "the key's new value, as JSON");
+  if (!value.ok()) return Answer(respond, call, value.error());
   const bool personal = QueryValue(call.query, "personal").value_or("") == "1";
-  auto op = data::MapWrite(p[1], personal, {{p[2], value.dump()}});
+  auto op = data::MapWrite(p[1], personal, {{p[2], value->dump()}});
   if (!op.ok()) return Answer(respond, call, op.error());
   Sign(ctx, call, p[0], std::move(*op), respond);
 }
 
 void KvDelete(Context& ctx, const Call& call, const Params& p, Respond& respond) {
-  if (!LoopbackOnly(call, respond)) return;
+  if (!OperatorOnly(ctx, call, respond)) return;
   const bool personal = QueryValue(call.query, "personal").value_or("") == "1";
   auto op = data::MapWrite(p[1], personal, {{p[2], std::nullopt}});
   if (!op.ok()) return Answer(respond, call, op.error());
@@ -204,15 +204,16 @@ void Profile(Context& ctx, const Call& call, const Params& p, Respond& respond) 
 }
 
 void PutProfile(Context& ctx, const Call& call, const Params&, Respond& respond) {
-  if (!LoopbackOnly(call, respond)) return;
-  auto j = json::parse(call.req.body(), nullptr, false);
-  if (j.is_discarded() || !j.is_object() || j.empty()) {
-    return Answer(respond, call,
-                  Error{codes::kBadJson,
-                        "Send {\"FIELD\": VALUE, ...}: the fields to set (null deletes one)."});
+  if (!OperatorOnly(ctx, call, respond)) return;
+  constexpr std::string_view kShape =
+      "{\"FIELD\": VALUE, ...}: the fields to set (null deletes one)";
+  auto j = BoundedJson(call.req.body(), kShape);
+  if (j.ok() && (!j->is_object() || j->empty())) {
+    j = Error{codes::kBadJson, "Send " + std::string(kShape) + "."};
   }
+  if (!j.ok()) return Answer(respond, call, j.error());
   std::vector<std::pair<std::string, std::optional<std::string>>> fields;
-  for (auto& [k, v] : j.items()) {
+  for (auto& [k, v] : j->items()) {
     fields.emplace_back(k, v.is_null() ? std::nullopt : std::optional<std::string>(v.dump()));
   }
   auto op = data::MapWrite(std::string(data::kProfile), true, std::move(fields));
@@ -237,14 +238,15 @@ void Follows(Context& ctx, const Call& call, const Params& p, Respond& respond) 
 }
 
 void Follow(Context& ctx, const Call& call, const Params& p, Respond& respond, bool follow) {
-  if (!LoopbackOnly(call, respond)) return;
+  if (!OperatorOnly(ctx, call, respond)) return;
   std::string id;
   if (follow) {
-    auto j = json::parse(call.req.body(), nullptr, false);
-    if (j.is_discarded() || !j.is_object() || !j.contains("author") || !j["author"].is_string()) {
+    auto j = BoundedJson(call.req.body(), "{\"author\": AUTHOR_ID}");
+    if (!j.ok()) return Answer(respond, call, j.error());
+    if (!j->is_object() || !j->contains("author") || !(*j)["author"].is_string()) {
       return Answer(respond, call, Error{codes::kBadJson, "Send {\"author\": AUTHOR_ID}."});
     }
-    id = j["author"].get<std::string>();
+    id = (*j)["author"].get<std::string>();
   } else {
     id = p[0];
   }

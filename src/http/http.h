@@ -11,6 +11,7 @@
 
 #include "core/entry.h"
 #include "core/error.h"
+#include "http/cache.h"
 
 namespace pando::node {
 class Node;
@@ -30,6 +31,11 @@ class Metrics;
 struct Context {
   node::Node* node = nullptr;
   Metrics* metrics = nullptr;
+  // The server's own address as bound ("127.0.0.1:8080", "[::]:8080") and its port: what
+  // the Host header of an operator's request may name (OperatorCall).
+  std::string host;
+  uint16_t port = 0;
+  ReadCaches caches{};  // Owned; see cache.h.
 };
 
 // Per request: the request and where it came from.
@@ -51,6 +57,24 @@ Response JsonResponse(unsigned status, const nlohmann::json& body, const Request
 Request AnswerShape(const Request& req);
 // {"error": {"code": CODE, "message": sentence}} with the code's status.
 Response ErrorResponse(const Error& e, const Request& req);
+
+// The most bytes, and the deepest nesting of arrays and objects, of JSON the server parses:
+// deeper input would exhaust the stack of the recursive code that walks a value (dump,
+// comparison), as 200,000 nested arrays once did.
+inline constexpr size_t kJsonBytesMax = 1 << 20;
+inline constexpr int kJsonDepthMax = 64;
+
+// `text` (a request body, or a JSON value a peer signed) parsed once within those bounds,
+// the byte limit checked first. BAD_JSON otherwise, with a sentence ending "send `shape`."
+Result<nlohmann::json> BoundedJson(std::string_view text, std::string_view shape);
+
+// Whether `call` may use an operator route: one that writes with the node's own key (kv,
+// profile, follows) or steers the node (peer blocks). The client must be on this machine
+// (else FORBIDDEN with the sentence `forbidden`) and not a web page of another site nor a
+// request through a foreign host name (CSRF, DNS rebinding; else CROSS_SITE): the Host
+// header names the node (OwnHost), any Origin is http://<that Host>, any Sec-Fetch-Site is
+// same-origin or none, and a body comes as application/json. docs/api.md, "Operator routes".
+Status OperatorCall(const Context& ctx, const Call& call, std::string_view forbidden);
 
 // The value of `key` in a query string, percent-decoded ('+' is a space); nullopt if absent.
 std::optional<std::string> QueryValue(std::string_view query, std::string_view key);

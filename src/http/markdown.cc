@@ -4,6 +4,7 @@
 #include <cmark-gfm.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <memory>
 
@@ -30,9 +31,36 @@ bool TablesAreSafe(std::string_view text) {
   return widest == 0 || (widest + 1) * lines <= kTableCellsMax;
 }
 
+std::atomic<uint64_t> renders{0};
+
 }  // namespace
 
+uint64_t AutolinkWork(std::string_view text) {
+  uint64_t work = 0, ats = 0, length = 0;
+  for (char c : text) {
+    if (c == '\n') {
+      work += ats * length;
+      ats = length = 0;
+      continue;
+    }
+    ++length;
+    if (c == '@') ++ats;
+  }
+  return work + ats * length;
+}
+
+uint64_t MarkdownRenders() { return renders.load(std::memory_order_relaxed); }
+
+std::string RenderPost(TextCache& cache, const Hash32& id, std::string_view markdown) {
+  const std::string_view key(reinterpret_cast<const char*>(id.data()), id.size());
+  if (const std::string* html = cache.Get(key)) return *html;
+  std::string html = RenderMarkdown(markdown);
+  cache.Put(std::string(key), html);
+  return html;
+}
+
 std::string RenderMarkdown(std::string_view markdown) {
+  renders.fetch_add(1, std::memory_order_relaxed);
   // Registers the extensions once (cmark-gfm keeps them in a process-wide list).
   static const bool registered = [] {
     cmark_gfm_core_extensions_ensure_registered();
@@ -45,8 +73,10 @@ std::string RenderMarkdown(std::string_view markdown) {
   std::unique_ptr<cmark_parser, decltype(&cmark_parser_free)> parser(cmark_parser_new(options),
                                                                      &cmark_parser_free);
   const bool tables = TablesAreSafe(markdown);
+  const bool autolinks = AutolinkWork(markdown) <= kAutolinkWorkMax;
   for (const char* name : {"table", "strikethrough", "autolink", "tasklist", "tagfilter"}) {
     if (!tables && std::string_view(name) == "table") continue;
+    if (!autolinks && std::string_view(name) == "autolink") continue;
     if (cmark_syntax_extension* ext = cmark_find_syntax_extension(name)) {
       cmark_parser_attach_syntax_extension(parser.get(), ext);
     }

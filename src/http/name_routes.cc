@@ -17,12 +17,11 @@ using nlohmann::json;
 
 // The claim of a body {"claim": "<hex>"}. Errors: BAD_JSON, BAD_CLAIM.
 Result<names::Claim> ClaimOf(const Call& call) {
-  const json j = json::parse(call.req.body(), nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
-    return Error{codes::kBadJson, "The body must be {\"claim\": \"<hex>\"}."};
-  }
-  auto bytes = j.contains("claim") && j["claim"].is_string()
-                   ? FromHex(j["claim"].get<std::string>())
+  auto j = BoundedJson(call.req.body(), "{\"claim\": \"<hex>\"}");
+  if (!j.ok()) return j.error();
+  if (!j->is_object()) return Error{codes::kBadJson, "The body must be {\"claim\": \"<hex>\"}."};
+  auto bytes = j->contains("claim") && (*j)["claim"].is_string()
+                   ? FromHex((*j)["claim"].get<std::string>())
                    : std::nullopt;
   if (!bytes) return Error{codes::kBadClaim, "The body's claim must be the claim's bytes in hex."};
   return names::DecodeClaim(*bytes);

@@ -240,7 +240,7 @@ Response Post(Context& ctx, const Call& call, std::string_view hex) {
           std::to_string(entry.seq()) +
           " <span id=\"sig-badge\" data-state=\"pending\">Checking signature…</span></p>";
   if (post) {
-    main += "<div class=\"body\">" + RenderMarkdown(text) + "</div>";
+    main += "<div class=\"body\">" + RenderPost(ctx.caches.markdown, id, text) + "</div>";
     // HTML drops a newline right after <pre>: one is added so the text survives whole.
     main += "<pre id=\"source\" hidden>\n" + Escape(text) + "</pre>";
   } else {
@@ -358,14 +358,23 @@ pattern="[A-Za-z][A-Za-z0-9_\-]{2,31}"></label>
   return Html(200, Page("write", "Write", main), call);
 }
 
-}  // namespace
-
-Response HandlePage(Context& ctx, const Call& call) {
-  const std::string_view path = call.path;
-  const bool get = call.req.method() == bhttp::verb::get || call.req.method() == bhttp::verb::head;
-  if (!get) {
-    return ErrorPage(call, Error{codes::kMethodNotAllowed, "Pages answer GET only."});
+// A page's body for `path` as the store is now, from the page cache if the store has not
+// changed since it was made (docs/web.md, "Caching"); nullptr if not cached.
+const std::string* CachedPage(Context& ctx, std::string_view path) {
+  auto version = ctx.node->store().DataVersion();
+  if (!version.ok()) return nullptr;
+  ReadCaches& c = ctx.caches;
+  if (static_cast<uint64_t>(*version) != c.pages_version) {
+    // A commit may change any page: the list of latest posts, a profile name, a slug.
+    c.pages.Clear();
+    c.pages_version = static_cast<uint64_t>(*version);
+    return nullptr;
   }
+  return c.pages.Get(path);
+}
+
+Response Route(Context& ctx, const Call& call) {
+  const std::string_view path = call.path;
   if (path == "/") return Front(ctx, call);
   if (path == "/search") return Search(ctx, call);
   if (path == "/write") return Write(call);
@@ -380,6 +389,24 @@ Response HandlePage(Context& ctx, const Call& call) {
   if (path.starts_with("/p/")) return Post(ctx, call, path.substr(3));
   if (path.starts_with("/g/")) return Group(ctx, call, path.substr(3));
   return ErrorPage(call, Error{codes::kNotFound, "No page at " + std::string(path) + "."});
+}
+
+}  // namespace
+
+Response HandlePage(Context& ctx, const Call& call) {
+  const bhttp::verb method = call.req.method();
+  if (method != bhttp::verb::get && method != bhttp::verb::head) {
+    return ErrorPage(call, Error{codes::kMethodNotAllowed, "Pages answer GET only."});
+  }
+  // Every page but search is a function of its path and the store; search reads its query.
+  if (call.path == "/search") return Route(ctx, call);
+  if (const std::string* body = CachedPage(ctx, call.path)) return Html(200, *body, call);
+  Response r = Route(ctx, call);
+  // Only whole answers are kept: a HEAD answer has no body, an error page is not a page.
+  if (method == bhttp::verb::get && r.result_int() == 200) {
+    ctx.caches.pages.Put(std::string(call.path), r.body());
+  }
+  return r;
 }
 
 }  // namespace pando::http

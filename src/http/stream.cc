@@ -117,7 +117,9 @@ std::string ChangeMessage(Context& ctx, const Entry& e) {
       auto cell = store.CrdtMapField(key, f.field);
       nlohmann::json v = nullptr;
       if (cell.ok() && *cell && (*cell)->value) {
-        v = nlohmann::json::parse(*(*cell)->value, nullptr, false);
+        // Signed by the writer, perhaps elsewhere: bounded like a body (http.h).
+        auto bounded = BoundedJson(*(*cell)->value, "a value within the bounds");
+        if (bounded.ok()) v = std::move(bounded).value();
       }
       changes.push_back({{"key", f.field}, {"value", v}});
     }

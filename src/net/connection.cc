@@ -51,18 +51,28 @@ void Connection::Dial(asio::io_context& io, std::shared_ptr<TlsIdentity> identit
           return ready(Error{conn->deadline_passed_ ? codes::kTimeout : codes::kUnreachable,
                              "Cannot resolve " + conn->remote_ + ": " + ec.message() + "."});
         }
-        asio::async_connect(
-            conn->stream_.lowest_layer(), results,
-            [conn, expected, ready](const error_code& ec, const tcp::endpoint& ep) {
-              if (ec) {
-                conn->timer_.cancel();
-                return ready(
-                    Error{conn->deadline_passed_ ? codes::kTimeout : codes::kUnreachable,
-                          "Cannot connect to " + conn->remote_ + ": " + ec.message() + "."});
-              }
-              conn->remote_ = EndpointText(ep);
-              conn->Handshake(ssl::stream_base::client, expected, ready);
-            });
+        auto connected = [conn, expected, ready](const error_code& ec, const tcp::endpoint& ep) {
+          if (ec) {
+            conn->timer_.cancel();
+            return ready(Error{conn->deadline_passed_ ? codes::kTimeout : codes::kUnreachable,
+                               "Cannot connect to " + conn->remote_ + ": " + ec.message() + "."});
+          }
+          conn->remote_ = EndpointText(ep);
+          conn->Handshake(ssl::stream_base::client, expected, ready);
+        };
+        if (conn->limits_.bind_address.empty()) {
+          return asio::async_connect(conn->stream_.lowest_layer(), results, connected);
+        }
+        // From a chosen local address: one socket, bound first, to the first endpoint.
+        error_code bind_ec;
+        const tcp::endpoint target = *results.begin();
+        auto& socket = conn->stream_.lowest_layer();
+        const auto local = asio::ip::make_address(conn->limits_.bind_address, bind_ec);
+        if (!bind_ec) socket.open(target.protocol(), bind_ec);
+        if (!bind_ec) socket.bind(tcp::endpoint(local, 0), bind_ec);
+        if (bind_ec) return connected(bind_ec, target);
+        socket.async_connect(target,
+                             [connected, target](const error_code& e) { connected(e, target); });
       });
 }
 

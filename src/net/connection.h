@@ -39,6 +39,9 @@ struct ConnectionLimits {
   size_t send_queue_bytes_max = size_t{8} << 20;
   std::chrono::milliseconds connect_timeout{10'000};  // TCP connect and TLS handshake.
   std::chrono::milliseconds idle_timeout{60'000};     // Longest silence from the peer.
+  // Dial from this local IP address (empty: the system's choice). Tests dial from another
+  // loopback address (127.0.0.2) to act as a second machine.
+  std::string bind_address;
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {

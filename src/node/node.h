@@ -49,8 +49,10 @@
 #include "net/connection.h"
 #include "net/tls.h"
 #include "node/config.h"
+#include "proto/address_book.h"
 #include "proto/frame.h"
-#include "proto/replica.h"
+#include "proto/node_core.h"
+#include "proto/peer_guard.h"
 #include "store/store.h"
 
 namespace pando::node {
@@ -72,12 +74,11 @@ using HttpFactory = std::function<Result<std::unique_ptr<HttpService>>(
     boost::asio::io_context& io, const Endpoint& endpoint, Node* node)>;
 
 // Counters a node reports in its status.
+// (The entry counters are the core's, proto::NodeCoreCounters.)
 struct NodeCounters {
-  uint64_t entries_received = 0;  // New entries accepted from peers.
-  uint64_t entries_posted = 0;    // Local posts stored and broadcast.
-  uint64_t entries_pending = 0;   // Waiting for a feed predecessor now.
-  uint64_t duplicates = 0;        // Entries that arrived again.
   uint64_t bans = 0;
+  uint64_t refused_connections = 0;  // By PeerGuard: busy, rate-limited or banned.
+  uint64_t accept_errors = 0;        // accept() failed (descriptors exhausted, say).
   uint64_t frames_in = 0;
   uint64_t frames_out = 0;
 };
@@ -158,30 +159,15 @@ class Node {
   boost::asio::io_context& io() { return io_; }
 
  private:
-  struct Group {
-    std::string name;
-    uint32_t key = 0;  // Index in groups_: the Replica's key and this node's frame handle.
-    std::vector<proto::ReconItem> items;
-    std::unordered_map<Hash32, uint32_t, HashOf32> sizes;  // Held entries and their bytes.
-  };
-  struct FeedKey {
-    PublicKey author{};
-    uint32_t group = 0;
-    bool operator==(const FeedKey&) const = default;
-  };
-  struct FeedKeyHash {
-    size_t operator()(const FeedKey& k) const { return HashOf32{}(k.author) ^ k.group; }
-  };
   struct Peer {
     proto::NodeId id = proto::kNoNode;
     std::shared_ptr<net::Connection> conn;
+    std::string address;                             // The remote IP (for PeerGuard).
     bool outbound = false;                           // This node dialled the connection.
     bool hello = false;                              // The peer's HELLO arrived.
     std::vector<bool> bound;                         // GROUP sent, by local group index.
     std::unordered_map<uint32_t, uint32_t> handles;  // Peer's handle -> local group index.
     std::chrono::steady_clock::time_point last_used, last_sent;
-    std::chrono::steady_clock::time_point window_start;
-    uint64_t window_frames = 0;
     std::vector<proto::Frame> queue;  // Frames waiting while the connection is dialled.
     // Entries owed to the peer (ENTRIES answers), sent as its send queue drains.
     std::deque<std::pair<uint32_t, Hash32>> entries_out;
@@ -195,22 +181,29 @@ class Node {
     // than the send queue holds.
     std::deque<std::pair<uint32_t, Hash32>> wants_out;
   };
-  class Host;
+  class CoreHost;
   class Waiter;
 
   explicit Node(NodeConfig config);
   Status Init(const HttpFactory& http);
+  // The clocks: the shell reads them and hands them to the core.
   proto::TimeMs NowMs() const;
+  proto::TimeMs MonoMs() const;
 
-  // Peers.
+  // Peers (node_peers.cc).
   void StartAccept();
-  void OnConnected(std::shared_ptr<net::Connection> conn, bool outbound);
+  void OnAccepted(boost::asio::ip::tcp::socket s);
+  void OnConnected(std::shared_ptr<net::Connection> conn, bool outbound, std::string address = {});
+  // Gives back the PeerGuard count of an inbound connection, once.
+  void Uncount(const net::Connection* conn);
+  void OnHello(Peer& p, net::Connection& conn, const std::string& listen_address);
   void Dial(proto::NodeId id);
   void DialBootstrap();
+  void PeerUnreachable(proto::NodeId id);
   void OnFrame(net::Connection& conn, proto::Frame frame);
+  void OnEntriesFrame(proto::NodeId from, uint32_t group, proto::EntriesFrame& f);
   void OnClosed(net::Connection& conn, const Error& why);
   void Ban(proto::NodeId id, const Error& why);
-  bool Banned(proto::NodeId id);
   void Sweep();
   void SendFrame(Peer& peer, const proto::Frame& frame);
   // Sends ENTRIES frames from peer.entries_out while its send queue is short; re-arms the
@@ -220,33 +213,28 @@ class Node {
   void ReadOwedEntries(Peer& p);
   void ArmPump();
   void Deliver(proto::NodeId to, const proto::GroupMessage& m);
-  void LearnPeer(const PublicKey& key, const std::string& address);
+  void LearnPeer(const PublicKey& key, const std::string& address, bool first_hand);
 
-  // The Replica.
+  // The core (node.cc).
   void StartGroups(proto::NodeId contact);
-  void Flush();  // Carries out out_ and re-arms the protocol timer.
+  // Hands a message to the core, then carries out what it asks.
+  void OnMessage(proto::NodeId from, uint32_t group, proto::PeerBody body,
+                 std::span<const proto::ArrivingEntry> entries, bool from_broadcast);
+  // Carries out out_: the store submissions, the sends, the timer; bans `from` for a
+  // violation.
+  void Flush(proto::NodeId from = proto::kNoNode);
   void ArmTimer();
-  void OnMessage(proto::NodeId from, uint32_t group, proto::PeerBody body);
 
-  // Entries.
+  // Entries (node_entries.cc).
   Status LoadIndex();
   std::optional<Bytes> EntryBytes(const Hash32& id);
   // The encodings of these entries (nullopt: not held), from memory or the store in one read.
   std::vector<std::optional<Bytes>> EntriesBytes(std::span<const Hash32> ids);
-  // Checks an arriving entry; error: the sender misbehaved. nullopt: not new, or held back.
-  // `from` sent it; an entry that must wait for its predecessor makes the node ask `from`
-  // for that predecessor at once (a WANT), rather than wait for reconciliation.
-  Result<std::optional<uint32_t>> Admit(Group& g, const Entry& e, bool authenticated,
-                                        proto::NodeId from);
-  void Hold(Group& g, const Entry& e);
-  // Queues an admitted entry for the store; FlushStore hands the queue over.
-  void Submit(const Entry& e, uint32_t group);
-  // Submits what Submit queued: one store run per stretch of one feed and one waiter job
-  // for them all. An entry the store refuses is dropped from the index again.
-  void FlushStore();
-  // The entry `id` became its feed's head: store what waited for it.
-  void Release(const Hash32& id);
-  FeedHead* HeadOf(const FeedKey& feed);
+  // Keeps the bytes of entries the core just started holding, for relaying.
+  void Remember(const Entry& e);
+  // Submits what the core admitted: one store run per stretch of one feed and one waiter job
+  // for them all. An entry the store refuses is forgotten by the core again.
+  void FlushStore(std::vector<std::pair<Entry, uint32_t>> to_store);
 
   NodeConfig config_;
   boost::asio::io_context io_;
@@ -260,55 +248,34 @@ class Node {
   std::string info_path_;
   net::ConnectionLimits limits_;
 
-  proto::ReplicaConfig replica_config_;
-  std::unique_ptr<proto::Replica> replica_;
-  std::unique_ptr<Host> host_;
-  proto::ReplicaOutbox out_;
+  // The sans-IO logic: entries held, admission, the Replica; peers' accounting; addresses.
+  std::unique_ptr<proto::NodeCore> core_;
+  std::unique_ptr<CoreHost> core_host_;
+  proto::NodeOutbox out_;
+  proto::PeerGuard guard_;
+  proto::AddressBook book_;
   boost::asio::steady_timer timer_;
   boost::asio::steady_timer sweep_timer_;
   boost::asio::steady_timer pump_timer_;
+  boost::asio::steady_timer accept_timer_;  // Accepting again after accept() failed.
   bool pump_armed_ = false;
-  bool started_ = false;  // The groups joined their overlays.
   // The next HELLO's sender becomes the contact through which the groups (re)join.
   bool want_contact_ = false;
   std::chrono::steady_clock::time_point last_bootstrap_{};
   bool stopping_ = false;
   std::chrono::steady_clock::time_point began_;
 
-  std::vector<Group> groups_;
-  std::unordered_map<std::string, uint32_t> group_index_;
   std::unordered_map<proto::NodeId, Peer> peers_;
   std::unordered_set<proto::NodeId> dialling_;
-  std::unordered_map<proto::NodeId, proto::PeerRecord> book_;
-  std::unordered_map<proto::NodeId, std::chrono::steady_clock::time_point> bans_;
+  // Inbound connections PeerGuard counts, with their address, until they close.
+  std::unordered_map<const net::Connection*, std::string> counted_;
 
-  // Entries held back until their feed's gap fills, by the id of the entry they follow.
-  struct Waiting {
-    Entry entry;
-    uint32_t group;
-  };
-  std::unordered_multimap<Hash32, Waiting, HashOf32> pending_;
-  std::unordered_map<Hash32, Bytes, HashOf32> pending_bytes_;  // The same entries, by id.
-  std::unordered_map<FeedKey, FeedHead, FeedKeyHash> heads_;
-  // Bytes of recently seen entries, so relaying does not read the store.
+  // Bytes of recently held entries, so relaying does not read the store.
   std::unordered_map<Hash32, Bytes, HashOf32> recent_;
   std::deque<Hash32> recent_order_;
-  // Entries of the frame being handled, for Host::Accept, and whether chain verification
-  // has authenticated each already.
-  struct Arriving {
-    Entry entry;
-    bool authenticated = false;
-  };
-  std::unordered_map<Hash32, Arriving, HashOf32> arriving_;
-  std::vector<std::pair<Entry, uint32_t>> to_store_;  // Admitted, for FlushStore.
-  std::optional<Error> violation_;  // Set by Host::Accept when the sender misbehaved.
-  // Predecessors to ask the sender for after the current call: (group, id).
-  std::vector<std::pair<uint32_t, Hash32>> wanted_;
-  std::unordered_set<Hash32, HashOf32> asked_;  // Predecessors asked for already.
-  // The frame being handled is a BROADCAST: an entry that arrives ahead of its predecessor
-  // there makes the node ask for the predecessor. Entries from reconciliation do not (the
-  // predecessor is on its way in the same exchange, and a WANT would end the peer's session).
-  bool from_broadcast_ = false;
+  // Entries of the frame being handled, for relaying while it is handled.
+  std::unordered_map<Hash32, const Entry*, HashOf32> arriving_;
+  NodeCounters counters_;
 
   // WaitForEntry callers, by entry id.
   struct EntryWaiter {
@@ -330,12 +297,10 @@ class Node {
   };
   std::deque<PendingOp> ops_;
   bool signing_ = false;
-  int post_lock_fd_ = -1;
   crdt::Hlc last_hlc_ = 0;  // The newest clock this node signed.
   std::unique_ptr<boost::asio::steady_timer> sign_timer_;
   void SignNext();
   std::optional<KeyPair> signing_key_;  // The identity's key; set by Init.
-  NodeCounters counters_;
   std::optional<boost::asio::signal_set> signals_;
 
   // Names: the registry and the threads that call it (its backends may block on the network).

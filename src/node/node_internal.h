@@ -1,5 +1,5 @@
-// Node's helpers shared by node.cc and node_entries.cc: the waiter thread and the
-// ReplicaHost. Not part of the node's interface.
+// Node's helpers shared by node.cc, node_peers.cc and node_entries.cc: the waiter thread and
+// the core's host. Not part of the node's interface.
 #pragma once
 
 #include <map>
@@ -7,6 +7,13 @@
 #include "node/node.h"
 
 namespace pando::node {
+
+// A node id as the logs and the status show it: 16 hex digits.
+inline std::string NodeHex(proto::NodeId id) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(id));
+  return buf;
+}
 
 // Runs jobs off the loop's thread: with one thread, in order (waiting for the store's
 // futures); the names threads call the registry, whose backends may block on the network.
@@ -57,43 +64,17 @@ class Node::Waiter {
   std::vector<std::thread> threads_;
 };
 
-// What the Replica borrows on each call.
-class Node::Host final : public proto::ReplicaHost {
+// What the core borrows on each call: the store's feed heads and signature verification.
+class Node::CoreHost final : public proto::NodeCoreHost {
  public:
-  explicit Host(Node* node) : n_(node) {}
-  const proto::ReplicaConfig& config() const override { return n_->replica_config_; }
-  std::optional<uint32_t> EntryBytes(uint32_t group, const Hash32& id) override {
-    const Group& g = n_->groups_[group];
-    auto it = g.sizes.find(id);
-    if (it == g.sizes.end()) return std::nullopt;
-    return it->second;
+  explicit CoreHost(Node* node) : n_(node) {}
+  Result<std::optional<FeedHead>> StoredHead(const PublicKey& author, uint32_t group) override {
+    return n_->store_->Head(author, n_->core_->group_name(group));
   }
-  std::vector<proto::ReconItem> Items(uint32_t group) override { return n_->groups_[group].items; }
-  std::optional<uint32_t> Accept(uint32_t group, const Hash32& id, proto::NodeId from) override {
-    auto it = n_->arriving_.find(id);
-    if (it == n_->arriving_.end()) return std::nullopt;
-    auto admitted = n_->Admit(n_->groups_[group], it->second.entry, it->second.authenticated, from);
-    if (!admitted.ok()) {
-      if (!n_->violation_) n_->violation_ = admitted.error();
-      return std::nullopt;
-    }
-    return *admitted;
-  }
-  proto::SyncSession* FindSession(proto::NodeId peer, uint32_t group) override {
-    auto it = sessions_.find({peer, group});
-    return it == sessions_.end() ? nullptr : it->second.get();
-  }
-  proto::SyncSession& SetSession(proto::NodeId peer, uint32_t group,
-                                 std::unique_ptr<proto::SyncSession> session) override {
-    auto& slot = sessions_[{peer, group}];
-    slot = std::move(session);
-    return *slot;
-  }
-  void EraseSession(proto::NodeId peer, uint32_t group) override { sessions_.erase({peer, group}); }
+  Status Verify(const Entry& entry) override { return VerifyEntrySignature(entry); }
 
  private:
   Node* n_;
-  std::map<std::pair<proto::NodeId, uint32_t>, std::unique_ptr<proto::SyncSession>> sessions_;
 };
 
 }  // namespace pando::node

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/byte_reader.h"
 #include "core/check.h"
 #include "core/error_codes.h"
 
@@ -69,34 +70,46 @@ void Encode(const BroadcastMessage& m, Bytes& out) {
 }
 
 Result<BroadcastMessage> DecodeBroadcast(ByteSpan b) {
-  if (b.size() < 2) return Malformed("it is shorter than 2 bytes");
-  if (b[0] != kBroadcastVersion) {
+  ByteReader r(b);
+  const uint8_t version = r.U8();
+  const uint8_t type = r.U8();
+  if (!r.ok()) return Malformed("it is shorter than 2 bytes");
+  if (version != kBroadcastVersion) {
     return Error{codes::kUnknownVersion, "The broadcast message has version " +
-                                             std::to_string(b[0]) + "; this node speaks 1."};
+                                             std::to_string(version) + "; this node speaks 1."};
   }
-  auto id_at = [&](size_t off) {
-    Hash32 id;
-    std::copy(b.begin() + static_cast<long>(off), b.begin() + static_cast<long>(off) + 32,
-              id.begin());
-    return id;
-  };
-  switch (static_cast<Type>(b[1])) {
-    case Type::kGossip:
-      if (b.size() != 2 + 38) return Malformed("a GOSSIP header is 40 bytes");
-      return BroadcastMessage(Gossip{id_at(2), GetU16(&b[34]), GetU32(&b[36])});
-    case Type::kIHave:
-      if (b.size() != 2 + 34) return Malformed("an IHAVE is 36 bytes");
-      return BroadcastMessage(IHave{id_at(2), GetU16(&b[34])});
-    case Type::kGraft:
-      if (b.size() != 2 + 33) return Malformed("a GRAFT is 35 bytes");
+  // Each type has one size, checked whole before its fields are read.
+  switch (static_cast<Type>(type)) {
+    case Type::kGossip: {
+      if (r.remaining() != 38) return Malformed("a GOSSIP header is 40 bytes");
+      Gossip g;
+      r.Read(g.id);
+      g.hops = r.U16();
+      g.payload_bytes = r.U32();
+      return BroadcastMessage(g);
+    }
+    case Type::kIHave: {
+      if (r.remaining() != 34) return Malformed("an IHAVE is 36 bytes");
+      IHave h;
+      r.Read(h.id);
+      h.hops = r.U16();
+      return BroadcastMessage(h);
+    }
+    case Type::kGraft: {
+      if (r.remaining() != 33) return Malformed("a GRAFT is 35 bytes");
+      Graft g;
+      r.Read(g.id);
+      const uint8_t flags = r.U8();
       // Unknown flag bits are refused so that every GRAFT that decodes re-encodes the same.
-      if ((b[34] & ~kGraftLinkOnly) != 0) return Malformed("a GRAFT has unknown flags");
-      return BroadcastMessage(Graft{id_at(2), (b[34] & kGraftLinkOnly) != 0});
+      if ((flags & ~kGraftLinkOnly) != 0) return Malformed("a GRAFT has unknown flags");
+      g.link_only = (flags & kGraftLinkOnly) != 0;
+      return BroadcastMessage(g);
+    }
     case Type::kPrune:
-      if (b.size() != 2) return Malformed("a PRUNE is 2 bytes");
+      if (r.remaining() != 0) return Malformed("a PRUNE is 2 bytes");
       return BroadcastMessage(Prune{});
   }
-  return Malformed("unknown type " + std::to_string(b[1]));
+  return Malformed("unknown type " + std::to_string(type));
 }
 
 // --- Neighbours ----------------------------------------------------------------------------

@@ -5,6 +5,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "core/byte_reader.h"
 #include "core/check.h"
 #include "core/crypto.h"
 #include "core/entry.h"
@@ -29,63 +30,16 @@ Error Malformed(const std::string& why) {
   return Error{codes::kMalformed, "The peer frame is malformed: " + why + "."};
 }
 
+Error CutShort() { return Malformed("a field is cut short"); }
+
 void PutString(Bytes& out, std::string_view s) {
   CHECK(s.size() <= kFrameStringMax);
   out.push_back(static_cast<uint8_t>(s.size()));
   Append(out, AsBytes(s));
 }
 
-// A cursor over a frame body; every read checks the bytes are there.
-class Reader {
- public:
-  explicit Reader(ByteSpan b) : b_(b) {}
-  size_t left() const { return b_.size() - pos_; }
-  bool U8(uint8_t* v) {
-    if (left() < 1) return false;
-    *v = b_[pos_++];
-    return true;
-  }
-  bool U16(uint16_t* v) {
-    if (left() < 2) return false;
-    *v = GetU16(&b_[pos_]);
-    pos_ += 2;
-    return true;
-  }
-  bool U32(uint32_t* v) {
-    if (left() < 4) return false;
-    *v = GetU32(&b_[pos_]);
-    pos_ += 4;
-    return true;
-  }
-  bool Take(size_t n, ByteSpan* out) {
-    if (left() < n) return false;
-    *out = b_.subspan(pos_, n);
-    pos_ += n;
-    return true;
-  }
-  bool Hash(Hash32* h) {
-    ByteSpan s;
-    if (!Take(32, &s)) return false;
-    std::copy(s.begin(), s.end(), h->begin());
-    return true;
-  }
-  bool String(std::string* s) {
-    uint8_t len;
-    ByteSpan bytes;
-    if (!U8(&len) || !Take(len, &bytes)) return false;
-    s->assign(AsString(bytes));
-    return true;
-  }
-  ByteSpan Rest() {
-    ByteSpan r = b_.subspan(pos_);
-    pos_ = b_.size();
-    return r;
-  }
-
- private:
-  ByteSpan b_;
-  size_t pos_ = 0;
-};
+// A frame's string: its length (u8), then its bytes.
+std::string GetString(ByteReader& r) { return std::string(AsString(r.Prefixed8(kFrameStringMax))); }
 
 // The size of a broadcast message's header, from its type byte (0 if unknown).
 size_t BroadcastHeaderBytes(uint8_t type) {
@@ -103,23 +57,25 @@ size_t BroadcastHeaderBytes(uint8_t type) {
   }
 }
 
-Result<Frame> DecodeMembershipFrame(uint32_t handle, Reader& r, NodeId sender, NodeId receiver) {
-  uint16_t len;
-  ByteSpan inner;
-  if (!r.U16(&len) || !r.Take(len, &inner)) return Malformed("a MEMBERSHIP message is cut short");
+Result<Frame> DecodeMembershipFrame(uint32_t handle, ByteReader& r, NodeId sender,
+                                    NodeId receiver) {
+  const ByteSpan inner = r.Prefixed16(UINT16_MAX);
+  if (!r.ok()) return Malformed("a MEMBERSHIP message is cut short");
   Result<MembershipMessage> message = DecodeMembership(inner);
   if (!message.ok()) return message.error();
   std::vector<NodeId> named = NamedIds(*message);
   MembershipFrame f{handle, std::move(message).value(), {}};
-  uint8_t count;
-  if (!r.U8(&count)) return Malformed("a MEMBERSHIP frame lacks its peer count");
+  const uint8_t count = r.U8();
+  if (!r.ok()) return Malformed("a MEMBERSHIP frame lacks its peer count");
   std::sort(named.begin(), named.end());
   named.erase(std::unique(named.begin(), named.end()), named.end());
   std::erase_if(named, [&](NodeId id) { return id == sender || id == receiver; });
   std::vector<NodeId> recorded;
   for (uint8_t i = 0; i < count; ++i) {
     PeerRecord p;
-    if (!r.Hash(&p.key) || !r.String(&p.address)) return Malformed("a peer record is cut short");
+    r.Read(p.key);
+    p.address = GetString(r);
+    if (!r.ok()) return Malformed("a peer record is cut short");
     if (p.address.empty()) return Malformed("a peer record has an empty address");
     const NodeId id = NodeIdOfKey(p.key);
     if (!std::binary_search(named.begin(), named.end(), id)) {
@@ -136,6 +92,121 @@ Result<Frame> DecodeMembershipFrame(uint32_t handle, Reader& r, NodeId sender, N
     return Malformed("a node the MEMBERSHIP message names has no peer record");
   }
   return Frame(std::move(f));
+}
+
+// A BROADCAST frame's message and, after a GOSSIP header, the entry it carries: rest is
+// everything after the handle, at least 2 bytes.
+Result<Frame> DecodeBroadcastFrame(uint32_t handle, ByteSpan rest) {
+  const size_t header_bytes = BroadcastHeaderBytes(rest[1]);
+  if (header_bytes == 0 || rest.size() < header_bytes) {
+    // Let the broadcast decoder name the problem (version, type or length).
+    Result<BroadcastMessage> m = DecodeBroadcast(rest.first(std::min(rest.size(), size_t{2})));
+    if (!m.ok()) return m.error();
+    return CutShort();
+  }
+  Result<BroadcastMessage> m = DecodeBroadcast(rest.first(header_bytes));
+  if (!m.ok()) return m.error();
+  BroadcastFrame f;
+  f.handle = handle;
+  f.message = std::move(m).value();
+  const ByteSpan entry = rest.subspan(header_bytes);
+  if (const auto* g = std::get_if<Gossip>(&f.message)) {
+    if (entry.empty() || g->payload_bytes != entry.size()) {
+      return Malformed("a GOSSIP's entry length differs from its header");
+    }
+    f.entry.assign(entry.begin(), entry.end());
+  } else if (!entry.empty()) {
+    return Malformed("bytes follow a broadcast message that carries no entry");
+  }
+  return Frame(std::move(f));
+}
+
+Result<Frame> DecodeWantFrame(ByteReader& r) {
+  WantFrame f;
+  f.handle = r.U32();
+  // The count is checked against the ids that follow before they are allocated.
+  f.ids.resize(r.Count16(kWantIdsMax, sizeof(Hash32)));
+  if (r.failure() == ByteReader::Failure::kOverMax) {
+    return Malformed("a WANT lists more than 4096 ids");
+  }
+  for (Hash32& id : f.ids) r.Read(id);
+  if (!r.ok()) return CutShort();
+  return Frame(std::move(f));
+}
+
+Result<Frame> DecodeEntriesFrame(ByteReader& r) {
+  EntriesFrame f;
+  f.handle = r.U32();
+  const uint16_t count = r.U16();
+  if (!r.ok()) return CutShort();
+  if (count == 0) return Malformed("an ENTRIES frame carries no entry");
+  for (uint16_t i = 0; i < count; ++i) {
+    const ByteSpan e = r.Prefixed32(kFrameBytesMax);
+    if (!r.ok()) return CutShort();
+    f.entries.emplace_back(e.begin(), e.end());
+  }
+  return Frame(std::move(f));
+}
+
+// The fields of a frame of the given type, from r, which is left after the last of them.
+Result<Frame> DecodeFields(uint8_t type, ByteReader& r, NodeId sender, NodeId receiver) {
+  switch (static_cast<FrameType>(type)) {
+    case FrameType::kHello: {
+      HelloFrame f;
+      f.version = r.U8();
+      f.listen_address = GetString(r);
+      if (!r.ok()) return CutShort();
+      if (f.version != kFrameVersion) {
+        return Error{
+            codes::kUnknownVersion,
+            "The peer speaks frame version " + std::to_string(f.version) + "; this node speaks 1."};
+      }
+      return Frame(std::move(f));
+    }
+    case FrameType::kGroup: {
+      GroupFrame f;
+      f.handle = r.U32();
+      f.name = GetString(r);
+      if (!r.ok()) return CutShort();
+      if (!IsValidGroupName(f.name)) return Malformed("a GROUP frame has an invalid group name");
+      return Frame(std::move(f));
+    }
+    case FrameType::kGoAway: {
+      GoAwayFrame f;
+      f.code = GetString(r);
+      f.reason.assign(AsString(r.Prefixed16(UINT16_MAX)));
+      if (!r.ok()) return CutShort();
+      return Frame(std::move(f));
+    }
+    case FrameType::kPing:
+      return Frame(PingFrame{});
+    case FrameType::kMembership: {
+      const uint32_t handle = r.U32();
+      if (!r.ok()) return CutShort();
+      return DecodeMembershipFrame(handle, r, sender, receiver);
+    }
+    case FrameType::kBroadcast: {
+      const uint32_t handle = r.U32();
+      if (!r.ok() || r.remaining() < 2) return CutShort();
+      return DecodeBroadcastFrame(handle, r.Rest());
+    }
+    case FrameType::kReconcile: {
+      ReconcileFrame f;
+      f.handle = r.U32();
+      const uint8_t open = r.U8();
+      if (!r.ok()) return CutShort();
+      if (open > 1) return Malformed("RECONCILE's open flag is neither 0 nor 1");
+      f.open = open == 1;
+      const ByteSpan body = r.Rest();
+      f.body.assign(body.begin(), body.end());
+      return Frame(std::move(f));
+    }
+    case FrameType::kWant:
+      return DecodeWantFrame(r);
+    case FrameType::kEntries:
+      return DecodeEntriesFrame(r);
+  }
+  return Malformed("unknown frame type " + std::to_string(type));
 }
 
 }  // namespace
@@ -251,115 +322,10 @@ Result<Frame> DecodeFrame(ByteSpan type_and_body, NodeId sender, NodeId receiver
   if (type_and_body.size() > kFrameBytesMax) {
     return Error{codes::kOversize, "The peer frame is larger than 1 MiB."};
   }
-  const uint8_t type = type_and_body[0];
-  Reader r(type_and_body.subspan(1));
-  Result<Frame> result = Malformed("unknown frame type " + std::to_string(type));
-  auto cut = [] { return Malformed("a field is cut short"); };
-  switch (static_cast<FrameType>(type)) {
-    case FrameType::kHello: {
-      HelloFrame f;
-      if (!r.U8(&f.version) || !r.String(&f.listen_address)) return cut();
-      if (f.version != kFrameVersion) {
-        return Error{
-            codes::kUnknownVersion,
-            "The peer speaks frame version " + std::to_string(f.version) + "; this node speaks 1."};
-      }
-      result = Frame(std::move(f));
-      break;
-    }
-    case FrameType::kGroup: {
-      GroupFrame f;
-      if (!r.U32(&f.handle) || !r.String(&f.name)) return cut();
-      if (!IsValidGroupName(f.name)) return Malformed("a GROUP frame has an invalid group name");
-      result = Frame(std::move(f));
-      break;
-    }
-    case FrameType::kGoAway: {
-      GoAwayFrame f;
-      uint16_t len;
-      ByteSpan reason;
-      if (!r.String(&f.code) || !r.U16(&len) || !r.Take(len, &reason)) return cut();
-      f.reason.assign(AsString(reason));
-      result = Frame(std::move(f));
-      break;
-    }
-    case FrameType::kPing:
-      result = Frame(PingFrame{});
-      break;
-    case FrameType::kMembership: {
-      uint32_t handle;
-      if (!r.U32(&handle)) return cut();
-      result = DecodeMembershipFrame(handle, r, sender, receiver);
-      if (!result.ok()) return result;
-      break;
-    }
-    case FrameType::kBroadcast: {
-      BroadcastFrame f;
-      ByteSpan header;
-      if (!r.U32(&f.handle) || r.left() < 2) return cut();
-      const ByteSpan rest = r.Rest();
-      const size_t header_bytes = BroadcastHeaderBytes(rest[1]);
-      if (header_bytes == 0 || rest.size() < header_bytes) {
-        // Let the broadcast decoder name the problem (version, type or length).
-        Result<BroadcastMessage> m = DecodeBroadcast(rest.first(std::min(rest.size(), size_t{2})));
-        if (!m.ok()) return m.error();
-        return cut();
-      }
-      header = rest.first(header_bytes);
-      Result<BroadcastMessage> m = DecodeBroadcast(header);
-      if (!m.ok()) return m.error();
-      f.message = std::move(m).value();
-      const ByteSpan entry = rest.subspan(header_bytes);
-      if (const auto* g = std::get_if<Gossip>(&f.message)) {
-        if (entry.empty() || g->payload_bytes != entry.size()) {
-          return Malformed("a GOSSIP's entry length differs from its header");
-        }
-        f.entry.assign(entry.begin(), entry.end());
-      } else if (!entry.empty()) {
-        return Malformed("bytes follow a broadcast message that carries no entry");
-      }
-      result = Frame(std::move(f));
-      break;
-    }
-    case FrameType::kReconcile: {
-      ReconcileFrame f;
-      uint8_t open;
-      if (!r.U32(&f.handle) || !r.U8(&open)) return cut();
-      if (open > 1) return Malformed("RECONCILE's open flag is neither 0 nor 1");
-      f.open = open == 1;
-      const ByteSpan body = r.Rest();
-      f.body.assign(body.begin(), body.end());
-      result = Frame(std::move(f));
-      break;
-    }
-    case FrameType::kWant: {
-      WantFrame f;
-      uint16_t count;
-      if (!r.U32(&f.handle) || !r.U16(&count)) return cut();
-      if (count > kWantIdsMax) return Malformed("a WANT lists more than 4096 ids");
-      f.ids.resize(count);
-      for (Hash32& id : f.ids) {
-        if (!r.Hash(&id)) return cut();
-      }
-      result = Frame(std::move(f));
-      break;
-    }
-    case FrameType::kEntries: {
-      EntriesFrame f;
-      uint16_t count;
-      if (!r.U32(&f.handle) || !r.U16(&count)) return cut();
-      if (count == 0) return Malformed("an ENTRIES frame carries no entry");
-      for (uint16_t i = 0; i < count; ++i) {
-        uint32_t len;
-        ByteSpan e;
-        if (!r.U32(&len) || !r.Take(len, &e)) return cut();
-        f.entries.emplace_back(e.begin(), e.end());
-      }
-      result = Frame(std::move(f));
-      break;
-    }
-  }
-  if (result.ok() && r.left() != 0) return Malformed("bytes follow the last field");
+  ByteReader r(type_and_body);
+  const uint8_t type = r.U8();
+  Result<Frame> result = DecodeFields(type, r, sender, receiver);
+  if (result.ok() && r.remaining() != 0) return Malformed("bytes follow the last field");
   return result;
 }
 
@@ -374,8 +340,9 @@ void FrameReader::Append(ByteSpan bytes) {
 
 Result<std::optional<Frame>> FrameReader::Next() {
   if (failed_) return *failed_;
-  if (buffered() < 4) return std::optional<Frame>();
-  const uint32_t length = GetU32(&buffer_[offset_]);
+  ByteReader r(ByteSpan(buffer_).subspan(offset_));
+  const uint32_t length = r.U32();
+  if (!r.ok()) return std::optional<Frame>();  // The length is not all here yet.
   if (length == 0 || length > kFrameBytesMax) {
     failed_ = length == 0
                   ? Malformed("a frame has length 0")
@@ -383,8 +350,8 @@ Result<std::optional<Frame>> FrameReader::Next() {
                                                 " bytes; the limit is 1 MiB."};
     return *failed_;
   }
-  if (buffered() < 4 + size_t{length}) return std::optional<Frame>();
-  const ByteSpan frame = ByteSpan(buffer_).subspan(offset_ + 4, length);
+  const ByteSpan frame = r.Take(length);
+  if (!r.ok()) return std::optional<Frame>();  // The frame is not all here yet.
   Result<Frame> decoded = DecodeFrame(frame, sender_, receiver_);
   offset_ += 4 + size_t{length};
   if (!decoded.ok()) {

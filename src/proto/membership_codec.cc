@@ -3,6 +3,7 @@
 #include <string>
 #include <type_traits>
 
+#include "core/byte_reader.h"
 #include "core/check.h"
 #include "core/error_codes.h"
 
@@ -78,65 +79,53 @@ void PutBody(Bytes& out, const Shuffle& m) {
 }
 void PutBody(Bytes& out, const ShuffleReply& m) { PutNodeList(out, m.nodes); }
 
-// Reads fixed-width fields front to back. Each getter returns false, consuming nothing, when
-// too few bytes remain; the caller turns that into one MALFORMED error.
-class Reader {
- public:
-  explicit Reader(ByteSpan bytes) : bytes_(bytes) {}
-  bool U8(uint8_t& v) {
-    if (bytes_.empty()) return false;
-    v = bytes_[0];
-    bytes_ = bytes_.subspan(1);
-    return true;
-  }
-  bool Bool(bool& v) {
-    uint8_t b = 0;
-    // Only 0 and 1 are accepted, so that every message has exactly one encoding.
-    if (!U8(b) || b > 1) return false;
-    v = b == 1;
-    return true;
-  }
-  bool Node(NodeId& v) {
-    if (bytes_.size() < kNodeSize) return false;
-    v = GetU64(bytes_.data());
-    bytes_ = bytes_.subspan(kNodeSize);
-    return v != kNoNode;  // kNoNode is reserved for "no node" and never names a peer.
-  }
-  bool NodeList(std::vector<NodeId>& nodes) {
-    uint8_t count = 0;
-    if (!U8(count) || count > kMaxMessageNodes) return false;
-    // The length check comes before the allocation, so a short frame cannot make us reserve.
-    if (bytes_.size() < kNodeSize * count) return false;
-    nodes.resize(count);
-    for (NodeId& node : nodes) {
-      if (!Node(node)) return false;
-    }
-    return true;
-  }
-  bool AtEnd() const { return bytes_.empty(); }
+// The readers of the fields below mark the reader failed (Fail) for a value that decodes but
+// is refused, so a message's fields are read straight through and checked once.
 
- private:
-  ByteSpan bytes_;
-};
-
-bool GetBody(Reader&, Join&) { return true; }
-bool GetBody(Reader& r, ForwardJoin& m) { return r.Node(m.new_node) && r.U8(m.ttl); }
-bool GetBody(Reader&, Disconnect&) { return true; }
-bool GetBody(Reader& r, Neighbor& m) { return r.Bool(m.high_priority); }
-bool GetBody(Reader& r, NeighborReply& m) { return r.Bool(m.accepted); }
-bool GetBody(Reader& r, Shuffle& m) {
-  return r.Node(m.origin) && r.U8(m.ttl) && r.NodeList(m.nodes);
+// Only 0 and 1 are accepted, so that every message has exactly one encoding.
+bool GetBool(ByteReader& r) {
+  const uint8_t b = r.U8();
+  if (b > 1) r.Fail();
+  return b == 1;
 }
-bool GetBody(Reader& r, ShuffleReply& m) { return r.NodeList(m.nodes); }
+
+NodeId GetNode(ByteReader& r) {
+  const NodeId v = r.U64();
+  if (v == kNoNode) r.Fail();  // kNoNode is reserved for "no node" and never names a peer.
+  return v;
+}
+
+std::vector<NodeId> GetNodeList(ByteReader& r) {
+  // The count is checked against the bytes that remain before the list is allocated.
+  std::vector<NodeId> nodes(r.Count8(kMaxMessageNodes, kNodeSize));
+  for (NodeId& node : nodes) node = GetNode(r);
+  return nodes;
+}
+
+void GetBody(ByteReader&, Join&) {}
+void GetBody(ByteReader& r, ForwardJoin& m) {
+  m.new_node = GetNode(r);
+  m.ttl = r.U8();
+}
+void GetBody(ByteReader&, Disconnect&) {}
+void GetBody(ByteReader& r, Neighbor& m) { m.high_priority = GetBool(r); }
+void GetBody(ByteReader& r, NeighborReply& m) { m.accepted = GetBool(r); }
+void GetBody(ByteReader& r, Shuffle& m) {
+  m.origin = GetNode(r);
+  m.ttl = r.U8();
+  m.nodes = GetNodeList(r);
+}
+void GetBody(ByteReader& r, ShuffleReply& m) { m.nodes = GetNodeList(r); }
 
 template <typename T>
-bool GetAs(Reader& reader, MembershipMessage& message) {
-  return GetBody(reader, message.emplace<T>());
+bool GetAs(ByteReader& reader, MembershipMessage& message) {
+  GetBody(reader, message.emplace<T>());
+  return reader.ok();
 }
 
 // Reads the body of a message of the given type into message; false if the type is
 // unknown or the body is malformed.
-bool GetMessage(Reader& reader, uint8_t type, MembershipMessage& message) {
+bool GetMessage(ByteReader& reader, uint8_t type, MembershipMessage& message) {
   switch (static_cast<Type>(type)) {
     case Type::kJoin:
       return GetAs<Join>(reader, message);
@@ -158,10 +147,10 @@ bool GetMessage(Reader& reader, uint8_t type, MembershipMessage& message) {
 
 // Returns what is wrong with bytes, or an empty string once message holds their decoding.
 std::string DecodeInto(ByteSpan bytes, MembershipMessage& message) {
-  Reader reader(bytes);
-  uint8_t version = 0;
-  uint8_t type = 0;
-  if (!reader.U8(version) || !reader.U8(type)) {
+  ByteReader reader(bytes);
+  const uint8_t version = reader.U8();
+  const uint8_t type = reader.U8();
+  if (!reader.ok()) {
     return "membership message is shorter than its 2-byte header";
   }
   if (version != kMembershipVersion) {

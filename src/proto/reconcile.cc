@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "core/byte_reader.h"
 #include "core/crypto.h"
 #include "core/error_codes.h"
 
@@ -37,37 +38,22 @@ Error Malformed(const std::string& why) {
   return Error{codes::kMalformed, "The reconciliation message is malformed: " + why + "."};
 }
 
-// Reads from a shrinking span; every read is bounds-checked.
-class Reader {
- public:
-  explicit Reader(ByteSpan in) : in_(in) {}
-  bool empty() const { return in_.empty(); }
-  Result<uint64_t> Varint() {
-    uint64_t v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (in_.empty()) return Malformed("a number is cut off");
-      const uint8_t b = in_[0];
-      in_ = in_.subspan(1);
-      if (shift == 63 && b > 1) return Malformed("a number exceeds 64 bits");
-      v |= static_cast<uint64_t>(b & 0x7f) << shift;
-      if ((b & 0x80) == 0) {
-        // Canonical form only: no trailing zero groups, so each value has one encoding.
-        if (b == 0 && shift > 0) return Malformed("a number is not minimally encoded");
-        return v;
-      }
+// A LEB128 number in its one canonical form.
+Result<uint64_t> GetVarint(ByteReader& in) {
+  uint64_t v = 0;
+  for (int shift = 0; shift < 64; shift += 7) {
+    const uint8_t b = in.U8();
+    if (!in.ok()) return Malformed("a number is cut off");
+    if (shift == 63 && b > 1) return Malformed("a number exceeds 64 bits");
+    v |= static_cast<uint64_t>(b & 0x7f) << shift;
+    if ((b & 0x80) == 0) {
+      // Canonical form only: no trailing zero groups, so each value has one encoding.
+      if (b == 0 && shift > 0) return Malformed("a number is not minimally encoded");
+      return v;
     }
-    return Malformed("a number is too long");
   }
-  Result<ByteSpan> Take(size_t n) {
-    if (in_.size() < n) return Malformed("it is cut off");
-    ByteSpan out = in_.first(n);
-    in_ = in_.subspan(n);
-    return out;
-  }
-
- private:
-  ByteSpan in_;
-};
+  return Malformed("a number is too long");
+}
 
 // Timestamps travel as timestamp + 1, with 0 for infinity, so infinity costs one byte.
 uint64_t EncodeTimestamp(const Bound& b) { return b.IsInfinity() ? 0 : b.timestamp_ms + 1; }
@@ -195,39 +181,33 @@ Bytes EncodeReconcileMessage(std::span<const Range> ranges) {
 
 namespace {
 
-Result<Range> DecodeRange(Reader& in) {
+Result<Range> DecodeRange(ByteReader& in) {
   Range r;
-  auto ts = in.Varint();
+  auto ts = GetVarint(in);
   if (!ts.ok()) return ts.error();
   r.upper.timestamp_ms = *ts == 0 ? ~uint64_t{0} : *ts - 1;
-  auto len = in.Take(1);
-  if (!len.ok()) return len.error();
-  r.upper.prefix_len = (*len)[0];
+  r.upper.prefix_len = in.U8();
+  if (!in.ok()) return Malformed("it is cut off");
   if (r.upper.prefix_len > 32) return Malformed("a bound's id prefix is longer than 32 bytes");
   if (r.upper.IsInfinity() && r.upper.prefix_len != 0) {
     return Malformed("the infinite bound has an id prefix");
   }
-  auto prefix = in.Take(r.upper.prefix_len);
-  if (!prefix.ok()) return prefix.error();
-  std::copy(prefix->begin(), prefix->end(), r.upper.prefix.begin());
-  auto mode = in.Take(1);
-  if (!mode.ok()) return mode.error();
-  if ((*mode)[0] > static_cast<uint8_t>(RangeMode::kMissing)) return Malformed("unknown mode");
-  r.mode = static_cast<RangeMode>((*mode)[0]);
+  const ByteSpan prefix = in.Take(r.upper.prefix_len);
+  const uint8_t mode = in.U8();
+  if (!in.ok()) return Malformed("it is cut off");
+  std::copy(prefix.begin(), prefix.end(), r.upper.prefix.begin());
+  if (mode > static_cast<uint8_t>(RangeMode::kMissing)) return Malformed("unknown mode");
+  r.mode = static_cast<RangeMode>(mode);
   if (r.mode == RangeMode::kFingerprint) {
-    auto fp = in.Take(r.fingerprint.size());
-    if (!fp.ok()) return fp.error();
-    std::copy(fp->begin(), fp->end(), r.fingerprint.begin());
+    in.Read(r.fingerprint);
+    if (!in.ok()) return Malformed("it is cut off");
   } else if (r.mode == RangeMode::kIdList || r.mode == RangeMode::kMissing) {
-    auto count = in.Varint();
+    auto count = GetVarint(in);
     if (!count.ok()) return count.error();
     if (*count > kReconcileMessageBytesMax / 32) return Malformed("an id list is too long");
-    auto ids = in.Take(32 * *count);
-    if (!ids.ok()) return ids.error();
+    if (in.remaining() < 32 * *count) return Malformed("it is cut off");
     r.ids.resize(*count);
-    for (size_t i = 0; i < *count; ++i) {
-      std::copy(ids->begin() + 32 * i, ids->begin() + 32 * (i + 1), r.ids[i].begin());
-    }
+    for (Hash32& id : r.ids) in.Read(id);
   }
   return r;
 }
@@ -248,13 +228,14 @@ Result<std::vector<Range>> DecodeReconcileMessage(ByteSpan bytes) {
                                        std::to_string(kReconcileMessageBytesMax) + " are allowed."};
   }
   if (bytes.empty()) return Malformed("it is empty");
-  if (bytes[0] != kReconcileVersion) {
+  ByteReader in(bytes);
+  const uint8_t version = in.U8();
+  if (version != kReconcileVersion) {
     return Error{codes::kUnknownVersion, "The reconciliation message has version " +
-                                             std::to_string(bytes[0]) + "; this node speaks 1."};
+                                             std::to_string(version) + "; this node speaks 1."};
   }
-  Reader in(bytes.subspan(1));
   std::vector<Range> ranges;
-  while (!in.empty()) {
+  while (!in.AtEnd()) {
     auto r = DecodeRange(in);
     if (!r.ok()) return r.error();
     if (!ranges.empty() && !BoundLess(ranges.back().upper, r->upper)) {

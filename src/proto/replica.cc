@@ -194,11 +194,16 @@ void Replica::Flood(const GroupState& g, const Gossip& m, NodeId except, Replica
 
 // --- Anti-entropy -----------------------------------------------------------------------
 
-std::unique_ptr<SyncSession> Replica::NewSession(TimeMs now, const GroupState& g,
+std::unique_ptr<SyncSession> Replica::NewSession(TimeMs now, const GroupState& g, NodeId peer,
                                                  ReplicaHost& host) const {
   std::vector<ReconItem> items = host.Items(g.group);
   const TimeMs settle = g.sync.config().settle_ms;
-  if (settle > 0 && now > settle) {
+  const bool fresh =
+      !g.membership.IsActive(peer) ||
+      std::any_of(g.fresh.begin(), g.fresh.end(), [&](const std::pair<NodeId, TimeMs>& f) {
+        return f.first == peer && now - f.second < settle;
+      });
+  if (settle > 0 && now > settle && !fresh) {
     const uint64_t cutoff = static_cast<uint64_t>(now - settle);
     std::erase_if(items, [cutoff](const ReconItem& item) { return item.timestamp_ms > cutoff; });
   }
@@ -210,7 +215,7 @@ void Replica::OpenSession(TimeMs now, NodeId peer, const GroupState& g, ReplicaH
   // One session per link and group; a stalled one gives way after the timeout.
   const SyncSession* running = host.FindSession(peer, g.group);
   if (running != nullptr && now - running->last_ms < g.sync.config().session_timeout_ms) return;
-  SyncSession& s = host.SetSession(peer, g.group, NewSession(now, g, host));
+  SyncSession& s = host.SetSession(peer, g.group, NewSession(now, g, peer, host));
   ++out.counters.sessions_opened;
   Send(out, peer, g.group, Reconcile{true, s.session.Initiate()});
 }
@@ -221,7 +226,7 @@ void Replica::OnReconcile(TimeMs now, NodeId from, const GroupState& g, const Re
   if (m.open) {
     // Both sides opened at once: the lower id's session goes on, the other gives way.
     if (s != nullptr && self_ < from) return;
-    s = &host.SetSession(from, g.group, NewSession(now, g, host));
+    s = &host.SetSession(from, g.group, NewSession(now, g, from, host));
   } else if (s == nullptr) {
     return;  // A session this side dropped (timed out, or gave way).
   }
@@ -285,6 +290,14 @@ void Replica::Apply(TimeMs now, GroupState& g, ReplicaHost& host, ReplicaOutbox&
   const ReplicaConfig& config = host.config();
   // The outbox is scratch: anything below that fills it again must come after.
   std::vector<NodeId> opens;
+  if (!mo.neighbor_up.empty()) {
+    const TimeMs settle = g.sync.config().settle_ms;
+    std::erase_if(g.fresh, [&](const std::pair<NodeId, TimeMs>& f) {
+      return now - f.second >= settle || std::find(mo.neighbor_up.begin(), mo.neighbor_up.end(),
+                                                   f.first) != mo.neighbor_up.end();
+    });
+    for (NodeId peer : mo.neighbor_up) g.fresh.emplace_back(peer, now);
+  }
   for (NodeId peer : mo.neighbor_up) {
     if (!config.flooding) g.broadcast.OnNeighborUp(peer);
     if (config.sync_enabled && g.sync.OpensOnConnect(self_, peer)) opens.push_back(peer);

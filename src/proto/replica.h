@@ -205,6 +205,10 @@ class Replica {
           broadcast(config.broadcast),
           sync(config.sync) {}
     uint32_t group;
+    // Neighbours that came up less than settle_ms ago, with when. A session over such a
+    // link reconciles young entries too: the peer was not on this node's broadcast tree
+    // while they spread (a node that just started or restarted missed them all).
+    std::vector<std::pair<NodeId, TimeMs>> fresh;
     TimeMs membership_timer = kNever;  // As each machine last asked (next_timer_at).
     TimeMs broadcast_timer = kNever;
     Membership membership;
@@ -216,8 +220,10 @@ class Replica {
   void OnBroadcast(TimeMs now, NodeId from, GroupState& g, const PeerBody& body, ReplicaHost& host,
                    ReplicaOutbox& out);
   void Flood(const GroupState& g, const Gossip& m, NodeId except, ReplicaOutbox& out) const;
-  // A session over what the node holds of g now, but entries younger than settle_ms.
-  std::unique_ptr<SyncSession> NewSession(TimeMs now, const GroupState& g, ReplicaHost& host) const;
+  // A session with `peer` over what the node holds of g now, but entries younger than
+  // settle_ms, unless the link to the peer is fresh (GroupState::fresh) or not yet up here.
+  std::unique_ptr<SyncSession> NewSession(TimeMs now, const GroupState& g, NodeId peer,
+                                          ReplicaHost& host) const;
   void OpenSession(TimeMs now, NodeId peer, const GroupState& g, ReplicaHost& host,
                    ReplicaOutbox& out);
   void OnReconcile(TimeMs now, NodeId from, const GroupState& g, const Reconcile& m,

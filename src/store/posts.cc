@@ -1,6 +1,8 @@
 // The post index: the writer's side (IndexPosts) and the reader's queries.
 #include "store/posts.h"
 
+#include <limits>
+
 #include "core/entry.h"
 #include "core/error_codes.h"
 #include "core/kinds.h"
@@ -130,8 +132,15 @@ Status Store::Writer::IndexOne(int64_t ref, const Entry& e, int64_t author_ref, 
 namespace pando::store {
 namespace {
 
-// Columns: raw, title, target_group, target_id[, rank].
-constexpr std::string_view kPostColumns = "SELECT e.raw, p.title, p.target_group, p.target_id";
+// Columns: id, author key, group, timestamp, kind, title, target_group, target_id[, rank].
+// They come from the columns the writer filled when it stored the entry, not by decoding
+// the entry again: a list of 20 posts would otherwise hash 20 entries for their ids.
+constexpr std::string_view kPostColumns =
+    "SELECT e.id, a.key, g.name, p.ts, p.kind, p.title, p.target_group, p.target_id";
+// Joins every query of posts p needs for those columns.
+constexpr std::string_view kPostJoins =
+    " JOIN entries e USING (entry_ref) JOIN authors a ON a.author_ref = p.author_ref "
+    "JOIN groups g ON g.group_ref = p.group_ref";
 
 // Steps s to its end and resets it (it is a cached statement).
 Result<std::vector<PostInfo>> CollectPosts(Stmt& s, bool ranked) {
@@ -144,18 +153,21 @@ Result<std::vector<PostInfo>> CollectPosts(Stmt& s, bool ranked) {
     auto row = s.Step();
     if (!row.ok()) return row.error();
     if (!*row) break;
-    auto e = DecodeStored(s.Blob(0));
-    if (!e.ok()) return e.error();
+    auto id = s.Blob32(0);
+    auto author = s.Blob32(1);
+    if (!id || !author) {
+      return Error{codes::kStore, "The store holds a damaged record: a post's id or author."};
+    }
     PostInfo p;
-    p.id = e->id();
-    p.author = e->author();
-    p.group = std::string(e->group());
-    p.timestamp_ms = e->timestamp_ms();
-    p.kind = e->kind();
-    p.title = s.Text(1);
-    p.target_group = s.Text(2);
-    if (auto t = s.Blob32(3)) p.target_id = *t;
-    if (ranked) p.rank = s.Double(4);
+    p.id = *id;
+    p.author = *author;
+    p.group = s.Text(2);
+    p.timestamp_ms = s.Int(3);
+    p.kind = static_cast<uint16_t>(s.Int(4));
+    p.title = s.Text(5);
+    p.target_group = s.Text(6);
+    if (auto t = s.Blob32(7)) p.target_id = *t;
+    if (ranked) p.rank = s.Double(8);
     out.push_back(std::move(p));
   }
   return out;
@@ -163,33 +175,57 @@ Result<std::vector<PostInfo>> CollectPosts(Stmt& s, bool ranked) {
 
 }  // namespace
 
-Result<std::vector<PostInfo>> Store::Latest(uint16_t kind, size_t limit) {
+namespace {
+
+// Binds a page's cursor to ?3 and ?4 of a query ordered by (p.ts, e.id) descending: from
+// the newest entry on when there is none.
+void BindBefore(Stmt& s, const std::optional<LogCursor>& before) {
+  static const Hash32 kLast = [] {
+    Hash32 h;
+    h.fill(0xff);
+    return h;
+  }();
+  s.Bind(3, before ? before->timestamp_ms : std::numeric_limits<int64_t>::max())
+      .Bind(4, ByteSpan(before ? before->id : kLast));
+}
+
+// Entries strictly before the cursor (?3, ?4) in (ts, id) order, newest first. The first
+// condition lets the index on ts start at the cursor.
+constexpr std::string_view kBeforeAndOrder =
+    " AND p.ts <= ?3 AND (p.ts < ?3 OR e.id < ?4) ORDER BY p.ts DESC, e.id DESC LIMIT ?2";
+
+}  // namespace
+
+Result<std::vector<PostInfo>> Store::Latest(uint16_t kind, size_t limit,
+                                            std::optional<LogCursor> before) {
   MutexLock lock(&read_mu_);
-  auto s = Prepared(latest_, std::string(kPostColumns) +
-                                 " FROM posts p JOIN entries e USING (entry_ref) WHERE p.kind=? "
-                                 "ORDER BY p.ts DESC, p.entry_ref DESC LIMIT ?");
+  auto s = Prepared(latest_, std::string(kPostColumns) + " FROM posts p" + std::string(kPostJoins) +
+                                 " WHERE p.kind=?1" + std::string(kBeforeAndOrder));
   if (!s.ok()) return s.error();
   (*s)->Bind(1, static_cast<int64_t>(kind)).Bind(2, static_cast<int64_t>(limit));
+  BindBefore(**s, before);
   return CollectPosts(**s, false);
 }
 
-Result<std::vector<PostInfo>> Store::PostsBy(const PublicKey& author, size_t limit) {
+Result<std::vector<PostInfo>> Store::PostsBy(const PublicKey& author, size_t limit,
+                                             std::optional<LogCursor> before) {
   MutexLock lock(&read_mu_);
   auto s =
-      Prepared(posts_by_, std::string(kPostColumns) +
-                              " FROM posts p JOIN entries e USING (entry_ref) "
-                              "WHERE p.author_ref=(SELECT author_ref FROM authors WHERE key=?) "
-                              "AND p.kind=1 ORDER BY p.ts DESC, p.entry_ref DESC LIMIT ?");
+      Prepared(posts_by_, std::string(kPostColumns) + " FROM posts p" + std::string(kPostJoins) +
+                              " WHERE p.author_ref=(SELECT author_ref FROM authors WHERE "
+                              "key=?1) AND p.kind=1" +
+                              std::string(kBeforeAndOrder));
   if (!s.ok()) return s.error();
   (*s)->Bind(1, ByteSpan(author)).Bind(2, static_cast<int64_t>(limit));
+  BindBefore(**s, before);
   return CollectPosts(**s, false);
 }
 
 Result<std::optional<PostInfo>> Store::CatalogRecordFor(const Hash32& post) {
   MutexLock lock(&read_mu_);
-  auto s = Prepared(record_for_, std::string(kPostColumns) +
-                                     " FROM posts p JOIN entries e USING (entry_ref) "
-                                     "WHERE p.target_id=? AND p.kind=2 ORDER BY p.ts LIMIT 1");
+  auto s =
+      Prepared(record_for_, std::string(kPostColumns) + " FROM posts p" + std::string(kPostJoins) +
+                                " WHERE p.target_id=? AND p.kind=2 ORDER BY p.ts LIMIT 1");
   if (!s.ok()) return s.error();
   (*s)->Bind(1, ByteSpan(post));
   auto found = CollectPosts(**s, false);
@@ -207,8 +243,8 @@ Result<std::vector<PostInfo>> Store::Search(std::string_view text, size_t limit)
       Prepared(search_, std::string(kPostColumns) +
                             ", t.rank FROM (SELECT rowid, bm25(post_text, 10.0, 1.0, 4.0, 4.0) "
                             "AS rank FROM post_text WHERE post_text MATCH ? ORDER BY rank "
-                            "LIMIT ?) t JOIN posts p ON p.entry_ref=t.rowid "
-                            "JOIN entries e USING (entry_ref) ORDER BY t.rank");
+                            "LIMIT ?) t JOIN posts p ON p.entry_ref=t.rowid" +
+                            std::string(kPostJoins) + " ORDER BY t.rank");
   if (!s.ok()) return s.error();
   (*s)->Bind(1, std::string_view(query)).Bind(2, static_cast<int64_t>(limit));
   return CollectPosts(**s, true);

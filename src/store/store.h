@@ -46,11 +46,30 @@ struct Run {
   size_t authenticated = 0;
 };
 
+// A place in the log order: (timestamp, id), which every node shares (a local row number
+// would not be).
+struct LogCursor {
+  int64_t timestamp_ms = 0;
+  Hash32 id{};
+};
+
 struct LogQuery {
   std::optional<std::string> group;
   std::optional<PublicKey> author;
   size_t limit = 0;  // 0: no limit.
   bool newest_first = false;
+  // Store::LogPage only: entries strictly past this place in the order asked (older than it
+  // when newest_first, newer otherwise), and the most bytes of entries a page holds (it
+  // holds at least one entry, however large; 0: no byte limit).
+  std::optional<LogCursor> from;
+  size_t bytes_max = 0;
+};
+
+// One page of the log: at most `limit` entries and `bytes_max` bytes; `more` when the log
+// holds further entries past the last one (ask again from its place).
+struct LogPageResult {
+  std::vector<Entry> entries;
+  bool more = false;
 };
 
 // Which CRDT objects to list (Store::FindCrdt); an unset field matches every object.
@@ -131,6 +150,14 @@ class Store {
   Result<std::vector<Entry>> FindByIdPrefix(std::string_view hex_prefix);
   // Entries in log order: timestamp, then id (the order every node shows).
   Result<std::vector<Entry>> Log(const LogQuery& query);
+  // The same as pages: query.limit (required, at least 1) entries from query.from, read
+  // through the index of each group in turn and merged, so no page sorts the whole log.
+  Result<LogPageResult> LogPage(const LogQuery& query);
+  // Which of these authors are known to be forked.
+  Result<std::vector<PublicKey>> ForkedAmong(std::span<const PublicKey> authors);
+  // SQLite's data_version of the reader connection: it changes whenever another connection
+  // (the writer) commits, so a value computed from the store is still true while it stays.
+  Result<int64_t> DataVersion();
   // Every stored entry of `group`, in log order (a node's index for reconciliation).
   Result<std::vector<ItemInfo>> GroupItems(std::string_view group);
   Result<std::optional<FeedHead>> Head(const PublicKey& author, std::string_view group);
@@ -138,10 +165,13 @@ class Store {
   Result<std::vector<FeedInfo>> Feeds();
   Result<std::vector<ForkProof>> ForkProofs();
   Result<StoreStats> Stats();
-  // The post index (posts.h). Newest first: entries of `kind` (kinds::kPost or kCatalog).
-  Result<std::vector<PostInfo>> Latest(uint16_t kind, size_t limit);
-  // An author's posts, newest first.
-  Result<std::vector<PostInfo>> PostsBy(const PublicKey& author, size_t limit);
+  // The post index (posts.h). Newest first, by (timestamp, id): entries of `kind`
+  // (kinds::kPost or kCatalog), those before `before` when given.
+  Result<std::vector<PostInfo>> Latest(uint16_t kind, size_t limit,
+                                       std::optional<LogCursor> before = std::nullopt);
+  // An author's posts, newest first, likewise.
+  Result<std::vector<PostInfo>> PostsBy(const PublicKey& author, size_t limit,
+                                        std::optional<LogCursor> before = std::nullopt);
   // The first catalog record that announces `post`, if any.
   Result<std::optional<PostInfo>> CatalogRecordFor(const Hash32& post);
   // Name attestations (kind 4 entries of `group` whose claim verifies, docs/names.md) for
@@ -204,6 +234,8 @@ class Store {
   std::optional<Stmt> crdt_object_ GUARDED_BY(read_mu_), crdt_map_rows_ GUARDED_BY(read_mu_),
       crdt_set_rows_ GUARDED_BY(read_mu_), crdt_seq_rows_ GUARDED_BY(read_mu_),
       crdt_field_ GUARDED_BY(read_mu_);
+  // DataVersion's and ForkedAmong's, likewise.
+  std::optional<Stmt> data_version_ GUARDED_BY(read_mu_), forked_ GUARDED_BY(read_mu_);
   // The statement in slot, prepared on the reader connection on first use.
   Result<Stmt*> Prepared(std::optional<Stmt>& slot, const std::string& sql) REQUIRES(read_mu_);
   Result<Stmt*> RawById() REQUIRES(read_mu_);

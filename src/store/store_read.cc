@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "core/chain.h"
+#include "core/check.h"
 #include "core/error_codes.h"
 #include "store/read.h"
 #include "store/store.h"
@@ -149,6 +150,120 @@ Result<std::vector<Entry>> Store::Log(const LogQuery& q) {
   if (q.group) stmt->Bind(1, std::string_view(*q.group));
   if (q.author) stmt->Bind(2, ByteSpan(*q.author));
   return CollectEntries(*stmt);
+}
+
+namespace {
+
+// One row of a log page: its place in the log order and its encoding.
+struct LogRow {
+  int64_t ts = 0;
+  Hash32 id{};
+  Bytes raw;
+};
+
+bool Before(const LogRow& a, const LogRow& b) { return a.ts != b.ts ? a.ts < b.ts : a.id < b.id; }
+
+// The SQL of one group's part of a log page: the group's index (group_ref, ts, id) gives the
+// rows in order, from the cursor on, so a page costs its own rows and not the log's.
+std::string LogPageSql(const LogQuery& q) {
+  std::string sql = "SELECT e.ts, e.id, e.raw FROM entries e";
+  if (q.author) {
+    sql +=
+        " JOIN feeds f ON f.feed_ref = e.feed_ref JOIN authors a ON a.author_ref = "
+        "f.author_ref AND a.key = ?2";
+  }
+  sql += " WHERE e.group_ref = ?1";
+  const char* dir = q.newest_first ? " DESC" : "";
+  if (q.from)
+    sql += q.newest_first ? " AND (e.ts, e.id) < (?3, ?4)" : " AND (e.ts, e.id) > (?3, ?4)";
+  sql += std::string(" ORDER BY e.ts") + dir + ", e.id" + dir + " LIMIT ?5";
+  return sql;
+}
+
+}  // namespace
+
+Result<LogPageResult> Store::LogPage(const LogQuery& q) {
+  CHECK(q.limit > 0);
+  MutexLock lock(&read_mu_);
+  std::vector<int64_t> groups;
+  {
+    auto g = reader_->Prepare(q.group ? "SELECT group_ref FROM groups WHERE name = ?"
+                                      : "SELECT group_ref FROM groups");
+    if (!g.ok()) return g.error();
+    if (q.group) g->Bind(1, std::string_view(*q.group));
+    while (true) {
+      auto row = g->Step();
+      if (!row.ok()) return row.error();
+      if (!*row) break;
+      groups.push_back(g->Int(0));
+    }
+  }
+  auto stmt = reader_->Prepare(LogPageSql(q));
+  if (!stmt.ok()) return stmt.error();
+  // Each group gives at most limit + 1 rows and bytes_max bytes (and one row more), which is
+  // all a merged page can take from it; the extra row tells whether more follow.
+  std::vector<LogRow> rows;
+  for (int64_t group : groups) {
+    stmt->Reset();
+    stmt->Bind(1, group).Bind(5, static_cast<int64_t>(q.limit + 1));
+    if (q.author) stmt->Bind(2, ByteSpan(*q.author));
+    if (q.from) stmt->Bind(3, q.from->timestamp_ms).Bind(4, ByteSpan(q.from->id));
+    size_t bytes = 0;
+    while (q.bytes_max == 0 || bytes <= q.bytes_max) {
+      auto row = stmt->Step();
+      if (!row.ok()) return row.error();
+      if (!*row) break;
+      auto id = stmt->Blob32(1);
+      if (!id) return Corrupt("an entry id is not 32 bytes");
+      const ByteSpan raw = stmt->Blob(2);
+      bytes += raw.size();
+      rows.push_back(LogRow{stmt->Int(0), *id, Bytes(raw.begin(), raw.end())});
+    }
+  }
+  std::sort(rows.begin(), rows.end(), [&](const LogRow& a, const LogRow& b) {
+    return q.newest_first ? Before(b, a) : Before(a, b);
+  });
+  LogPageResult page;
+  size_t bytes = 0;
+  for (const LogRow& r : rows) {
+    const bool full = page.entries.size() == q.limit || (q.bytes_max > 0 && !page.entries.empty() &&
+                                                         bytes + r.raw.size() > q.bytes_max);
+    if (full) {
+      page.more = true;
+      break;
+    }
+    auto e = DecodeStored(r.raw);
+    if (!e.ok()) return e.error();
+    bytes += r.raw.size();
+    page.entries.push_back(std::move(e).value());
+  }
+  return page;
+}
+
+Result<std::vector<PublicKey>> Store::ForkedAmong(std::span<const PublicKey> authors) {
+  MutexLock lock(&read_mu_);
+  auto s = Prepared(forked_, "SELECT 1 FROM authors WHERE key = ? AND forked != 0");
+  if (!s.ok()) return s.error();
+  std::vector<PublicKey> out;
+  for (const PublicKey& a : authors) {
+    (*s)->Bind(1, ByteSpan(a));
+    auto row = (*s)->Step();
+    (*s)->Reset();
+    if (!row.ok()) return row.error();
+    if (*row) out.push_back(a);
+  }
+  return out;
+}
+
+Result<int64_t> Store::DataVersion() {
+  MutexLock lock(&read_mu_);
+  auto s = Prepared(data_version_, "PRAGMA data_version");
+  if (!s.ok()) return s.error();
+  auto row = (*s)->Step();
+  const int64_t version = row.ok() && *row ? (*s)->Int(0) : 0;
+  (*s)->Reset();
+  if (!row.ok()) return row.error();
+  return version;
 }
 
 Result<std::optional<FeedHead>> Store::Head(const PublicKey& author, std::string_view group) {

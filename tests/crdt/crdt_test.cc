@@ -311,3 +311,20 @@ TEST(CrdtProperty, ReplicasConvergeWhateverTheOrder) {
 
 }  // namespace
 }  // namespace pando::crdt
+
+namespace pando::crdt {
+namespace {
+
+// A value nested deeper than kValueDepthMax is not a value: shown values are re-encoded
+// recursively, so a peer's deeply nested value must never reach a printer.
+TEST(CrdtValueTest, DeeplyNestedValuesAreRefused) {
+  EXPECT_TRUE(IsJsonValue(std::string(64, '[') + std::string(64, ']')));
+  EXPECT_FALSE(IsJsonValue(std::string(65, '[') + std::string(65, ']')));
+  EXPECT_FALSE(IsJsonValue(std::string(20'000, '[') + std::string(20'000, ']')));
+  // Brackets inside strings do not count.
+  EXPECT_TRUE(IsJsonValue("\"" + std::string(1000, '[') + "\""));
+  EXPECT_TRUE(IsJsonValue("[\"\\\"[[[\"]"));
+}
+
+}  // namespace
+}  // namespace pando::crdt

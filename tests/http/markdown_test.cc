@@ -257,6 +257,68 @@ TEST(RenderMarkdownTest, TableCellsDoNotAmplifyTheInput) {
   EXPECT_NE(RenderMarkdown("|a|b|\n|-|-|\n|1|2|\n").find("<table>"), std::string::npos);
 }
 
+// cmark-gfm 0.29's autolink extension makes a pass over the rest of a text node for every
+// '@' that does not start an address: 64 KiB of "a@" on one line took 165 ms to render, on
+// every view. A text whose estimate is above kAutolinkWorkMax renders without the extension,
+// so its addresses stay text; the bound is on the estimate of the work, not on time.
+TEST(RenderMarkdownTest, CostlyAutolinkInputRendersWithoutAutolinks) {
+  const std::string hostile = "write to x@example.org " + Repeat("a@", 32 * 1024);
+  EXPECT_GT(AutolinkWork(hostile), kAutolinkWorkMax);
+  const std::string html = RenderMarkdown(hostile);
+  EXPECT_EQ(html.find("mailto:"), std::string::npos) << "the autolink extension ran";
+  EXPECT_NE(html.find("x@example.org a@a@"), std::string::npos);
+  // The same "a@" split into lines is as many text nodes, each cheap: the estimate follows.
+  EXPECT_LT(AutolinkWork(Repeat(Repeat("a@", 20) + "\n", 100)), AutolinkWork(Repeat("a@", 2000)));
+  // An ordinary post keeps its autolinks.
+  const std::string post = "# Hi\n\nMail x@example.org or see https://example.org/a.\n";
+  EXPECT_LE(AutolinkWork(post), kAutolinkWorkMax);
+  EXPECT_NE(RenderMarkdown(post).find("href=\"mailto:x@example.org\""), std::string::npos);
+}
+
+TEST(RenderPostTest, RendersEachEntryOnceThenServesTheCache) {
+  TextCache cache(1 << 20);
+  Hash32 a{}, b{};
+  a[0] = 1;
+  b[0] = 2;
+  const uint64_t before = MarkdownRenders();
+  const std::string first = RenderPost(cache, a, "# A\n\n*one*");
+  EXPECT_EQ(first, RenderMarkdown("# A\n\n*one*"));
+  EXPECT_EQ(MarkdownRenders(), before + 2);  // RenderPost's and the line above's.
+  // The same entry again, even with other text (an id names one text): no new render.
+  EXPECT_EQ(RenderPost(cache, a, "ignored"), first);
+  EXPECT_EQ(MarkdownRenders(), before + 2);
+  EXPECT_EQ(cache.hits(), 1u);
+  RenderPost(cache, b, "# B");
+  EXPECT_EQ(MarkdownRenders(), before + 3);
+  EXPECT_EQ(cache.size(), 2u);
+}
+
+TEST(TextCacheTest, StaysWithinItsBytesAndDropsTheLeastRecentlyUsed) {
+  const size_t item = 1000 + 1 + TextCache::kEntryOverheadBytes;  // Value, key, overhead.
+  TextCache cache(3 * item);
+  cache.Put("a", std::string(1000, 'a'));
+  cache.Put("b", std::string(1000, 'b'));
+  cache.Put("c", std::string(1000, 'c'));
+  EXPECT_EQ(cache.bytes(), 3 * item);
+  ASSERT_NE(cache.Get("a"), nullptr);  // a is now the most recently used; b the least.
+  cache.Put("d", std::string(1000, 'd'));
+  EXPECT_EQ(cache.size(), 3u);
+  EXPECT_LE(cache.bytes(), cache.bytes_max());
+  EXPECT_EQ(cache.Get("b"), nullptr);
+  ASSERT_NE(cache.Get("a"), nullptr);
+  EXPECT_EQ(*cache.Get("a"), std::string(1000, 'a'));
+  // Replacing a key keeps one copy; a value larger than the whole cache is not kept.
+  cache.Put("a", "short");
+  EXPECT_EQ(*cache.Get("a"), "short");
+  EXPECT_EQ(cache.size(), 3u);
+  cache.Put("huge", std::string(4 * item, 'h'));
+  EXPECT_EQ(cache.Get("huge"), nullptr);
+  EXPECT_EQ(cache.size(), 3u);
+  cache.Clear();
+  EXPECT_EQ(cache.size(), 0u);
+  EXPECT_EQ(cache.bytes(), 0u);
+}
+
 // --- Ordinary Markdown ---------------------------------------------------------------------
 
 TEST(RenderMarkdownTest, EmptyTextRendersNothing) { EXPECT_EQ(RenderMarkdown(""), ""); }

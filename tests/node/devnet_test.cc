@@ -10,30 +10,6 @@ namespace {
 
 using std::chrono::seconds;
 
-// Runs pando to completion; returns (exit status, stdout).
-std::pair<int, std::string> RunPando(const std::vector<std::string>& args) {
-  TempDir io;
-  const std::string out = io.path() + "/out";
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    int fd = ::open(out.c_str(), O_WRONLY | O_CREAT, 0600);
-    ::dup2(fd, 1);
-    ::dup2(fd, 2);
-    std::vector<std::string> a = {PANDO_BIN};
-    a.insert(a.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (std::string& s : a) argv.push_back(s.data());
-    argv.push_back(nullptr);
-    ::execv(PANDO_BIN, argv.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  std::ifstream f(out);
-  std::string text((std::istreambuf_iterator<char>(f)), {});
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), text};
-}
-
 class DevnetTest : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -17,17 +17,20 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "core/crypto.h"
 #include "core/entry.h"
 #include "core/identity.h"
 #include "node/api_client.h"
+#include "store/feed_writer.h"
 #include "testutil/feed.h"
 
 namespace pando::testing {
@@ -42,6 +45,39 @@ inline bool WaitFor(std::chrono::milliseconds limit, const std::function<bool()>
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   return pred();
+}
+
+// Runs pando to completion; returns (exit status, its output). Standard error goes to *err
+// when given, else into the output with standard output.
+inline std::pair<int, std::string> RunPando(const std::vector<std::string>& args,
+                                            std::string* err = nullptr) {
+  TempDir io;
+  const std::string out = io.path() + "/out", err_path = io.path() + "/err";
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    int fd = ::open(out.c_str(), O_WRONLY | O_CREAT, 0600);
+    ::dup2(fd, 1);
+    if (err == nullptr) {
+      ::dup2(fd, 2);
+    } else {
+      ::dup2(::open(err_path.c_str(), O_WRONLY | O_CREAT, 0600), 2);
+    }
+    std::vector<std::string> a = {PANDO_BIN};
+    a.insert(a.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (std::string& s : a) argv.push_back(s.data());
+    argv.push_back(nullptr);
+    ::execv(PANDO_BIN, argv.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  auto read = [](const std::string& path) {
+    std::ifstream f(path);
+    return std::string((std::istreambuf_iterator<char>(f)), {});
+  };
+  if (err != nullptr) *err = read(err_path);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), read(out)};
 }
 
 class NodeProcess {
@@ -122,17 +158,21 @@ class NodeProcess {
     return true;
   }
 
-  // The ids of the entries this node holds (all groups).
+  // The ids of the entries this node holds (all groups), read page after page.
   std::set<std::string> Ids() const {
     std::set<std::string> out;
-    auto log = api().Get("/api/v1/log");
-    if (!log.ok()) return out;
-    for (const auto& hex : (*log)["entries"]) {
-      auto bytes = FromHex(hex.get<std::string>());
-      auto e = Entry::Decode(*bytes);
-      if (e.ok()) out.insert(ToHex(e->id()));
+    std::string target = "/api/v1/log?limit=1000";
+    while (true) {
+      auto log = api().Get(target);
+      if (!log.ok()) return out;
+      for (const auto& hex : (*log)["entries"]) {
+        auto bytes = FromHex(hex.get<std::string>());
+        auto e = Entry::Decode(*bytes);
+        if (e.ok()) out.insert(ToHex(e->id()));
+      }
+      if (!log->contains("next")) return out;
+      target = "/api/v1/log?limit=1000&before=" + (*log)["next"].get<std::string>();
     }
-    return out;
   }
 
   // The next entry of this node's feed in `group`, signed with its identity (the feed head
@@ -142,19 +182,22 @@ class NodeProcess {
     if (!key.ok()) return std::nullopt;
     auto head = api().Get("/api/v1/head?author=" + AuthorId(key->public_key()) + "&group=" + group);
     if (!head.ok()) return std::nullopt;
+    std::optional<FeedHead> h;
+    if ((*head)["seq"].get<uint64_t>() > 0) {
+      auto prev = FromHex((*head)["id"].get<std::string>());
+      h.emplace();
+      h->seq = (*head)["seq"].get<uint64_t>();
+      std::copy(prev->begin(), prev->end(), h->id.begin());
+      h->timestamp_ms = (*head)["timestamp_ms"].get<int64_t>();
+    }
     EntryDraft d;
     d.group = group;
     d.kind = 1;
     d.payload.assign(text.begin(), text.end());
-    d.timestamp_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
-    if ((*head)["seq"].get<uint64_t>() > 0) {
-      d.seq = (*head)["seq"].get<uint64_t>() + 1;
-      auto prev = FromHex((*head)["id"].get<std::string>());
-      std::copy(prev->begin(), prev->end(), d.prev.begin());
-      d.timestamp_ms = std::max(d.timestamp_ms, (*head)["timestamp_ms"].get<int64_t>());
-    }
+    d = store::NextDraft(h, std::move(d),
+                         std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count());
     auto e = Entry::Sign(d, *key);
     if (!e.ok()) return std::nullopt;
     return std::move(e).value();

@@ -9,6 +9,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
+#include <map>
 #include <memory>
 
 #include "core/kinds.h"
@@ -210,6 +211,87 @@ TEST_F(HttpTest, PagesListFindAndShowPostsAndEscapeHostileText) {
   ASSERT_EQ(j["posts"].size(), 1u);
   EXPECT_EQ(j["posts"][0]["target"]["entry"], id);
   EXPECT_EQ(j["posts"][0]["title"], hostile);
+}
+
+// GET /api/v1/groups once read a freed temporary and answered {"groups": []}.
+TEST_F(HttpTest, GroupsListTheNodesGroups) {
+  NodeProcess& n = Start({"--group", "blog"});
+  ASSERT_FALSE(n.Post("blog", "# one").empty());
+  auto groups = n.api().Get("/api/v1/groups");
+  ASSERT_TRUE(groups.ok()) << groups.error().message;
+  std::map<std::string, int64_t> entries;
+  for (const auto& g : (*groups)["groups"]) entries[g["name"]] = g["entries"].get<int64_t>();
+  ASSERT_TRUE(entries.contains("blog")) << groups->dump();
+  EXPECT_TRUE(entries.contains("catalog")) << groups->dump();
+  EXPECT_EQ(entries["blog"], 1);
+}
+
+// The log answers in pages keyed by (timestamp, id): newest first with limit and before, in
+// log order with after; pages join up to the whole log without gaps or repeats.
+TEST_F(HttpTest, LogIsPagedByTimestampAndId) {
+  NodeProcess& n = Start({"--group", "blog"});
+  for (int i = 0; i < 7; ++i) ASSERT_FALSE(n.Post("blog", "# post " + std::to_string(i)).empty());
+  auto all = n.api().Get("/api/v1/log?group=blog");
+  ASSERT_TRUE(all.ok());
+  const auto log = (*all)["entries"].get<std::vector<std::string>>();
+  ASSERT_EQ(log.size(), 7u);
+  EXPECT_FALSE(all->contains("next"));
+
+  std::vector<std::string> newest_first;
+  std::string target = "/api/v1/groups/blog/entries?limit=3";
+  for (int pages = 0; pages < 10; ++pages) {
+    auto page = n.api().Get(target);
+    ASSERT_TRUE(page.ok()) << target;
+    const auto got = (*page)["entries"].get<std::vector<std::string>>();
+    EXPECT_LE(got.size(), 3u);
+    newest_first.insert(newest_first.end(), got.begin(), got.end());
+    if (!page->contains("next")) break;
+    target = "/api/v1/groups/blog/entries?limit=3&before=" + (*page)["next"].get<std::string>();
+  }
+  EXPECT_EQ(newest_first, std::vector<std::string>(log.rbegin(), log.rend()));
+
+  std::vector<std::string> oldest_first;
+  target = "/api/v1/log?group=blog&limit=0";
+  auto first = n.api().Get(target);
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ((*first)["entries"].size(), 7u);  // limit=0 is the default page, in log order.
+  // A cursor from the middle: what follows it in log order.
+  auto mid = Entry::Decode(*FromHex(log[2]));
+  ASSERT_TRUE(mid.ok());
+  auto rest = n.api().Get("/api/v1/log?group=blog&after=" + std::to_string(mid->timestamp_ms()) +
+                          "." + ToHex(mid->id()));
+  ASSERT_TRUE(rest.ok());
+  EXPECT_EQ((*rest)["entries"].get<std::vector<std::string>>(),
+            std::vector<std::string>(log.begin() + 3, log.end()));
+
+  const uint16_t port = HttpPort(n);
+  for (const std::string& bad : std::vector<std::string>{
+           "/api/v1/log?limit=1001", "/api/v1/log?before=12", "/api/v1/log?after=1.zz",
+           "/api/v1/log?before=1." + ToHex(mid->id()) + "&after=1." + ToHex(mid->id())}) {
+    HttpAnswer a = Http(port, bhttp::verb::get, bad);
+    EXPECT_EQ(a.status, 400u) << bad;
+    EXPECT_NE(a.body.find("BAD_ARGUMENT"), std::string::npos) << bad << ": " << a.body;
+  }
+}
+
+// Pages are cached until the store changes: a new post shows on the front page at once.
+TEST_F(HttpTest, CachedPagesFollowTheStore) {
+  NodeProcess& n = Start({"--group", "blog"});
+  const uint16_t port = HttpPort(n);
+  const std::string first = PostWithRecord(n, "blog", "# first\n\nmail x@example.org");
+  ASSERT_FALSE(first.empty());
+  for (int i = 0; i < 2; ++i) {
+    HttpAnswer front = Http(port, bhttp::verb::get, "/");
+    EXPECT_NE(front.body.find("data-id=\"" + first + "\""), std::string::npos);
+    HttpAnswer post = Http(port, bhttp::verb::get, "/p/" + first);
+    EXPECT_NE(post.body.find("href=\"mailto:x@example.org\""), std::string::npos) << post.body;
+    HttpAnswer entry = Http(port, bhttp::verb::get, "/api/v1/entries/" + first);
+    EXPECT_NE(entry.body.find("\"id\":\"" + first + "\""), std::string::npos) << entry.body;
+  }
+  const std::string second = PostWithRecord(n, "blog", "# second");
+  ASSERT_FALSE(second.empty());
+  HttpAnswer front = Http(port, bhttp::verb::get, "/");
+  EXPECT_NE(front.body.find("data-id=\"" + second + "\""), std::string::npos) << front.body;
 }
 
 TEST_F(HttpTest, AuthorPagesShowTheProfileEscapedAndPostsHaveSlugAddresses) {

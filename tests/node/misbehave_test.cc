@@ -59,7 +59,10 @@ struct Link {
 // A peer with its own key and io_context, run on the test's thread for bounded times.
 class TestPeer {
  public:
-  TestPeer() : key_(KeyPair::Generate()) {
+  // It dials from `address`, another loopback address than the nodes' own (127.0.0.1), so
+  // that it acts as another machine: a ban strikes its address, not theirs.
+  explicit TestPeer(std::string address = "127.0.0.2")
+      : key_(KeyPair::Generate()), address_(std::move(address)) {
     auto identity = net::TlsIdentity::FromKey(key_);
     CHECK(identity.ok());
     identity_ = std::move(identity).value();
@@ -92,6 +95,7 @@ class TestPeer {
     link_ = link;
     net::ConnectionLimits limits;
     limits.connect_timeout = seconds(3);
+    limits.bind_address = address_;
     net::Connection::Dial(io_, identity_, target->address.host, target->address.port, target->key,
                           limits, [link](Result<std::shared_ptr<net::Connection>> r) {
                             if (!r.ok()) {
@@ -149,6 +153,7 @@ class TestPeer {
 
  private:
   KeyPair key_;
+  std::string address_;
   std::shared_ptr<net::TlsIdentity> identity_;
   boost::asio::io_context io_;
   std::shared_ptr<Link> link_;
@@ -396,6 +401,74 @@ TEST_F(MisbehaveTest, MoreFramesThanThePerPeerLimitAreAFloodAndBanned) {
     }
     peer.SendBytes(std::move(burst));
   });
+}
+
+// A banned peer cannot come back at once with a fresh key from the same address; a fresh key
+// from another address is welcome.
+TEST_F(MisbehaveTest, ABannedPeersAddressBringsNoFreshKey) {
+  StartNode();
+  {
+    TestPeer bad("127.0.0.2");
+    ASSERT_TRUE(bad.ConnectAndHear(*node_));
+    bad.Send(proto::GroupFrame{0, "catalog"});
+    bad.Send(proto::HelloFrame{proto::kFrameVersion, ""});
+    ASSERT_TRUE(bad.WaitClosed(seconds(5)));
+  }
+  ASSERT_TRUE(WaitFor(seconds(3), [&] { return Counter("bans") == 1u; }));
+  TestPeer fresh("127.0.0.2");
+  ASSERT_TRUE(fresh.Connect(*node_));
+  EXPECT_TRUE(fresh.WaitClosed(seconds(3))) << "the node took a fresh key from a banned address";
+  EXPECT_EQ(fresh.link().goaway ? fresh.link().goaway->code : "(no GOAWAY)", codes::kBanned);
+  EXPECT_FALSE(fresh.link().hello);
+  TestPeer elsewhere("127.0.0.3");
+  ASSERT_TRUE(elsewhere.ConnectAndHear(*node_)) << "a fresh key from another address was refused";
+  EXPECT_EQ(Counter("bans"), 1u);
+}
+
+// Entries ahead of their feed predecessor are neither stored, nor reported as held, nor
+// offered to other nodes, and their bytes are bounded: the attack of 3,000 entries of 64 KB
+// from one fresh key that held 340-510 MB on every node of a devnet.
+TEST_F(MisbehaveTest, EntriesAheadOfTheirFeedAreBoundedAndNotSpread) {
+  StartNode();
+  TestPeer peer;
+  ASSERT_TRUE(peer.ConnectAndHear(*node_));
+  peer.Greet();
+  const KeyPair author = KeyPair::Generate();
+  const std::string big(60'000, 'z');
+  EntryDraft d;
+  d.group = "catalog";
+  d.kind = 1;
+  d.timestamp_ms = NowMs();
+  d.payload.assign(big.begin(), big.end());
+  d.seq = 1;
+  Entry first = SignOrDie(d, author);  // Never sent.
+  Hash32 prev = first.id();
+  std::vector<Hash32> sent;
+  for (uint64_t seq = 2; seq <= 400; ++seq) {
+    d.seq = seq;
+    d.prev = prev;
+    const Entry e = SignOrDie(d, author);
+    prev = e.id();
+    sent.push_back(e.id());
+    peer.Send(proto::BroadcastFrame{
+        0, proto::Gossip{e.id(), 1, static_cast<uint32_t>(e.bytes().size())}, e.bytes()});
+    // Let the link drain: the test peer's own send queue is bounded too.
+    if (seq % 20 == 0) peer.RunUntil(milliseconds(30), [] { return false; });
+  }
+  // The node answers, holds at most its per-feed share, and reports none of them as held.
+  ASSERT_TRUE(WaitFor(seconds(10), [&] {
+    auto s = Status();
+    return s && (*s)["counters"]["entries_dropped"].get<uint64_t>() > 0;
+  })) << "the node kept every out-of-order entry";
+  auto s = Status();
+  ASSERT_TRUE(s);
+  EXPECT_LE((*s)["counters"]["entries_pending_bytes"].get<uint64_t>(), uint64_t{4} << 20);
+  EXPECT_EQ(LogSize(), own_.size());
+  ExpectNoneHeld(*node_, sent);
+  auto wait = node_->api().Get("/api/v1/wait?id=" + ToHex(sent.back()) + "&timeout_ms=100");
+  EXPECT_FALSE(wait.ok() && (*wait).value("held", false)) << "/api/v1/wait says it is held";
+  // The node is not banning a peer for sending what it cannot place yet.
+  EXPECT_EQ(Counter("bans"), 0u);
 }
 
 }  // namespace

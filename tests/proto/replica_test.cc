@@ -280,13 +280,42 @@ TEST(ReplicaTest, ReconciliationFetchesWhatIsMissingAndRelaysIt) {
   EXPECT_NE(b.host.FindSession(3, 7), nullptr);
 }
 
-// Entries younger than settle_ms stay out of reconciliation: they are left to the tree.
-// Node 1 holds entries 1-5 stamped 1,001-1,005 ms; at 6,003 ms, with the default 5 s,
-// entries 4 and 5 are too young, so node 2 asks only for 3.
+// Entries younger than settle_ms stay out of a periodic session over an old link: they are
+// left to the tree. Node 1 holds entries 1-5 stamped 1,001-1,005 ms; the two nodes have been
+// neighbours since 0 ms; at 6,003 ms, with the default 5 s, entries 4 and 5 are too young,
+// so node 2 asks only for 3.
 TEST(ReplicaTest, YoungEntriesAreLeftToTheBroadcast) {
   Wire wire;
-  const ReplicaConfig config = OnConnectOnly();
+  ReplicaConfig config;
+  config.sync.interval_ms = 6'003;
+  config.sync.on_connect = false;
   ASSERT_EQ(config.sync.settle_ms, 5'000);
+  Wire::Node& a = wire.Add(1, config, {7});
+  Wire::Node& b = wire.Add(2, config, {7});
+  wire.Start(1, 7, kNoNode);
+  wire.Start(2, 7, /*contact=*/1, /*phase=*/0);
+  wire.Pump();
+  ASSERT_TRUE(b.replica.membership(0).IsActive(1));
+  for (uint8_t k = 1; k <= 5; ++k) a.host.Hold(7, k);
+  for (uint8_t k = 1; k <= 2; ++k) b.host.Hold(7, k);
+  wire.now = 6'003;
+  wire.Timer(2);
+  wire.Pump();
+  const std::vector<Sent> wants = OfType<Want>(wire.log);
+  ASSERT_FALSE(wants.empty());
+  EXPECT_EQ(wants[0].from, 2u);
+  EXPECT_EQ(std::get<Want>(wants[0].m.body).ids, (std::vector<Hash32>{EntryId(3)}));
+  EXPECT_TRUE(b.host.Holds(7, EntryId(3)));
+  EXPECT_FALSE(b.host.Holds(7, EntryId(4)));
+}
+
+// A node that (re)starts was on nobody's broadcast tree while the youngest entries spread:
+// its first sessions, over fresh links, reconcile them too, at once, instead of leaving them
+// to a periodic session 10 s or more later (a restarted node used to wait 10-13 s for
+// entries younger than 5 s).
+TEST(ReplicaTest, ANodeThatJustStartedGetsTheYoungestEntriesAtOnce) {
+  Wire wire;
+  const ReplicaConfig config = OnConnectOnly();
   Wire::Node& a = wire.Add(1, config, {7});
   Wire::Node& b = wire.Add(2, config, {7});
   for (uint8_t k = 1; k <= 5; ++k) a.host.Hold(7, k);
@@ -298,9 +327,9 @@ TEST(ReplicaTest, YoungEntriesAreLeftToTheBroadcast) {
   const std::vector<Sent> wants = OfType<Want>(wire.log);
   ASSERT_FALSE(wants.empty());
   EXPECT_EQ(wants[0].from, 2u);
-  EXPECT_EQ(std::get<Want>(wants[0].m.body).ids, (std::vector<Hash32>{EntryId(3)}));
-  EXPECT_TRUE(b.host.Holds(7, EntryId(3)));
-  EXPECT_FALSE(b.host.Holds(7, EntryId(4)));
+  EXPECT_EQ(std::get<Want>(wants[0].m.body).ids,
+            (std::vector<Hash32>{EntryId(3), EntryId(4), EntryId(5)}));
+  EXPECT_TRUE(b.host.Holds(7, EntryId(5)));
 }
 
 // Both nodes' periodic timers pick each other at the same moment: the session of the lower

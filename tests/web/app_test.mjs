@@ -296,6 +296,42 @@ test("draftAfterHead follows the feed head", () => {
   assert.equal(encodeBody(next).length, 92);
 });
 
+// docs/entry-format.md, "The next entry of a feed": its golden cases, one key=value line
+// each, inputs before "->"; tests/store/feed_writer_test.cc checks the same lines in C++.
+function nextEntryCases() {
+  const md = readFileSync(root("docs/entry-format.md"), "utf8");
+  const section = md.slice(md.indexOf("## The next entry of a feed"));
+  const block = /```\n([\s\S]*?)```/.exec(section.slice(section.indexOf("Golden cases")));
+  assert.ok(block, "docs/entry-format.md has no golden cases for the next entry");
+  return block[1].split("\n").filter((l) => l.trim()).map((line) =>
+    Object.fromEntries(line.split(/\s+/).filter((w) => w.includes("="))
+      .map((w) => [w.slice(0, w.indexOf("=")), w.slice(w.indexOf("=") + 1)])));
+}
+
+test("draftAfterHead and crdtDraft give the golden next entries of docs/entry-format.md", () => {
+  const cases = nextEntryCases();
+  assert.ok(cases.length >= 8, "the golden cases");
+  assert.ok(cases.some((c) => BigInt(c.now_ms) < BigInt(c.head_timestamp_ms ?? 0)),
+    "a case whose clock is behind the head");
+  for (const c of cases) {
+    const head = c.head_seq === "0" ? { seq: 0 }
+      : { seq: Number(c.head_seq), id: c.head_id, timestamp_ms: Number(c.head_timestamp_ms) };
+    const common = { authorKey: new Uint8Array(32), group: "blog", nowMs: Number(c.now_ms) };
+    let draft;
+    if (c.seen_hlc === undefined) {
+      draft = draftAfterHead(head, { ...common, kind: 1, payload: new Uint8Array(0) });
+    } else {
+      const encode = (hlc) => encodeCounterAdd({ name: "n", hlc, delta: 1 });
+      const made = crdtDraft(head, { ...common, seen: c.seen_hlc, encode });
+      assert.equal(made.hlc, BigInt(c.hlc), `${c.case}: hlc`);
+      draft = made.draft;
+    }
+    assert.equal(draft.seq, BigInt(c.seq), `${c.case}: seq`);
+    assert.equal(toHex(draft.prev), c.prev, `${c.case}: prev`);
+    assert.equal(draft.timestampMs, BigInt(c.timestamp_ms), `${c.case}: timestamp_ms`);
+  }
+});
+
 test("catalogPayload and catalogItem", () => {
   const id = "cd".repeat(32);
   assert.deepEqual(JSON.parse(new TextDecoder().decode(catalogPayload("T \"q\"", "blog", id))),

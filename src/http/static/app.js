@@ -280,7 +280,8 @@ export function seedToPkcs8(seed) {
   return concat(fromHex(PKCS8_ED25519_PREFIX), bytes32(seed, "The seed"));
 }
 
-// The draft that follows a feed head as GET /api/v1/head answers it.
+// The draft that follows a feed head as GET /api/v1/head answers it ({seq: 0} for an empty
+// feed): docs/entry-format.md, "The next entry of a feed", as store::NextDraft writes it.
 export function draftAfterHead(head, { authorKey, kind, group, payload, nowMs }) {
   const headTs = BigInt(head.timestamp_ms ?? 0);
   const now = BigInt(Math.floor(nowMs));
@@ -563,10 +564,11 @@ export function encodeCounterAdd({ personal = false, name, hlc, delta }) {
   return w.done();
 }
 
-// The draft of a kind 3 entry after a feed head: the clock is taken from `seen` (the node's
-// GET /api/v1/clock, and this writer's own last clock), the payload is encode(hlc), and the
-// timestamp is at least the clock's milliseconds so that the operation keeps its clock
-// bound (docs/crdt.md, "The clock bound"), as the node does for its own writes.
+// The draft of a kind 3 entry after a feed head (docs/entry-format.md, "The next entry of a
+// feed", rule 3, as store::NextOpClock writes it): the clock is taken from `seen` (the
+// node's GET /api/v1/clock, and this writer's own last clock), the payload is encode(hlc),
+// and the timestamp is at least the clock's milliseconds so that the operation keeps its
+// clock bound (docs/crdt.md, "The clock bound").
 export function crdtDraft(head, { authorKey, group, seen, nowMs, encode }) {
   const hlc = hlcForWrite(seen, nowMs);
   const draft = draftAfterHead(head, {

@@ -1,0 +1,597 @@
+// Node: peers and frames: accepting and dialling connections (asking PeerGuard first),
+// HELLO and group handles, frames into the core and the core's messages into frames, and the
+// pacing of owed entries as each peer's send queue drains.
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <boost/asio/post.hpp>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "core/chain.h"
+#include "core/error_codes.h"
+#include "core/identity.h"
+#include "node/node.h"
+#include "node/node_internal.h"
+
+namespace pando::node {
+namespace asio = boost::asio;
+using proto::NodeId;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr auto kSweepInterval = std::chrono::seconds(1);
+// After accept() fails (descriptors exhausted, say), accepting resumes after this pause.
+constexpr auto kAcceptRetry = std::chrono::milliseconds(100);
+// A connection to a peer that is no longer a neighbour in any group is closed after this
+// much silence (replies to short exchanges, such as a shuffle, come well within it).
+constexpr auto kSpareLinger = std::chrono::seconds(10);
+constexpr auto kBootstrapRetry = std::chrono::seconds(3);
+constexpr size_t kEntriesFrameBytes = 512 * 1024;
+// Owed entries read from the store and put in feed order at a time: about five ENTRIES
+// frames, 2.5 MB at most per peer.
+constexpr size_t kEntriesReadWindow = 8192;
+// ENTRIES go out only while less than this is queued for the peer, so a large answer never
+// fills the send queue (8 MiB, whose limit ends the connection as SLOW_PEER); the rest
+// follows as the queue drains below it (Connection::NotifyWhenBelow). 4 MiB keeps the
+// receiver busy while the sender reads the next entries: 1 MiB made catch-up 10% slower.
+constexpr size_t kPumpQueueBytes = 4 << 20;
+// Above this much queued for a peer, an eager push (GOSSIP) becomes a lazy one (IHAVE): the
+// peer asks for the entry (GRAFT) if it lacks it. Bursts, such as relaying what
+// reconciliation brought after a partition, then cost 36 bytes per entry per link.
+constexpr size_t kGossipQueueBytes = 2 << 20;
+
+// Feed order of two entry encodings (at least entry_layout::kOverhead bytes each): by author,
+// then seq. CompareAuthors is <0, 0 or >0 like memcmp.
+int CompareAuthors(const Bytes& a, const Bytes& b) {
+  return std::memcmp(a.data() + entry_layout::kAuthor, b.data() + entry_layout::kAuthor,
+                     sizeof(PublicKey));
+}
+bool InFeedOrder(const Bytes& a, const Bytes& b) {
+  const int c = CompareAuthors(a, b);
+  return c != 0 ? c < 0 : GetU64(&a[entry_layout::kSeq]) < GetU64(&b[entry_layout::kSeq]);
+}
+
+std::optional<uint32_t> HandleOf(const proto::Frame& f) {
+  return std::visit(
+      [](const auto& x) -> std::optional<uint32_t> {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (requires { x.handle; }) {
+          if constexpr (!std::is_same_v<T, proto::GroupFrame>) return x.handle;
+        }
+        return std::nullopt;
+      },
+      f);
+}
+
+}  // namespace
+
+// --- Peers -----------------------------------------------------------------------------
+
+void Node::StartAccept() {
+  acceptor_->async_accept([this](const boost::system::error_code& ec, asio::ip::tcp::socket s) {
+    if (stopping_) return;
+    if (ec) {
+      // Never stop accepting for good: a full descriptor table empties again. Pause so a
+      // persistent error does not spin the loop.
+      if (counters_.accept_errors++ % 100 == 0) {
+        spdlog::warn("accepting a peer connection failed: {}; retrying", ec.message());
+      }
+      accept_timer_.expires_after(kAcceptRetry);
+      accept_timer_.async_wait([this](const boost::system::error_code& e) {
+        if (!e && !stopping_) StartAccept();
+      });
+      return;
+    }
+    OnAccepted(std::move(s));
+    StartAccept();
+  });
+}
+
+void Node::OnAccepted(asio::ip::tcp::socket s) {
+  boost::system::error_code ec;
+  const auto remote = s.remote_endpoint(ec);
+  if (ec) return;
+  std::string address = remote.address().to_string();
+  // Before any TLS work: connection caps and the handshake rate of the address.
+  if (auto ok = guard_.OnAccept(MonoMs(), address); !ok.ok()) {
+    ++counters_.refused_connections;
+    spdlog::debug("refusing a connection from {}: {}: {}", address, ok.error().code,
+                  ok.error().message);
+    return;  // The socket closes here.
+  }
+  net::Connection::Accept(std::move(s), identity_, limits_,
+                          [this, address](Result<std::shared_ptr<net::Connection>> r) {
+                            if (!r.ok()) {
+                              guard_.OnClose(address);
+                              spdlog::debug("inbound handshake failed: {}: {}", r.error().code,
+                                            r.error().message);
+                              return;
+                            }
+                            OnConnected(std::move(r).value(), /*outbound=*/false, address);
+                          });
+}
+
+void Node::DialBootstrap() {
+  for (const BootstrapPeer& b : config_.bootstrap) {
+    net::Connection::Dial(io_, identity_, b.address.host, b.address.port, b.key, limits_,
+                          [this, b](Result<std::shared_ptr<net::Connection>> r) {
+                            if (!r.ok()) {
+                              spdlog::info("bootstrap peer {}: {}: {}", b.address.ToString(),
+                                           r.error().code, r.error().message);
+                              return;
+                            }
+                            LearnPeer((*r)->peer_key(), b.address.ToString(), true);
+                            OnConnected(std::move(r).value(), /*outbound=*/true);
+                          });
+  }
+}
+
+void Node::LearnPeer(const PublicKey& key, const std::string& address, bool first_hand) {
+  // Only an address this node could dial: host:port, short enough for a peer record.
+  if (address.size() > proto::kFrameStringMax || !ParseEndpoint(address).ok()) return;
+  const NodeId id = proto::NodeIdOfKey(key);
+  if (id == identity_->id()) return;
+  book_.Learn(MonoMs(), id, proto::PeerRecord{key, address}, first_hand);
+}
+
+void Node::Uncount(const net::Connection* conn) {
+  auto it = counted_.find(conn);
+  if (it == counted_.end()) return;
+  guard_.OnClose(it->second);
+  counted_.erase(it);
+}
+
+void Node::OnConnected(std::shared_ptr<net::Connection> conn, bool outbound, std::string address) {
+  const NodeId id = conn->peer_id();
+  if (!outbound) counted_.emplace(conn.get(), address);
+  auto refuse = [&](const Error& why) {
+    Uncount(conn.get());
+    conn->Close(why);
+  };
+  if (stopping_) return refuse(Error{codes::kShuttingDown, "The node is stopping."});
+  if (id == identity_->id()) return refuse(Error{codes::kPeerMismatch, "A node's own key."});
+  if (auto ok = guard_.OnPeer(MonoMs(), id, outbound ? std::string_view() : address); !ok.ok()) {
+    ++counters_.refused_connections;
+    return refuse(ok.error());
+  }
+  Peer& p = peers_[id];
+  p.id = id;
+  if (p.conn && !p.conn->closing()) {
+    // Both sides dialled: keep the connection dialled by the smaller id, on both sides.
+    const bool keep_new = outbound ? identity_->id() < id : id < identity_->id();
+    if (!keep_new) {
+      return refuse(Error{codes::kClosed, "A connection between the two nodes exists."});
+    }
+    p.conn->Close(Error{codes::kClosed, "A connection between the two nodes exists."});
+  }
+  p.conn = conn;
+  p.address = outbound ? std::string() : address;
+  p.outbound = outbound;
+  p.hello = false;
+  p.bound.assign(core_->group_count(), false);
+  p.handles.clear();
+  p.last_used = p.last_sent = Clock::now();
+  if (outbound) book_.OnConnected(MonoMs(), id);
+  conn->Start([this](net::Connection& c, proto::Frame f) { OnFrame(c, std::move(f)); },
+              [this](net::Connection& c, const Error& why) {
+                // Never re-enter the caller: handle the close on its own turn of the loop.
+                auto self = c.shared_from_this();
+                asio::post(io_, [this, self, why] { OnClosed(*self, why); });
+              });
+  conn->Send(proto::HelloFrame{proto::kFrameVersion, advertise_});
+  std::vector<proto::Frame> queued = std::move(p.queue);
+  p.queue.clear();
+  for (const proto::Frame& f : queued) SendFrame(p, f);
+  PumpEntries(p);
+  spdlog::debug("peer {} connected ({}, {})", NodeHex(id), conn->remote(),
+                outbound ? "outbound" : "inbound");
+}
+
+void Node::PeerUnreachable(NodeId id) {
+  auto it = peers_.find(id);
+  if (it != peers_.end() && !it->second.conn) peers_.erase(it);
+  asio::post(io_, [this, id] {
+    if (peers_.contains(id) || !core_->started() || stopping_) return;
+    out_.Clear();
+    core_->OnPeerDown(NowMs(), id, *core_host_, out_);
+    Flush();
+  });
+}
+
+void Node::Dial(NodeId id) {
+  if (dialling_.contains(id) || stopping_) return;
+  const proto::PeerRecord* rec = book_.Find(id);
+  if (rec == nullptr || !book_.MayDial(MonoMs(), id) || guard_.Banned(MonoMs(), id)) {
+    return PeerUnreachable(id);
+  }
+  auto endpoint = ParseEndpoint(rec->address);
+  if (!endpoint.ok()) return PeerUnreachable(id);
+  dialling_.insert(id);
+  net::Connection::Dial(io_, identity_, endpoint->host, endpoint->port, rec->key, limits_,
+                        [this, id](Result<std::shared_ptr<net::Connection>> r) {
+                          dialling_.erase(id);
+                          if (r.ok()) return OnConnected(std::move(r).value(), /*outbound=*/true);
+                          spdlog::debug("dialling {} failed: {}: {}", NodeHex(id), r.error().code,
+                                        r.error().message);
+                          // Back off, and forget an address that keeps failing.
+                          book_.OnDialFailed(MonoMs(), id);
+                          PeerUnreachable(id);
+                        });
+}
+
+void Node::OnClosed(net::Connection& conn, const Error& why) {
+  Uncount(&conn);
+  const NodeId id = conn.peer_id();
+  auto it = peers_.find(id);
+  if (it == peers_.end() || it->second.conn.get() != &conn) return;
+  spdlog::debug("peer {} gone: {}: {}", NodeHex(id), why.code, why.message);
+  // The connection refused the peer's bytes itself (a frame that does not decode, or a
+  // length over the limit): that is misbehaviour, like any the node finds in a frame.
+  if ((why.code == codes::kMalformed || why.code == codes::kOversize) &&
+      !guard_.Banned(MonoMs(), id)) {
+    Ban(id, why);
+  }
+  peers_.erase(it);
+  guard_.OnPeerGone(id);
+  if (!core_->started() || stopping_) return;
+  out_.Clear();
+  core_->OnPeerDown(NowMs(), id, *core_host_, out_);
+  Flush();
+}
+
+void Node::Ban(NodeId id, const Error& why) {
+  auto it = peers_.find(id);
+  const bool connected = it != peers_.end() && it->second.conn;
+  guard_.Ban(MonoMs(), id, connected ? std::string_view(it->second.address) : std::string_view());
+  ++counters_.bans;
+  spdlog::warn("banning peer {} ({}) for {} s: {}: {}", NodeHex(id),
+               connected ? it->second.conn->remote() : "", config_.ban_duration.count(), why.code,
+               why.message);
+  if (connected) it->second.conn->Close(why);
+}
+
+void Node::Block(const std::vector<PublicKey>& peers, std::chrono::seconds duration) {
+  for (const PublicKey& key : peers) {
+    const NodeId id = proto::NodeIdOfKey(key);
+    guard_.Block(MonoMs(), id,
+                 std::chrono::duration_cast<std::chrono::milliseconds>(duration).count());
+    spdlog::info("blocking peer {} for {} s", NodeHex(id), duration.count());
+    auto it = peers_.find(id);
+    if (it != peers_.end() && it->second.conn) {
+      it->second.conn->Close(Error{codes::kBanned, "The node's operator blocked this peer."});
+    }
+  }
+}
+
+void Node::Unblock(const std::vector<PublicKey>& peers) {
+  for (const PublicKey& key : peers) {
+    const NodeId id = proto::NodeIdOfKey(key);
+    if (guard_.Unblock(id)) spdlog::info("unblocking peer {}", NodeHex(id));
+  }
+}
+
+void Node::Sweep() {
+  if (stopping_) return;
+  const auto now = Clock::now();
+  const bool started = core_->started();
+  std::vector<NodeId> wanted = started ? core_->replica().Connections() : std::vector<NodeId>{};
+  book_.Expire(MonoMs());
+  std::sort(wanted.begin(), wanted.end());
+  for (auto& [id, p] : peers_) {
+    if (!p.conn || p.conn->closing()) continue;
+    if (!std::binary_search(wanted.begin(), wanted.end(), id) && now - p.last_used > kSpareLinger) {
+      p.conn->Close(Error{codes::kClosed, "No longer a neighbour."});
+      continue;
+    }
+    if (now - p.last_sent > config_.idle_timeout / 3) {
+      p.conn->Send(proto::PingFrame{});
+      p.last_sent = now;
+    }
+  }
+  const bool alone = started && wanted.empty();
+  if ((!started || alone) && !config_.bootstrap.empty() &&
+      now - last_bootstrap_ > kBootstrapRetry) {
+    last_bootstrap_ = now;
+    want_contact_ = true;
+    DialBootstrap();
+  }
+  sweep_timer_.expires_after(kSweepInterval);
+  sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) Sweep();
+  });
+}
+
+void Node::SendFrame(Peer& p, const proto::Frame& frame) {
+  if (!p.conn) {
+    p.queue.push_back(frame);
+    return;
+  }
+  if (auto h = HandleOf(frame); h && *h < p.bound.size() && !p.bound[*h]) {
+    p.bound[*h] = true;
+    p.conn->Send(proto::GroupFrame{*h, core_->group_name(*h)});
+  }
+  p.conn->Send(frame);
+  spdlog::trace("-> {} frame {}", NodeHex(p.id), frame.index());
+  p.last_used = p.last_sent = Clock::now();
+  ++counters_.frames_out;
+}
+
+void Node::Deliver(NodeId to, const proto::GroupMessage& m) {
+  std::vector<proto::Frame> frames;
+  std::vector<std::pair<uint32_t, Hash32>> owed_wants, owed_entries;
+  const uint32_t h = m.group;
+  std::visit(
+      [&](const auto& x) {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_constructible_v<proto::MembershipMessage, T>) {
+          proto::MembershipFrame f{h, x, {}};
+          std::vector<NodeId> named = proto::NamedIds(f.message);
+          std::sort(named.begin(), named.end());
+          named.erase(std::unique(named.begin(), named.end()), named.end());
+          for (NodeId n : named) {
+            if (n == to || n == identity_->id()) continue;
+            const proto::PeerRecord* rec = book_.Find(n);
+            if (rec == nullptr) {
+              spdlog::debug("no address for {}; {} to {} dropped", NodeHex(n), T::kName,
+                            NodeHex(to));
+              return;
+            }
+            f.peers.push_back(*rec);
+          }
+          frames.push_back(std::move(f));
+        } else if constexpr (std::is_same_v<T, proto::Gossip>) {
+          auto peer = peers_.find(to);
+          if (peer != peers_.end() && peer->second.conn &&
+              peer->second.conn->queued_bytes() > kGossipQueueBytes) {
+            frames.push_back(proto::BroadcastFrame{h, proto::IHave{x.id, x.hops}, {}});
+            return;
+          }
+          std::optional<Bytes> bytes = EntryBytes(x.id);
+          if (!bytes) return;
+          proto::Gossip g = x;
+          g.payload_bytes = static_cast<uint32_t>(bytes->size());
+          frames.push_back(proto::BroadcastFrame{h, g, std::move(*bytes)});
+        } else if constexpr (std::is_constructible_v<proto::BroadcastMessage, T>) {
+          frames.push_back(proto::BroadcastFrame{h, x, {}});
+        } else if constexpr (std::is_same_v<T, proto::Reconcile>) {
+          frames.push_back(proto::ReconcileFrame{h, x.open, x.body});
+        } else if constexpr (std::is_same_v<T, proto::Want>) {
+          // An empty WANT still ends the session on the other side.
+          if (x.ids.empty()) frames.push_back(proto::WantFrame{h, {}});
+          for (const Hash32& id : x.ids) owed_wants.emplace_back(h, id);
+        } else if constexpr (std::is_same_v<T, proto::Entries>) {
+          for (const Hash32& id : x.ids) owed_entries.emplace_back(h, id);
+        }
+      },
+      m.body);
+  if (frames.empty() && owed_wants.empty() && owed_entries.empty()) return;
+  Peer& p = peers_[to];
+  p.id = to;
+  // WANT ids and ENTRIES go out as the send queue drains (PumpEntries), once connected.
+  p.wants_out.insert(p.wants_out.end(), owed_wants.begin(), owed_wants.end());
+  p.entries_out.insert(p.entries_out.end(), owed_entries.begin(), owed_entries.end());
+  if (!p.conn) {
+    for (proto::Frame& f : frames) p.queue.push_back(std::move(f));
+    Dial(to);
+    return;
+  }
+  for (const proto::Frame& f : frames) SendFrame(p, f);
+  PumpEntries(p);
+}
+
+void Node::PumpEntries(Peer& p) {
+  while (!p.wants_out.empty() && p.conn && !p.conn->closing() &&
+         p.conn->queued_bytes() < kPumpQueueBytes) {
+    const uint32_t h = p.wants_out.front().first;
+    proto::WantFrame f{h, {}};
+    while (!p.wants_out.empty() && p.wants_out.front().first == h &&
+           f.ids.size() < proto::kWantIdsMax) {
+      f.ids.push_back(p.wants_out.front().second);
+      p.wants_out.pop_front();
+    }
+    SendFrame(p, f);
+  }
+  while ((!p.entries_ready.empty() || !p.entries_out.empty()) && p.conn && !p.conn->closing() &&
+         p.conn->queued_bytes() < kPumpQueueBytes) {
+    if (p.entries_ready.empty()) ReadOwedEntries(p);
+    if (p.entries_ready.empty()) continue;  // None of those ids is held (any more).
+    const uint32_t h = p.entries_ready.front().first;
+    proto::EntriesFrame f{h, {}};
+    size_t bytes_in_frame = 0;
+    while (!p.entries_ready.empty() && p.entries_ready.front().first == h) {
+      const size_t size = p.entries_ready.front().second.size() + 4;
+      if (bytes_in_frame + size > kEntriesFrameBytes && !f.entries.empty()) break;
+      bytes_in_frame += size;
+      f.entries.push_back(std::move(p.entries_ready.front().second));
+      p.entries_ready.pop_front();
+    }
+    SendFrame(p, f);
+  }
+  if (!p.owes()) return;
+  if (p.conn && !p.conn->closing()) {
+    // The queue is full: go on as soon as it drains below the mark.
+    p.conn->NotifyWhenBelow(kPumpQueueBytes, [this, id = p.id] {
+      if (auto it = peers_.find(id); it != peers_.end() && !stopping_) PumpEntries(it->second);
+    });
+  } else {
+    ArmPump();
+  }
+}
+
+void Node::ReadOwedEntries(Peer& p) {
+  const uint32_t h = p.entries_out.front().first;
+  std::vector<Hash32> ids;
+  while (!p.entries_out.empty() && p.entries_out.front().first == h &&
+         ids.size() < kEntriesReadWindow) {
+    ids.push_back(p.entries_out.front().second);
+    p.entries_out.pop_front();
+  }
+  std::vector<std::optional<Bytes>> found = EntriesBytes(ids);
+  std::vector<Bytes> ready;
+  ready.reserve(found.size());
+  for (std::optional<Bytes>& b : found) {
+    if (b && b->size() >= entry_layout::kOverhead) ready.push_back(std::move(*b));
+  }
+  // Feed order, so that each frame carries long linked runs of few feeds: the peer checks
+  // one signature per run. Each feed stays in seq order across windows, as the peer asked
+  // in timestamp order and timestamps grow along a feed.
+  std::stable_sort(ready.begin(), ready.end(), InFeedOrder);
+  for (Bytes& b : ready) p.entries_ready.emplace_back(h, std::move(b));
+}
+
+void Node::ArmPump() {
+  if (pump_armed_ || stopping_) return;
+  pump_armed_ = true;
+  pump_timer_.expires_after(std::chrono::milliseconds(5));
+  pump_timer_.async_wait([this](const boost::system::error_code& ec) {
+    pump_armed_ = false;
+    if (ec || stopping_) return;
+    for (auto& [id, p] : peers_) {
+      if (p.owes()) PumpEntries(p);
+    }
+  });
+}
+
+void Node::OnFrame(net::Connection& conn, proto::Frame frame) {
+  const NodeId id = conn.peer_id();
+  auto it = peers_.find(id);
+  if (it == peers_.end()) return;
+  Peer& p = it->second;
+  p.last_used = Clock::now();
+  spdlog::trace("<- {} frame {}", NodeHex(id), frame.index());
+  ++counters_.frames_in;
+  if (auto ok = guard_.OnFrame(MonoMs(), id); !ok.ok()) return Ban(id, ok.error());
+  if (!p.hello && !std::holds_alternative<proto::HelloFrame>(frame) &&
+      !std::holds_alternative<proto::GoAwayFrame>(frame)) {
+    return Ban(id, Error{codes::kProtocol, "A frame came before HELLO."});
+  }
+  auto group_of = [&](uint32_t handle) -> std::optional<uint32_t> {
+    auto h = p.handles.find(handle);
+    if (h == p.handles.end()) return std::nullopt;
+    return h->second;
+  };
+  auto unbound = [&](uint32_t handle) {
+    Ban(id, Error{codes::kProtocol, "Group handle " + std::to_string(handle) + " is not bound."});
+  };
+  std::visit(
+      [&](auto& f) {
+        using T = std::decay_t<decltype(f)>;
+        if constexpr (std::is_same_v<T, proto::HelloFrame>) {
+          if (p.hello) return Ban(id, Error{codes::kProtocol, "A second HELLO."});
+          if (f.version != proto::kFrameVersion) {
+            return conn.Close(Error{codes::kUnknownVersion, "This node speaks frame version 1."});
+          }
+          p.hello = true;
+          OnHello(p, conn, f.listen_address);
+        } else if constexpr (std::is_same_v<T, proto::GroupFrame>) {
+          if (p.handles.size() >= proto::kGroupHandlesMax && !p.handles.contains(f.handle)) {
+            return Ban(id, Error{codes::kProtocol, "Too many group handles."});
+          }
+          p.handles[f.handle] = core_->GroupOf(f.name).value_or(UINT32_MAX);
+        } else if constexpr (std::is_same_v<T, proto::GoAwayFrame>) {
+          spdlog::debug("peer {} says GOAWAY {}: {}", NodeHex(id), f.code, f.reason);
+        } else if constexpr (std::is_same_v<T, proto::PingFrame>) {
+        } else if constexpr (std::is_same_v<T, proto::MembershipFrame>) {
+          auto g = group_of(f.handle);
+          if (!g) return unbound(f.handle);
+          // Second hand: never replaces an address learned from the peer itself.
+          for (const proto::PeerRecord& r : f.peers) LearnPeer(r.key, r.address, false);
+          std::visit([&](auto& m) { OnMessage(id, *g, proto::PeerBody(std::move(m)), {}, false); },
+                     f.message);
+        } else if constexpr (std::is_same_v<T, proto::BroadcastFrame>) {
+          auto g = group_of(f.handle);
+          if (!g) return unbound(f.handle);
+          std::optional<Entry> entry;
+          if (auto* gossip = std::get_if<proto::Gossip>(&f.message)) {
+            auto e = Entry::Decode(std::move(f.entry));
+            if (!e.ok()) return Ban(id, e.error());
+            if (e->id() != gossip->id) {
+              return Ban(id, Error{codes::kProtocol, "A GOSSIP's entry does not have its id."});
+            }
+            entry = std::move(e).value();
+          }
+          const proto::ArrivingEntry arriving{entry ? &*entry : nullptr, false};
+          std::span<const proto::ArrivingEntry> entries;
+          if (entry) entries = std::span(&arriving, 1);
+          std::visit(
+              [&](auto& m) { OnMessage(id, *g, proto::PeerBody(std::move(m)), entries, true); },
+              f.message);
+        } else if constexpr (std::is_same_v<T, proto::ReconcileFrame>) {
+          auto g = group_of(f.handle);
+          if (!g) return unbound(f.handle);
+          OnMessage(id, *g, proto::Reconcile{f.open, std::move(f.body)}, {}, false);
+        } else if constexpr (std::is_same_v<T, proto::WantFrame>) {
+          auto g = group_of(f.handle);
+          if (!g) return unbound(f.handle);
+          OnMessage(id, *g, proto::Want{std::move(f.ids)}, {}, false);
+        } else if constexpr (std::is_same_v<T, proto::EntriesFrame>) {
+          auto g = group_of(f.handle);
+          if (!g) return unbound(f.handle);
+          OnEntriesFrame(id, *g, f);
+        }
+      },
+      frame);
+}
+
+void Node::OnHello(Peer& p, net::Connection& conn, const std::string& listen_address) {
+  // A peer may only name an address at the IP it connects from (or one this node dialled):
+  // otherwise any peer could make the network dial a host:port of its choosing.
+  auto ep = ParseEndpoint(listen_address);
+  boost::system::error_code ec;
+  const auto named = ep.ok() ? asio::ip::make_address(ep->host, ec) : asio::ip::address();
+  const bool own_ip = p.outbound || (ep.ok() && !ec && named.to_string() == p.address);
+  if (own_ip) {
+    LearnPeer(conn.peer_key(), listen_address, true);
+  } else {
+    spdlog::debug("peer {} names {} but connects from {}: not learned", NodeHex(p.id),
+                  listen_address, p.address);
+  }
+  if (want_contact_ || !core_->started()) {
+    want_contact_ = false;
+    StartGroups(p.id);
+  }
+}
+
+void Node::OnEntriesFrame(NodeId from, uint32_t group, proto::EntriesFrame& f) {
+  std::vector<Entry> entries;
+  uint64_t bytes = 0;
+  entries.reserve(f.entries.size());
+  for (Bytes& b : f.entries) {
+    bytes += b.size();
+    auto e = Entry::Decode(std::move(b));
+    if (!e.ok()) return Ban(from, e.error());
+    entries.push_back(std::move(e).value());
+  }
+  // Feeds in seq order, so each entry finds its predecessor stored; a linked run of one feed
+  // is authenticated by the signature of its last entry (chain verification).
+  const auto feed_order = [](const Entry& a, const Entry& b) {
+    return InFeedOrder(a.bytes(), b.bytes());
+  };
+  if (!std::is_sorted(entries.begin(), entries.end(), feed_order)) {
+    std::stable_sort(entries.begin(), entries.end(), feed_order);
+  }
+  std::vector<proto::ArrivingEntry> arriving(entries.size());
+  for (size_t k = 0; k < entries.size(); ++k) arriving[k].entry = &entries[k];
+  size_t i = 0;
+  while (i < entries.size()) {
+    size_t j = i + 1;
+    while (j < entries.size() && CompareAuthors(entries[j].bytes(), entries[i].bytes()) == 0) {
+      ++j;
+    }
+    if (j - i > 1) {
+      RunVerdict v = AuthenticateRun(std::span(entries).subspan(i, j - i));
+      for (size_t k = 0; k < v.authenticated; ++k) arriving[i + k].authenticated = true;
+    }
+    i = j;
+  }
+  proto::Entries m{{}, bytes};
+  m.ids.reserve(entries.size());
+  for (const Entry& e : entries) m.ids.push_back(e.id());
+  OnMessage(from, group, std::move(m), arriving, false);
+}
+
+}  // namespace pando::node

@@ -1,0 +1,215 @@
+// NodeCore: the sans-IO logic of one Pando node above the protocols: which entries it holds,
+// the admission of arriving entries, holding entries that came before their feed
+// predecessor, the WANTs that fill such gaps, and the proto::Replica (membership, broadcast,
+// anti-entropy) of every carried group. The network node (node/node.cc) and the simulator
+// (sim/real_node.h) run this same code; it never touches a socket, a clock, a thread, a file
+// or a random device: every call gets `now`, and what the node must do comes back in a
+// NodeOutbox.
+//
+// Admission of one arriving entry (Admit), in order:
+//   1. its group is the group of the message it came in (else PROTOCOL_ERROR: a violation,
+//      the runtime bans the sender);
+//   2. it is not held already (a duplicate);
+//   3. its timestamp is not more than limits::kFutureSkewMsMax ahead of `now` (else it is
+//      dropped for now; reconciliation offers it again later);
+//   4. its signature verifies, unless chain verification of its ENTRIES run authenticated it
+//      (else BAD_SIGNATURE: a violation);
+//   5. against its feed's head: at or below the head, the store decides (a duplicate or a
+//      fork proof); the direct successor is admitted, stored, and releases what waited for
+//      it; further ahead, it is held until its predecessor arrives.
+// A held entry is not "held" in the index: it is neither offered to reconciliation nor
+// relayed nor reported by HasEntry until its gap fills, so a peer cannot use the node to
+// spread entries whose feed nobody can verify. Held entries are bounded by count, by bytes,
+// by bytes per feed, and by age (NodeLimits); when a limit is reached the oldest held
+// entries go first, and an entry over its feed's share is dropped.
+//
+// The runtime lends a NodeCoreHost (the store's feed heads, signature verification) on each
+// call, as proto::Replica borrows a ReplicaHost; NodeCore itself is the Replica's host.
+//
+// Single-threaded, like every machine in src/proto.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "core/entry.h"
+#include "core/error.h"
+#include "proto/replica.h"
+#include "proto/types.h"
+
+namespace pando::proto {
+
+// Limits on what peers can make a node keep. All in one place; docs/node.md lists them.
+struct NodeLimits {
+  size_t held_entries_max = 20'000;           // Entries waiting for a feed predecessor.
+  uint64_t held_bytes_max = 64ull << 20;      // Their bytes, in all.
+  uint64_t held_feed_bytes_max = 4ull << 20;  // Their bytes, in one feed.
+  TimeMs held_ms_max = 120'000;               // How long one may wait.
+  size_t asked_max = 100'000;  // Predecessors remembered as asked for (no second WANT).
+};
+
+// An entry in a message being handled, and whether chain verification of its ENTRIES run has
+// authenticated it already (so its own signature need not be checked).
+struct ArrivingEntry {
+  const Entry* entry = nullptr;
+  bool authenticated = false;
+};
+
+// What the runtime lends NodeCore on each call.
+class NodeCoreHost {
+ public:
+  // The feed head the store holds for (author, group); nullopt if the feed is empty there.
+  // Called once per feed, the first time the core meets it. Error: the store failed (the
+  // entry is then dropped for now).
+  virtual Result<std::optional<FeedHead>> StoredHead(const PublicKey& author, uint32_t group) = 0;
+  // Checks an entry's own signature (the simulator shares one verdict per entry between all
+  // its nodes). Error: BAD_SIGNATURE.
+  virtual Status Verify(const Entry& entry) = 0;
+
+ protected:
+  ~NodeCoreHost() = default;
+};
+
+// What the runtime does after a call, besides the Replica's sends.
+struct NodeOutbox {
+  ReplicaOutbox replica;  // Sends (WANTs for missing predecessors among them) and the timer.
+  // Entries admitted, for the store, in the order they were admitted (feed order within a
+  // feed). The runtime submits them; one it cannot store is given back through Forget.
+  std::vector<std::pair<Entry, uint32_t>> to_store;
+  // Entries that became held (in the index), for the runtime's waiters and relay cache.
+  std::vector<Hash32> now_held;
+  // The sender of the message broke the rules: ban it, with this error.
+  std::optional<Error> violation;
+
+  void Clear() {
+    replica.Clear();
+    to_store.clear();
+    now_held.clear();
+    violation.reset();
+  }
+};
+
+// Counters a node reports in its status.
+struct NodeCoreCounters {
+  uint64_t entries_received = 0;  // New entries admitted from peers (held ones too).
+  uint64_t entries_posted = 0;    // Local entries added.
+  uint64_t duplicates = 0;        // Entries that arrived again.
+  uint64_t held_dropped = 0;      // Entries dropped from the waiting room (a limit or age).
+  uint64_t future_dropped = 0;    // Entries from more than 300 s ahead, dropped for now.
+  uint64_t gap_wants = 0;         // WANTs sent for a missing feed predecessor.
+};
+
+class NodeCore {
+ public:
+  // `groups` are the carried groups' names, group key i = index i. `seed` seeds every random
+  // choice (membership), so a simulated node replays from its seed.
+  NodeCore(NodeId self, std::vector<std::string> groups, const ReplicaConfig& config,
+           const NodeLimits& limits, uint64_t seed);
+  NodeCore(const NodeCore&) = delete;
+  NodeCore& operator=(const NodeCore&) = delete;
+
+  // Loads what the store holds of group `g` (at start): (timestamp_ms, id) and size.
+  void LoadHeld(uint32_t g, std::vector<ReconItem> items, std::vector<uint32_t> sizes);
+
+  // The node came up: every group joins its overlay through `contact` (kNoNode: start one).
+  void Start(TimeMs now, NodeId contact, NodeCoreHost& host, NodeOutbox& out);
+  // A message from a peer, with the entries its GOSSIP or ENTRIES carried (decoded and
+  // checked against their ids by the runtime). `from_broadcast`: it is a broadcast message;
+  // an entry that arrives there ahead of its predecessor makes the node WANT the predecessor
+  // from the sender at once (entries from reconciliation do not: the predecessor is on its
+  // way in the same exchange, and a WANT would end the peer's session).
+  void OnMessage(TimeMs now, NodeId from, GroupMessage m, std::span<const ArrivingEntry> entries,
+                 bool from_broadcast, NodeCoreHost& host, NodeOutbox& out);
+  void OnTimer(TimeMs now, NodeCoreHost& host, NodeOutbox& out);
+  void OnPeerDown(TimeMs now, NodeId peer, NodeCoreHost& host, NodeOutbox& out);
+  // A local entry (posted on this machine) was committed by the store: hold it and push it.
+  // Returns false if it was held already.
+  bool AddLocal(TimeMs now, const Entry& e, NodeCoreHost& host, NodeOutbox& out);
+  // The store refused entries the core had admitted (their feed heads were wrong here):
+  // forget them and what the core assumed of their feeds.
+  void Forget(std::span<const std::pair<Hash32, uint32_t>> ids,
+              std::span<const std::pair<PublicKey, uint32_t>> feeds);
+
+  // Queries.
+  std::optional<uint32_t> GroupOf(std::string_view name) const;
+  const std::string& group_name(uint32_t g) const { return groups_[g].name; }
+  size_t group_count() const { return groups_.size(); }
+  // Whether the node holds entry `id` (admitted; held entries waiting for a gap are not).
+  bool HasEntry(const Hash32& id) const;
+  std::optional<uint32_t> SizeOf(uint32_t g, const Hash32& id) const;
+  size_t held_count(uint32_t g) const { return groups_[g].items.size(); }
+  size_t waiting_count() const { return waiting_.size(); }
+  uint64_t waiting_bytes() const { return waiting_bytes_; }
+  bool started() const { return started_; }
+  const NodeCoreCounters& counters() const { return counters_; }
+  Replica& replica() { return replica_; }
+  const Replica& replica() const { return replica_; }
+  const NodeLimits& limits() const { return limits_; }
+
+ private:
+  struct Group {
+    std::string name;
+    std::vector<ReconItem> items;
+    std::unordered_map<Hash32, uint32_t, HashOf32> sizes;  // Held entries and their bytes.
+  };
+  struct FeedKey {
+    PublicKey author{};
+    uint32_t group = 0;
+    bool operator==(const FeedKey&) const = default;
+  };
+  struct FeedKeyHash {
+    size_t operator()(const FeedKey& k) const { return HashOf32{}(k.author) ^ k.group; }
+  };
+  // An entry waiting for its predecessor.
+  struct Waiting {
+    Entry entry;
+    uint32_t group = 0;
+    TimeMs since = 0;
+  };
+  class ReplicaHostImpl;
+
+  // Admission (see the file comment). Returns the entry's size if it is newly held.
+  Result<std::optional<uint32_t>> Admit(TimeMs now, uint32_t g, const ArrivingEntry& a, NodeId from,
+                                        NodeCoreHost& host, NodeOutbox& out);
+  void Hold(uint32_t g, const Entry& e, NodeOutbox& out);
+  void Wait(TimeMs now, uint32_t g, const Entry& e);
+  // The entry `id` became its feed's head: admit what waited for it.
+  void Release(const Hash32& id, NodeCoreHost& host, NodeOutbox& out);
+  // Drops waiting entries older than held_ms_max, then the oldest while over a limit.
+  void Expire(TimeMs now);
+  void DropWaiting(const Hash32& id);
+  FeedHead* HeadOf(const FeedKey& feed, NodeCoreHost& host);
+
+  NodeId self_;
+  NodeLimits limits_;
+  ReplicaConfig config_;
+  Replica replica_;
+  Rng rng_;
+  bool started_ = false;
+  std::vector<Group> groups_;
+  std::unordered_map<FeedKey, FeedHead, FeedKeyHash> heads_;
+  // Waiting entries by id, the ids by the id of the entry they follow, and their arrival
+  // order (for age and eviction; ids already gone are skipped).
+  std::unordered_map<Hash32, Waiting, HashOf32> waiting_;
+  std::unordered_multimap<Hash32, Hash32, HashOf32> waiting_by_prev_;
+  std::deque<std::pair<TimeMs, Hash32>> waiting_order_;
+  std::unordered_map<FeedKey, uint64_t, FeedKeyHash> waiting_feed_bytes_;
+  uint64_t waiting_bytes_ = 0;
+  std::unordered_set<Hash32, HashOf32> asked_;  // Predecessors asked for already.
+  std::map<std::pair<NodeId, uint32_t>, std::unique_ptr<SyncSession>> sessions_;
+  // During OnMessage: the entries of the message and whether it is a broadcast one.
+  std::span<const ArrivingEntry> arriving_;
+  bool from_broadcast_ = false;
+  NodeCoreCounters counters_;
+};
+
+}  // namespace pando::proto

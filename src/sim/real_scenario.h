@@ -1,0 +1,37 @@
+// The real-entries scenario behind `pando sim --real-entries` (docs/sim.md): the network
+// node's own logic (proto::NodeCore: admission, holding, gap filling, the Replica) on every
+// simulated node, over real signed entries of real feeds.
+#pragma once
+
+#include <cstdint>
+
+#include "proto/types.h"
+#include "sim/report.h"
+
+namespace pando::sim {
+
+struct RealScenarioConfig {
+  uint64_t nodes = 10'000;
+  uint64_t entries = 100;
+  // Entry k is the next entry of author k mod authors' feed in the catalog group, posted
+  // from that author's home node (a node chosen from the seed). Consecutive entries of one
+  // feed, authors * post_interval_ms apart, can overtake each other on their way, so nodes
+  // hold some back until their predecessor arrives, and WANT it.
+  uint32_t authors = 10;
+  proto::TimeMs post_interval_ms = 50;
+  uint32_t payload_bytes = 200;
+  uint64_t seed = 1;
+  proto::TimeMs latency_min_ms = 20;
+  proto::TimeMs latency_max_ms = 150;
+  proto::TimeMs join_window_ms = 10'000;
+  proto::TimeMs warmup_ms = 30'000;
+  proto::TimeMs drain_limit_ms = 60'000;
+};
+
+// result: the scenario; delivery; replication delay percentiles; verification (calls by
+// nodes and signatures actually checked: one per distinct entry); gap filling (WANTs of a
+// missing predecessor, the most entries one node held back); violations (0 for honest
+// nodes); the simulator's counters.
+Report RunRealScenario(const RealScenarioConfig& config);
+
+}  // namespace pando::sim
