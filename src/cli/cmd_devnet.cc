@@ -30,8 +30,9 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-// NOLINTNEXTLINE(bugprone-exception-escape): reported for an implicit member function of this
-// plain struct, which only moves or destroys strings and a json value; none of that throws.
+// clang-tidy's exception-escape reports an implicit member function of this plain struct,
+// which only moves or destroys strings and a json value; none of that throws.
+// NOLINTNEXTLINE(bugprone-exception-escape)
 struct DevNode {
   int index = 0;
   std::string dir;
