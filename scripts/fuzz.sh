@@ -3,8 +3,11 @@
 #
 #   scripts/fuzz.sh [SECONDS]    (default 60: the total, split evenly between the targets)
 #
-# Everything is written under build-fuzz/ in the repository root: the build, the corpora
-# (seeded from pando_fuzz_make_corpus, grown by the fuzzers), crash artifacts and logs.
+# The targets are built in the clang tree (`PANDO_TREE=clang scripts/build.sh`: ASan+UBSan,
+# build-clang/ or $PANDO_FUZZ_BUILD_DIR), the same tree scripts/test.sh runs the sanitizer
+# tests in, so from test.sh this builds nothing new. Alone, it configures that tree if needed
+# and builds only the fuzz targets. The corpora (seeded from pando_fuzz_make_corpus, grown by
+# the fuzzers), crash artifacts and logs are written in that directory too.
 # Exits non-zero if a target finds a crash, a leak, a timeout or an out-of-memory input.
 set -euo pipefail
 
@@ -15,27 +18,24 @@ if ! [[ "$TOTAL_SECONDS" =~ ^[0-9]+$ ]] || ((TOTAL_SECONDS < 3)); then
 fi
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-BUILD="$ROOT/build-fuzz"
+BUILD="$(realpath -m "${PANDO_FUZZ_BUILD_DIR:-$ROOT/build-clang}")"
 TARGETS=(entry_decode_fuzz bundle_read_fuzz fork_proof_decode_fuzz reconcile_fuzz
   overlay_decode_fuzz frame_decode_fuzz catalog_record_fuzz markdown_fuzz crdt_op_fuzz
   name_claim_fuzz etcd_response_fuzz name_answer_fuzz)
 PER_TARGET=$((TOTAL_SECONDS / ${#TARGETS[@]}))
-JOBS="$(nproc 2>/dev/null || echo 2)"
 
 run() {
   echo "+ $*"
   "$@"
 }
 
-for tool in clang clang++ cmake ninja; do
+for tool in clang++ cmake ninja; do
   command -v "$tool" >/dev/null || { echo "fuzz.sh: $tool not found (scripts/install-deps.sh)" >&2; exit 1; }
 done
 
 echo "== configure and build ($BUILD)"
-run env CC=clang CXX=clang++ cmake -S "$ROOT" -B "$BUILD" -G Ninja \
-  -DCMAKE_CXX_COMPILER=clang++ \
-  -DPANDO_FUZZ=ON -DPANDO_BENCH=OFF -DPANDO_TESTS=OFF
-run ninja -C "$BUILD" -j "$JOBS" "${TARGETS[@]}" pando_fuzz_make_corpus
+run env PANDO_TREE=clang PANDO_BUILD_DIR="$BUILD" \
+  PANDO_BUILD_TARGETS="${TARGETS[*]} pando_fuzz_make_corpus" "$ROOT/scripts/build.sh"
 
 echo "== seed corpus"
 SEEDS="$BUILD/fuzz-seeds"

@@ -11,7 +11,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git
-  clang libclang-rt-14-dev clang-format clang-tidy
+  clang libclang-rt-14-dev clang-format clang-tidy python3
   libsodium-dev libsqlite3-dev sqlite3 libssl-dev libboost-dev libtomlplusplus-dev
   libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libcmark-gfm-dev libcmark-gfm-extensions-dev

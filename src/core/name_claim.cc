@@ -16,7 +16,9 @@ constexpr std::array<std::string_view, 30> kReserved = {
     "register",  "root",   "search",   "security",      "settings",  "signup",
     "staff",     "static", "support",  "system",        "webmaster", "www"};
 
-Error Invalid(std::string why) { return Error{codes::kInvalidName, "The name " + why + "."}; }
+Error Invalid(const std::string& why) {
+  return Error{codes::kInvalidName, "The name " + why + "."};
+}
 
 bool Letter(char c) { return c >= 'a' && c <= 'z'; }
 bool Digit(char c) { return c >= '0' && c <= '9'; }
@@ -112,7 +114,7 @@ Bytes EncodeClaim(const Claim& c) {
 }
 
 Result<Claim> DecodeClaim(ByteSpan b) {
-  auto bad = [](std::string why) {
+  auto bad = [](const std::string& why) {
     return Error{codes::kBadClaim, "The name claim is malformed: " + why + "."};
   };
   ByteReader r(b);

@@ -21,7 +21,7 @@ constexpr uint8_t kCounterAddAction = 1;
 constexpr uint8_t kPersonalFlag = 1;
 constexpr Hlc kHlcLimit = Hlc{1} << 63;
 
-Error Bad(std::string what) {
+Error Bad(const std::string& what) {
   return Error{codes::kBadOperation, "The CRDT operation is invalid: " + what + "."};
 }
 

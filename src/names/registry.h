@@ -4,11 +4,11 @@
 #pragma once
 
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "core/mutex.h"
 #include "core/name_claim.h"
 #include "store/sqlite.h"
 
@@ -76,9 +76,9 @@ class SqliteRegistry : public Registry {
 
  private:
   explicit SqliteRegistry(store::Db db) : db_(std::move(db)) {}
-  Result<std::optional<Record>> Find(std::string_view column, std::string_view value);
-  std::mutex mu_;
-  store::Db db_;  // Guarded by mu_.
+  Result<std::optional<Record>> Find(std::string_view column, std::string_view value) REQUIRES(mu_);
+  Mutex mu_;
+  store::Db db_ GUARDED_BY(mu_);
 };
 
 }  // namespace pando::names

@@ -68,8 +68,9 @@ Result<std::optional<Record>> SqliteRegistry::Find(std::string_view column,
 Result<RegisterResult> SqliteRegistry::Register(const Claim& claim) {
   if (auto refused = RefuseRegistration(claim)) return *refused;
   const std::string skeleton = Skeleton(claim.name);
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return InTransaction(db_, [&]() -> Result<RegisterResult> {
+    mu_.AssertHeld();  // The analysis does not follow the lock into the lambda.
     auto holder = Find("skeleton", skeleton);
     if (!holder.ok()) return holder.error();
     if (*holder) return AnswerTaken(claim, std::move(**holder));
@@ -87,8 +88,9 @@ Result<RegisterResult> SqliteRegistry::Register(const Claim& claim) {
 
 Result<RegisterResult> SqliteRegistry::Transfer(const Claim& claim) {
   if (auto refused = RefuseTransfer(claim)) return *refused;
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return InTransaction(db_, [&]() -> Result<RegisterResult> {
+    mu_.AssertHeld();  // The analysis does not follow the lock into the lambda.
     auto current = Find("name", claim.name);
     if (!current.ok()) return current.error();
     if (auto answer = DecideTransfer(claim, std::move(*current))) return *answer;
@@ -106,12 +108,12 @@ Result<RegisterResult> SqliteRegistry::Transfer(const Claim& claim) {
 Result<std::optional<Record>> SqliteRegistry::Lookup(std::string_view typed) {
   auto normal = Normalize(typed);
   if (!normal.ok()) return std::optional<Record>();
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return Find("name", *normal);
 }
 
 Result<std::vector<Record>> SqliteRegistry::NamesOf(const PublicKey& owner) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   auto s = db_.Prepare("SELECT name, claim FROM names WHERE owner=? ORDER BY name");
   if (!s.ok()) return s.error();
   s->Bind(1, ByteSpan(owner));

@@ -133,7 +133,7 @@ class EventQueue {
 
   // Bytes held by the queue, including spare bucket capacity.
   size_t ReservedBytes() const {
-    size_t total = far_.capacity() * sizeof(Far) + buckets_.capacity() * sizeof(buckets_[0]);
+    size_t total = far_.capacity() * sizeof(Far) + buckets_.capacity() * sizeof(std::vector<Event>);
     for (const std::vector<Event>& b : buckets_) total += b.capacity() * sizeof(Event);
     return total;
   }

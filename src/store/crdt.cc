@@ -243,7 +243,7 @@ Result<std::vector<CrdtObjectInfo>> Store::FindCrdt(const CrdtQuery& q) {
   if (q.name) sql += " AND o.name=?4";
   sql += " ORDER BY g.name, o.owner, o.type, o.name";
   if (q.limit) sql += " LIMIT " + std::to_string(q.limit);
-  std::lock_guard lock(read_mu_);
+  MutexLock lock(&read_mu_);
   auto s = reader_->Prepare(sql);
   if (!s.ok()) return s.error();
   if (q.group) s->Bind(1, *q.group);
@@ -261,7 +261,7 @@ Result<std::vector<CrdtObjectInfo>> Store::FindCrdt(const CrdtQuery& q) {
 }
 
 Result<std::optional<CrdtObject>> Store::LoadCrdt(const crdt::ObjectKey& key) {
-  std::lock_guard lock(read_mu_);
+  MutexLock lock(&read_mu_);
   auto sel = Prepared(crdt_object_, std::string(kObjectColumns) +
                                         "WHERE g.name=? AND o.owner=? AND o.type=? AND o.name=?");
   if (!sel.ok()) return sel.error();
@@ -344,7 +344,7 @@ Result<std::optional<CrdtObject>> Store::LoadCrdt(const crdt::ObjectKey& key) {
 
 Result<std::optional<crdt::MapState::Cell>> Store::CrdtMapField(const crdt::ObjectKey& key,
                                                                 std::string_view field) {
-  std::lock_guard lock(read_mu_);
+  MutexLock lock(&read_mu_);
   auto sel = Prepared(crdt_field_,
                       "SELECT m.hlc, m.entry, m.value FROM crdt_map m JOIN crdt_objects o "
                       "USING (obj_ref) WHERE o.group_ref=(SELECT group_ref FROM groups "
@@ -363,7 +363,7 @@ Result<std::optional<crdt::MapState::Cell>> Store::CrdtMapField(const crdt::Obje
 }
 
 Result<crdt::Hlc> Store::CrdtLastHlc() {
-  std::lock_guard lock(read_mu_);
+  MutexLock lock(&read_mu_);
   auto s = reader_->Prepare("SELECT hlc_max FROM crdt_index");
   if (!s.ok()) return s.error();
   crdt::Hlc out = 0;

@@ -32,7 +32,7 @@ constexpr std::string_view kAttestations =
 
 Result<std::vector<Entry>> Store::NameAttestations(std::string_view group,
                                                    std::string_view skeleton) {
-  std::lock_guard lock(read_mu_);
+  MutexLock lock(&read_mu_);
   auto s =
       Prepared(names_by_skeleton_, std::string(kAttestations) + "n.skeleton=? ORDER BY e.ts, e.id");
   if (!s.ok()) return s.error();
@@ -44,7 +44,7 @@ Result<std::vector<Entry>> Store::NameAttestations(std::string_view group,
 
 Result<std::vector<Entry>> Store::NameAttestationsOf(std::string_view group,
                                                      const PublicKey& owner) {
-  std::lock_guard lock(read_mu_);
+  MutexLock lock(&read_mu_);
   auto s = Prepared(names_by_owner_, std::string(kAttestations) + "n.owner=? ORDER BY e.ts, e.id");
   if (!s.ok()) return s.error();
   (*s)->Bind(1, group).Bind(2, ByteSpan(owner));

@@ -198,7 +198,7 @@ constexpr std::string_view kBeforeAndOrder =
 
 Result<std::vector<PostInfo>> Store::Latest(uint16_t kind, size_t limit,
                                             std::optional<LogCursor> before) {
-  std::lock_guard lock(read_mu_);
+  MutexLock lock(&read_mu_);
   auto s = Prepared(latest_, std::string(kPostColumns) + " FROM posts p" + std::string(kPostJoins) +
                                  " WHERE p.kind=?1" + std::string(kBeforeAndOrder));
   if (!s.ok()) return s.error();
@@ -209,7 +209,7 @@ Result<std::vector<PostInfo>> Store::Latest(uint16_t kind, size_t limit,
 
 Result<std::vector<PostInfo>> Store::PostsBy(const PublicKey& author, size_t limit,
                                              std::optional<LogCursor> before) {
-  std::lock_guard lock(read_mu_);
+  MutexLock lock(&read_mu_);
   auto s =
       Prepared(posts_by_, std::string(kPostColumns) + " FROM posts p" + std::string(kPostJoins) +
                               " WHERE p.author_ref=(SELECT author_ref FROM authors WHERE "
@@ -222,7 +222,7 @@ Result<std::vector<PostInfo>> Store::PostsBy(const PublicKey& author, size_t lim
 }
 
 Result<std::optional<PostInfo>> Store::CatalogRecordFor(const Hash32& post) {
-  std::lock_guard lock(read_mu_);
+  MutexLock lock(&read_mu_);
   auto s =
       Prepared(record_for_, std::string(kPostColumns) + " FROM posts p" + std::string(kPostJoins) +
                                 " WHERE p.target_id=? AND p.kind=2 ORDER BY p.ts LIMIT 1");
@@ -237,7 +237,7 @@ Result<std::optional<PostInfo>> Store::CatalogRecordFor(const Hash32& post) {
 Result<std::vector<PostInfo>> Store::Search(std::string_view text, size_t limit) {
   const std::string query = SearchQuery(text);
   if (query.empty()) return std::vector<PostInfo>();
-  std::lock_guard lock(read_mu_);
+  MutexLock lock(&read_mu_);
   // bm25 weights: a title match counts 10 times a body match, an author or group match 4.
   auto s =
       Prepared(search_, std::string(kPostColumns) +

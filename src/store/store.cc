@@ -46,7 +46,11 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   if (!writer.ok()) return writer.error();
   PANDO_RETURN_IF_ERROR(db->Exec("PRAGMA query_only=1"));
   std::unique_ptr<Store> store(new Store());
-  store->reader_.emplace(std::move(db).value());
+  {
+    // Nothing else can see the store yet; the lock is taken for the analysis' sake.
+    MutexLock lock(&store->read_mu_);
+    store->reader_.emplace(std::move(db).value());
+  }
   store->writer_ = std::move(writer).value();
   store->batch_entries_max_ = std::max<size_t>(1, options.batch_entries_max);
   store->writer_thread_ = std::thread([s = store.get()] { s->WriterLoop(); });
@@ -55,10 +59,10 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
 
 Store::~Store() {
   {
-    std::lock_guard lock(queue_mu_);
+    MutexLock lock(&queue_mu_);
     stopping_ = true;
   }
-  queue_cv_.notify_all();
+  queue_cv_.SignalAll();
   if (writer_thread_.joinable()) writer_thread_.join();
 }
 
@@ -67,10 +71,10 @@ std::future<std::vector<Status>> Store::Enqueue(std::variant<Run, ForkProof, Reb
   job->item = std::move(item);
   auto fut = job->done.get_future();
   {
-    std::lock_guard lock(queue_mu_);
+    MutexLock lock(&queue_mu_);
     queue_.push_back(std::move(job));
   }
-  queue_cv_.notify_one();
+  queue_cv_.Signal();
   return fut;
 }
 
@@ -97,8 +101,8 @@ void Store::WriterLoop() {
   while (true) {
     std::vector<std::unique_ptr<WriteJob>> batch;
     {
-      std::unique_lock lock(queue_mu_);
-      queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      MutexLock lock(&queue_mu_);
+      while (!stopping_ && queue_.empty()) queue_cv_.Wait(&queue_mu_);
       if (queue_.empty()) return;  // Stopping and drained.
       size_t n = 0;
       // A rebuild is a batch of its own.
@@ -162,7 +166,7 @@ void Store::IndexWhileIdle() {
   bool more = true;
   while (more) {
     {
-      std::lock_guard lock(queue_mu_);
+      MutexLock lock(&queue_mu_);
       if (!queue_.empty() || stopping_) return;
     }
     if (Status s = writer_->IndexDerived(kIndexSliceEntries, &more); !s.ok()) return;

@@ -11,11 +11,9 @@
 // docs/store.md describes the schema, the durability settings and what they survive.
 #pragma once
 
-#include <condition_variable>
 #include <deque>
 #include <future>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -27,6 +25,7 @@
 #include "core/entry.h"
 #include "core/error.h"
 #include "core/fork_proof.h"
+#include "core/mutex.h"
 #include "store/crdt.h"
 #include "store/posts.h"
 #include "store/sqlite.h"
@@ -220,29 +219,32 @@ class Store {
   };
   std::future<std::vector<Status>> Enqueue(std::variant<Run, ForkProof, RebuildRequest> item);
 
-  std::mutex read_mu_;
-  std::optional<Db> reader_;  // Guarded by read_mu_.
+  Mutex read_mu_;
+  std::optional<Db> reader_ GUARDED_BY(read_mu_);
   // "raw of the entry with this id", prepared once, reset after each use. Declared after
-  // reader_, so it is finalized before the connection closes. Guarded by read_mu_.
-  std::optional<Stmt> raw_by_id_;
+  // reader_, so it is finalized before the connection closes.
+  std::optional<Stmt> raw_by_id_ GUARDED_BY(read_mu_);
   // The post index's queries (posts.cc), likewise: a page read should not pay for compiling
-  // SQL. Guarded by read_mu_.
-  std::optional<Stmt> latest_, posts_by_, search_, record_for_;
+  // SQL.
+  std::optional<Stmt> latest_ GUARDED_BY(read_mu_), posts_by_ GUARDED_BY(read_mu_),
+      search_ GUARDED_BY(read_mu_), record_for_ GUARDED_BY(read_mu_);
   // The name attestations' (names.cc), likewise.
-  std::optional<Stmt> names_by_skeleton_, names_by_owner_;
+  std::optional<Stmt> names_by_skeleton_ GUARDED_BY(read_mu_), names_by_owner_ GUARDED_BY(read_mu_);
   // The CRDT state's (crdt.cc), likewise.
-  std::optional<Stmt> crdt_object_, crdt_map_rows_, crdt_set_rows_, crdt_seq_rows_, crdt_field_;
+  std::optional<Stmt> crdt_object_ GUARDED_BY(read_mu_), crdt_map_rows_ GUARDED_BY(read_mu_),
+      crdt_set_rows_ GUARDED_BY(read_mu_), crdt_seq_rows_ GUARDED_BY(read_mu_),
+      crdt_field_ GUARDED_BY(read_mu_);
   // DataVersion's and ForkedAmong's, likewise.
-  std::optional<Stmt> data_version_, forked_;
+  std::optional<Stmt> data_version_ GUARDED_BY(read_mu_), forked_ GUARDED_BY(read_mu_);
   // The statement in slot, prepared on the reader connection on first use.
-  Result<Stmt*> Prepared(std::optional<Stmt>& slot, const std::string& sql);
-  Result<Stmt*> RawById();
+  Result<Stmt*> Prepared(std::optional<Stmt>& slot, const std::string& sql) REQUIRES(read_mu_);
+  Result<Stmt*> RawById() REQUIRES(read_mu_);
 
-  std::mutex queue_mu_;
-  std::condition_variable queue_cv_;
-  std::deque<std::unique_ptr<WriteJob>> queue_;  // Guarded by queue_mu_.
-  bool stopping_ = false;                        // Guarded by queue_mu_.
-  std::unique_ptr<Writer> writer_;               // Used by the writer thread only.
+  Mutex queue_mu_;
+  CondVar queue_cv_;  // Waited on with queue_mu_; signalled when a job is queued or on stopping.
+  std::deque<std::unique_ptr<WriteJob>> queue_ GUARDED_BY(queue_mu_);
+  bool stopping_ GUARDED_BY(queue_mu_) = false;
+  std::unique_ptr<Writer> writer_;  // Used by the writer thread only.
   std::thread writer_thread_;
   size_t batch_entries_max_ = 0;
 };

@@ -59,7 +59,7 @@ Result<std::optional<Entry>> Store::Get(const Hash32& id) {
 }
 
 Result<std::vector<std::optional<Bytes>>> Store::GetRaw(std::span<const Hash32> ids) {
-  std::lock_guard lock(read_mu_);
+  MutexLock lock(&read_mu_);
   auto stmt = RawById();
   if (!stmt.ok()) return stmt.error();
   Stmt& s = **stmt;
@@ -84,7 +84,7 @@ Result<std::vector<std::optional<Bytes>>> Store::GetRaw(std::span<const Hash32> 
 }
 
 Result<std::vector<ItemInfo>> Store::GroupItems(std::string_view group) {
-  std::lock_guard lock(read_mu_);
+  MutexLock lock(&read_mu_);
   auto stmt = reader_->Prepare(
       "SELECT e.ts, e.id, length(e.raw) FROM entries e JOIN groups g ON e.group_ref=g.group_ref "
       "WHERE g.name=? ORDER BY e.ts, e.id");
@@ -120,7 +120,7 @@ Result<std::vector<Entry>> Store::FindByIdPrefix(std::string_view hex_prefix) {
     std::copy(b->begin(), b->end(), id.begin());
     return IdPrefix(id);
   };
-  std::lock_guard lock(read_mu_);
+  MutexLock lock(&read_mu_);
   auto stmt = reader_->Prepare(
       "SELECT raw FROM entries WHERE id_prefix BETWEEN ? AND ? ORDER BY id LIMIT 1000");
   if (!stmt.ok()) return stmt.error();
@@ -144,7 +144,7 @@ Result<std::vector<Entry>> Store::Log(const LogQuery& q) {
   }
   sql += q.newest_first ? " ORDER BY e.ts DESC, e.id DESC" : " ORDER BY e.ts, e.id";
   if (q.limit) sql += " LIMIT " + std::to_string(q.limit);
-  std::lock_guard lock(read_mu_);
+  MutexLock lock(&read_mu_);
   auto stmt = reader_->Prepare(sql);
   if (!stmt.ok()) return stmt.error();
   if (q.group) stmt->Bind(1, std::string_view(*q.group));
@@ -184,7 +184,7 @@ std::string LogPageSql(const LogQuery& q) {
 
 Result<LogPageResult> Store::LogPage(const LogQuery& q) {
   CHECK(q.limit > 0);
-  std::lock_guard lock(read_mu_);
+  MutexLock lock(&read_mu_);
   std::vector<int64_t> groups;
   {
     auto g = reader_->Prepare(q.group ? "SELECT group_ref FROM groups WHERE name = ?"
@@ -241,7 +241,7 @@ Result<LogPageResult> Store::LogPage(const LogQuery& q) {
 }
 
 Result<std::vector<PublicKey>> Store::ForkedAmong(std::span<const PublicKey> authors) {
-  std::lock_guard lock(read_mu_);
+  MutexLock lock(&read_mu_);
   auto s = Prepared(forked_, "SELECT 1 FROM authors WHERE key = ? AND forked != 0");
   if (!s.ok()) return s.error();
   std::vector<PublicKey> out;
@@ -256,7 +256,7 @@ Result<std::vector<PublicKey>> Store::ForkedAmong(std::span<const PublicKey> aut
 }
 
 Result<int64_t> Store::DataVersion() {
-  std::lock_guard lock(read_mu_);
+  MutexLock lock(&read_mu_);
   auto s = Prepared(data_version_, "PRAGMA data_version");
   if (!s.ok()) return s.error();
   auto row = (*s)->Step();
@@ -267,7 +267,7 @@ Result<int64_t> Store::DataVersion() {
 }
 
 Result<std::optional<FeedHead>> Store::Head(const PublicKey& author, std::string_view group) {
-  std::lock_guard lock(read_mu_);
+  MutexLock lock(&read_mu_);
   auto stmt = reader_->Prepare(
       "SELECT f.head_seq, f.head_id, f.head_ts FROM feeds f JOIN authors a USING (author_ref) "
       "JOIN groups g USING (group_ref) WHERE a.key = ? AND g.name = ?");
@@ -286,7 +286,7 @@ Result<std::optional<FeedHead>> Store::Head(const PublicKey& author, std::string
 }
 
 Result<std::vector<AuthorInfo>> Store::Authors() {
-  std::lock_guard lock(read_mu_);
+  MutexLock lock(&read_mu_);
   auto stmt = reader_->Prepare(
       "SELECT a.key, a.forked, (SELECT COALESCE(SUM(f.head_seq), 0) FROM feeds f "
       "WHERE f.author_ref = a.author_ref) FROM authors a ORDER BY a.key");
@@ -308,7 +308,7 @@ Result<std::vector<AuthorInfo>> Store::Authors() {
 }
 
 Result<std::vector<FeedInfo>> Store::Feeds() {
-  std::lock_guard lock(read_mu_);
+  MutexLock lock(&read_mu_);
   auto stmt = reader_->Prepare(
       "SELECT a.key, g.name, f.head_seq, f.head_id, f.head_ts FROM feeds f "
       "JOIN authors a USING (author_ref) JOIN groups g USING (group_ref) ORDER BY f.feed_ref");
@@ -333,7 +333,7 @@ Result<std::vector<FeedInfo>> Store::Feeds() {
 }
 
 Result<std::vector<ForkProof>> Store::ForkProofs() {
-  std::lock_guard lock(read_mu_);
+  MutexLock lock(&read_mu_);
   auto stmt = reader_->Prepare("SELECT proof FROM fork_proofs ORDER BY author_ref");
   if (!stmt.ok()) return stmt.error();
   std::vector<ForkProof> out;
@@ -349,7 +349,7 @@ Result<std::vector<ForkProof>> Store::ForkProofs() {
 }
 
 Result<StoreStats> Store::Stats() {
-  std::lock_guard lock(read_mu_);
+  MutexLock lock(&read_mu_);
   auto stmt = reader_->Prepare(
       "SELECT (SELECT COUNT(*) FROM entries), (SELECT COUNT(*) FROM authors), "
       "(SELECT COUNT(*) FROM feeds), (SELECT COUNT(*) FROM groups), "

@@ -5,10 +5,11 @@
 namespace pando::store {
 
 Status Store::Export(BundleWriter* out) {
-  std::lock_guard lock(read_mu_);
+  MutexLock lock(&read_mu_);
   // One read transaction, so the bundle is a consistent snapshot even while the writer runs.
   PANDO_RETURN_IF_ERROR(reader_->Exec("BEGIN"));
   auto finish = [&](Status s) {
+    read_mu_.AssertHeld();  // Called only in this scope; the analysis does not follow lambdas.
     (void)reader_->Exec("COMMIT");
     return s;
   };
@@ -104,7 +105,7 @@ class FeedChecker {
 
 Result<VerifyReport> Store::Verify(bool all_signatures) {
   VerifyReport report;
-  std::lock_guard lock(read_mu_);
+  MutexLock lock(&read_mu_);
   PANDO_RETURN_IF_ERROR(reader_->Exec("BEGIN"));
   struct Commit {
     Db* db;
