@@ -55,7 +55,7 @@ struct NodeConfig {
   std::chrono::milliseconds idle_timeout{60'000};
   std::chrono::milliseconds connect_timeout{10'000};
   std::chrono::seconds ban_duration{600};
-  size_t pending_entries_max = 20'000;   // Entries held until their feed's gap fills.
+  size_t pending_entries_max = 20'000;  // Entries held until their feed's gap fills.
   // Frames per second a peer may send, averaged over ten seconds, before it is banned.
   uint32_t peer_frames_per_s_max = 20'000;
   std::string log_level = "info";  // trace, debug, info, warn, error, off.
