@@ -85,7 +85,6 @@ class Signer {
 
  private:
   void SettlePending();
-  Context& ctx_;
   KeyPair key_;
   std::unique_ptr<store::FeedWriter> writer_;
   std::unique_ptr<EntrySink> sink_;

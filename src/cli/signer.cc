@@ -138,7 +138,7 @@ Result<Delivery> Deliver(EntrySink& sink, const Entry& e, bool sent_before) {
 
 }  // namespace
 
-Signer::Signer(Context& ctx) : ctx_(ctx), key_(Check(LoadIdentity(ctx.DataDir()))) {
+Signer::Signer(Context& ctx) : key_(Check(LoadIdentity(ctx.DataDir()))) {
   writer_ = std::make_unique<store::FeedWriter>(ctx.DataDir(), &key_);
   Check(writer_->Lock());
   if (auto node = ctx.RunningNode()) {
@@ -178,7 +178,7 @@ Entry Signer::Post(EntryDraft draft) {
   }
   // The head is read first: draft is moved into Sign below.
   const std::optional<FeedHead> head = Check(sink_->Head(key_.public_key(), draft.group));
-  const Entry e = Check(writer_->Sign(head, std::move(draft), NowMs()));
+  Entry e = Check(writer_->Sign(head, std::move(draft), NowMs()));
   // Kept before it is sent: if the answer is lost, the next run settles this entry.
   if (sink_->remote()) Check(writer_->KeepPending(e));
   if (Check(Deliver(*sink_, e, /*sent_before=*/false)) != Delivery::kStored) {

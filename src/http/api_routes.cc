@@ -86,7 +86,7 @@ void PostEntries(Context& ctx, const Call& call, Respond respond) {
   if (!entry.ok()) return respond(ErrorResponse(entry.error(), req));
   const std::string id = ToHex(entry->id());
   ctx.node->PostLocal(std::move(entry).value(),
-                      [respond = std::move(respond), id, r = AnswerShape(req)](Status s) {
+                      [respond = std::move(respond), id, r = AnswerShape(req)](const Status& s) {
                         if (!s.ok()) return respond(ErrorResponse(s.error(), r));
                         respond(JsonResponse(201, {{"id", id}}, r));
                       });

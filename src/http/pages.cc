@@ -317,9 +317,17 @@ Response Group(Context& ctx, const Call& call, std::string_view name) {
     std::string title = r.record ? "Catalog: " + r.title : r.title;
     if (title.empty()) title = "Entry of kind " + std::to_string(e.kind());
     const std::string id = ToHex(e.id());
-    main += "<li class=\"post\" data-id=\"" + id + "\"><a class=\"title\" href=\"/p/" + id + "\">" +
-            Escape(title) + "</a> <span class=\"meta\">by " + AuthorLink(e.author()) + " · " +
-            TimeTag(e.timestamp_ms()) + "</span></li>";
+    main += "<li class=\"post\" data-id=\"";
+    main += id;
+    main += "\"><a class=\"title\" href=\"/p/";
+    main += id;
+    main += "\">";
+    main += Escape(title);
+    main += "</a> <span class=\"meta\">by ";
+    main += AuthorLink(e.author());
+    main += " · ";
+    main += TimeTag(e.timestamp_ms());
+    main += "</span></li>";
   }
   main += "</ol>";
   return Html(200, Page("group", std::string(name), main), call);

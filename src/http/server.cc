@@ -73,7 +73,7 @@ class Session : public std::enable_shared_from_this<Session> {
         kv_hub_(kv_hub),
         gate_(std::move(gate)),
         limits_(gate_->limits()),
-        client_(client),
+        client_(std::move(client)),
         began_(std::chrono::steady_clock::now()) {}
   ~Session() {
     ReleaseBody();

@@ -27,7 +27,7 @@ class StreamSession : public std::enable_shared_from_this<StreamSession> {
     if (hub_ != nullptr) hub_->Remove(this);
   }
 
-  void Start(Request req) {
+  void Start(const Request& req) {
     ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
     ws_.set_option(websocket::stream_base::decorator(
         [](websocket::response_type& res) { res.set(beast::http::field::server, "pando"); }));
@@ -132,7 +132,7 @@ std::string ChangeMessage(Context& ctx, const Entry& e) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-void StreamHub::Accept(tcp::socket socket, Request req, std::string group) {
+void StreamHub::Accept(tcp::socket socket, Request req, const std::string& group) {
   auto refuse = [&](unsigned status, std::string_view code, std::string message) {
     auto res = std::make_shared<Response>(ErrorResponse(Error{code, std::move(message)}, req));
     res->result(status);

@@ -33,7 +33,7 @@ class StreamHub {
   static constexpr size_t kSocketsMax = 10'000;
 
   // Takes over a socket whose request asks to upgrade; answers errors as HTTP.
-  void Accept(boost::asio::ip::tcp::socket socket, Request req, std::string group);
+  void Accept(boost::asio::ip::tcp::socket socket, Request req, const std::string& group);
   // Sends `e` to the followers of its group.
   void Publish(const Entry& e);
   void CloseAll();

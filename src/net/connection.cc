@@ -34,9 +34,9 @@ Connection::Connection(asio::io_context& io, Stream stream, const ConnectionLimi
                        proto::NodeId local_id)
     : stream_(std::move(stream)), limits_(limits), timer_(io), local_id_(local_id) {}
 
-void Connection::Dial(asio::io_context& io, std::shared_ptr<TlsIdentity> identity,
+void Connection::Dial(asio::io_context& io, const std::shared_ptr<TlsIdentity>& identity,
                       const std::string& host, uint16_t port, std::optional<PublicKey> expected,
-                      const ConnectionLimits& limits, ReadyHandler ready) {
+                      const ConnectionLimits& limits, const ReadyHandler& ready) {
   auto conn = std::make_shared<Connection>(io, Stream(tcp::socket(io), identity->client()), limits,
                                            identity->id());
   auto resolver = std::make_shared<tcp::resolver>(io);
@@ -45,7 +45,8 @@ void Connection::Dial(asio::io_context& io, std::shared_ptr<TlsIdentity> identit
   conn->ArmConnectDeadline([resolver] { resolver->cancel(); });
   resolver->async_resolve(
       host, std::to_string(port),
-      [conn, resolver, expected, ready](const error_code& ec, tcp::resolver::results_type results) {
+      [conn, resolver, expected, ready](const error_code& ec,
+                                        const tcp::resolver::results_type& results) {
         if (ec) {
           conn->timer_.cancel();
           return ready(Error{conn->deadline_passed_ ? codes::kTimeout : codes::kUnreachable,
@@ -76,8 +77,8 @@ void Connection::Dial(asio::io_context& io, std::shared_ptr<TlsIdentity> identit
       });
 }
 
-void Connection::Accept(tcp::socket socket, std::shared_ptr<TlsIdentity> identity,
-                        const ConnectionLimits& limits, ReadyHandler ready) {
+void Connection::Accept(tcp::socket socket, const std::shared_ptr<TlsIdentity>& identity,
+                        const ConnectionLimits& limits, const ReadyHandler& ready) {
   error_code ec;
   const tcp::endpoint ep = socket.remote_endpoint(ec);
   auto& io = static_cast<asio::io_context&>(socket.get_executor().context());
@@ -85,7 +86,7 @@ void Connection::Accept(tcp::socket socket, std::shared_ptr<TlsIdentity> identit
                                            limits, identity->id());
   conn->remote_ = ec ? "unknown" : EndpointText(ep);
   conn->ArmConnectDeadline({});
-  conn->Handshake(ssl::stream_base::server, std::nullopt, std::move(ready));
+  conn->Handshake(ssl::stream_base::server, std::nullopt, ready);
 }
 
 void Connection::ArmConnectDeadline(std::function<void()> also) {

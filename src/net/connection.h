@@ -54,12 +54,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Connects to host:port and runs the client handshake. With `expected`, the peer must
   // prove that key. `ready` is called once, on the io_context's thread. Errors:
   // UNREACHABLE, TLS_ERROR, TIMEOUT, PEER_MISMATCH.
-  static void Dial(boost::asio::io_context& io, std::shared_ptr<TlsIdentity> identity,
+  static void Dial(boost::asio::io_context& io, const std::shared_ptr<TlsIdentity>& identity,
                    const std::string& host, uint16_t port, std::optional<PublicKey> expected,
-                   const ConnectionLimits& limits, ReadyHandler ready);
+                   const ConnectionLimits& limits, const ReadyHandler& ready);
   // Runs the server handshake on an accepted socket. Errors: TLS_ERROR, TIMEOUT.
-  static void Accept(boost::asio::ip::tcp::socket socket, std::shared_ptr<TlsIdentity> identity,
-                     const ConnectionLimits& limits, ReadyHandler ready);
+  static void Accept(boost::asio::ip::tcp::socket socket,
+                     const std::shared_ptr<TlsIdentity>& identity, const ConnectionLimits& limits,
+                     const ReadyHandler& ready);
 
   // Starts reading. on_frame gets each frame in order; on_close is called once, with why the
   // connection ended (after it, nothing more is delivered).

@@ -52,7 +52,7 @@ Node::~Node() {
   store_.reset();  // Drains the writer's queue: every submitted entry is committed.
 }
 
-Result<std::unique_ptr<Node>> Node::Open(NodeConfig config, HttpFactory http) {
+Result<std::unique_ptr<Node>> Node::Open(NodeConfig config, const HttpFactory& http) {
   if (auto s = Validate(config); !s.ok()) return s.error();
   std::unique_ptr<Node> node(new Node(std::move(config)));
   if (auto s = node->Init(http); !s.ok()) return s.error();

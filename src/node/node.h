@@ -88,7 +88,7 @@ class Node {
   // Loads (or creates) the identity in config.data_dir, opens the store, binds the peer and
   // API ports and writes data_dir/node.json. Errors: IO_ERROR, STORE_ERROR, BAD_CONFIG,
   // TLS_ERROR, UNREACHABLE (a port could not be bound).
-  static Result<std::unique_ptr<Node>> Open(NodeConfig config, HttpFactory http);
+  static Result<std::unique_ptr<Node>> Open(NodeConfig config, const HttpFactory& http);
   ~Node();
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
@@ -193,7 +193,8 @@ class Node {
   // Peers (node_peers.cc).
   void StartAccept();
   void OnAccepted(boost::asio::ip::tcp::socket s);
-  void OnConnected(std::shared_ptr<net::Connection> conn, bool outbound, std::string address = {});
+  void OnConnected(std::shared_ptr<net::Connection> conn, bool outbound,
+                   const std::string& address = {});
   // Gives back the PeerGuard count of an inbound connection, once.
   void Uncount(const net::Connection* conn);
   void OnHello(Peer& p, net::Connection& conn, const std::string& listen_address);

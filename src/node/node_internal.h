@@ -4,6 +4,8 @@
 
 #include <map>
 
+#include "core/mutex.h"
+
 #include "node/node.h"
 
 namespace pando::node {
@@ -25,21 +27,21 @@ class Node::Waiter {
   // Runs the jobs queued, then joins.
   ~Waiter() {
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       done_ = true;
     }
-    cv_.notify_all();
+    cv_.SignalAll();
     for (std::thread& t : threads_) t.join();
   }
   void Add(std::function<void()> job) { (void)TryAdd(std::move(job), SIZE_MAX); }
   // Queues job unless `jobs_max` jobs wait already.
   bool TryAdd(std::function<void()> job, size_t jobs_max) {
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       if (jobs_.size() >= jobs_max) return false;
       jobs_.push_back(std::move(job));
     }
-    cv_.notify_one();
+    cv_.Signal();
     return true;
   }
 
@@ -48,8 +50,8 @@ class Node::Waiter {
     while (true) {
       std::function<void()> job;
       {
-        std::unique_lock lock(mu_);
-        cv_.wait(lock, [&] { return done_ || !jobs_.empty(); });
+        MutexLock lock(&mu_);
+        while (!done_ && jobs_.empty()) cv_.Wait(&mu_);
         if (jobs_.empty()) return;
         job = std::move(jobs_.front());
         jobs_.pop_front();
@@ -57,10 +59,10 @@ class Node::Waiter {
       job();
     }
   }
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> jobs_;
-  bool done_ = false;
+  Mutex mu_;
+  CondVar cv_;
+  std::deque<std::function<void()>> jobs_ GUARDED_BY(mu_);
+  bool done_ GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;
 };
 

@@ -145,7 +145,8 @@ void Node::Uncount(const net::Connection* conn) {
   counted_.erase(it);
 }
 
-void Node::OnConnected(std::shared_ptr<net::Connection> conn, bool outbound, std::string address) {
+void Node::OnConnected(std::shared_ptr<net::Connection> conn, bool outbound,
+                       const std::string& address) {
   const NodeId id = conn->peer_id();
   if (!outbound) counted_.emplace(conn.get(), address);
   auto refuse = [&](const Error& why) {

@@ -82,7 +82,7 @@ void Node::SignNext() {
   }();
   if (!entry.ok()) return finish(entry.error());
   Entry e = *entry;
-  PostLocal(std::move(entry).value(), [finish, e](Status s) mutable {
+  PostLocal(std::move(entry).value(), [finish, e](const Status& s) mutable {
     if (!s.ok()) return finish(s.error());
     finish(std::move(e));
   });

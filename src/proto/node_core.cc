@@ -94,7 +94,7 @@ void NodeCore::Start(TimeMs now, NodeId contact, NodeCoreHost& host, NodeOutbox&
   started_ = true;
 }
 
-void NodeCore::OnMessage(TimeMs now, NodeId from, GroupMessage m,
+void NodeCore::OnMessage(TimeMs now, NodeId from, const GroupMessage& m,
                          std::span<const ArrivingEntry> entries, bool from_broadcast,
                          NodeCoreHost& host, NodeOutbox& out) {
   arriving_ = entries;

@@ -127,8 +127,9 @@ class NodeCore {
   // an entry that arrives there ahead of its predecessor makes the node WANT the predecessor
   // from the sender at once (entries from reconciliation do not: the predecessor is on its
   // way in the same exchange, and a WANT would end the peer's session).
-  void OnMessage(TimeMs now, NodeId from, GroupMessage m, std::span<const ArrivingEntry> entries,
-                 bool from_broadcast, NodeCoreHost& host, NodeOutbox& out);
+  void OnMessage(TimeMs now, NodeId from, const GroupMessage& m,
+                 std::span<const ArrivingEntry> entries, bool from_broadcast, NodeCoreHost& host,
+                 NodeOutbox& out);
   void OnTimer(TimeMs now, NodeCoreHost& host, NodeOutbox& out);
   void OnPeerDown(TimeMs now, NodeId peer, NodeCoreHost& host, NodeOutbox& out);
   // A local entry (posted on this machine) was committed by the store: hold it and push it.
