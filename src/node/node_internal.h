@@ -5,7 +5,6 @@
 #include <map>
 
 #include "core/mutex.h"
-
 #include "node/node.h"
 
 namespace pando::node {
