@@ -154,7 +154,7 @@ void StreamHub::Accept(tcp::socket socket, Request req, const std::string& group
   std::erase_if(list, [](const auto& w) { return w.expired(); });
   list.push_back(s);
   ++count_;
-  s->Start(std::move(req));
+  s->Start(req);
 }
 
 StreamHub::StreamHub(Render render) : render_(std::move(render)) {}
