@@ -102,6 +102,13 @@ function codeRoutes() {
   for (const m of handleApi.matchAll(/method == verb::(\w+)([^{]*)\{/g)) {
     for (const p of m[2].matchAll(/call\.path == "(\/api\/[^"]*)"/g)) add(p[1], m[1]);
   }
+  // HandleApi: a GET prefix route, `constexpr ... kX = "/api/.../"; if ((method == verb::get
+  // || method == verb::head) && call.path.starts_with(kX))`.
+  for (const m of handleApi.matchAll(
+    /constexpr std::string_view (k\w+) = "(\/api\/[^"]*\/)";\s*if \(\(method == verb::get \|\| method == verb::head\) && call\.path\.starts_with\(\1\)\)/g,
+  )) {
+    add(`${m[2]}{}`, "get");
+  }
   // data_routes.cc: exact paths (a GET answers HEAD too).
   for (const { method, path } of dataTable()) add(path, method);
   // server.cc: the WebSocket upgrades and /metrics.
