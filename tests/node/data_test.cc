@@ -68,7 +68,10 @@ class Feed {
 };
 
 TEST_F(DataTest, ConcurrentEditsOnTwoNodesConvergeWithinTwoSeconds) {
-  auto [a, b] = Pair();
+  // Named pointers, not a structured binding: clang 14 cannot capture one in a lambda.
+  const auto nodes = Pair();
+  NodeProcess* a = nodes.first;
+  NodeProcess* b = nodes.second;
   Feed feed_a(*a, "kv"), feed_b(*b, "kv");
   double worst_ms = 0;
   for (int round = 0; round < 5; ++round) {
@@ -124,7 +127,10 @@ TEST_F(DataTest, ConcurrentEditsOnTwoNodesConvergeWithinTwoSeconds) {
 }
 
 TEST_F(DataTest, FollowsMakeAHomeTimelineAndProfilesAndSlugsAnswer) {
-  auto [a, b] = Pair();
+  // Named pointers, not a structured binding: clang 14 cannot capture one in a lambda.
+  const auto nodes = Pair();
+  NodeProcess* a = nodes.first;
+  NodeProcess* b = nodes.second;
   const std::string post = b->Post("blog", "# A Day at the Sea!\n\nwaves");
   ASSERT_FALSE(post.empty());
   auto home = [&] {
