@@ -142,14 +142,19 @@ void Replica::Relay(TimeMs now, uint32_t group, const Hash32& id, uint32_t paylo
                     NodeId from, ReplicaHost& host, ReplicaOutbox& out) {
   GroupState* g = Find(group);
   CHECK(g != nullptr);
+  RelayIn(now, *g, id, payload_bytes, from, host, out);
+  out.next_timer_at = NextTimerAt();
+}
+
+void Replica::RelayIn(TimeMs now, GroupState& g, const Hash32& id, uint32_t payload_bytes,
+                      NodeId from, ReplicaHost& host, ReplicaOutbox& out) {
   if (host.config().flooding) {
-    Flood(*g, Gossip{id, 1, payload_bytes}, from, out);
+    Flood(g, Gossip{id, 1, payload_bytes}, from, out);
   } else {
     out.broadcast_scratch.Clear();
-    g->broadcast.Relay(now, id, payload_bytes, from, out.broadcast_scratch);
-    ApplyBroadcast(*g, out);
+    g.broadcast.Relay(now, id, payload_bytes, from, out.broadcast_scratch);
+    ApplyBroadcast(g, out);
   }
-  out.next_timer_at = NextTimerAt();
 }
 
 std::vector<NodeId> Replica::Connections() const {
@@ -284,13 +289,7 @@ void Replica::OnEntries(TimeMs now, NodeId from, GroupState& g, const Entries& m
     if (!bytes) continue;
     ++out.counters.entries_reconciled;
     // Pushed on through the group's tree, so the rest of this side gets it from there.
-    if (host.config().flooding) {
-      Flood(g, Gossip{id, 1, *bytes}, from, out);
-    } else {
-      out.broadcast_scratch.Clear();
-      g.broadcast.Relay(now, id, *bytes, from, out.broadcast_scratch);
-      ApplyBroadcast(g, out);
-    }
+    RelayIn(now, g, id, *bytes, from, host, out);
   }
 }
 

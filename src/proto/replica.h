@@ -241,6 +241,10 @@ class Replica {
   // Carry out a machine's outbox (out's scratch).
   void Apply(TimeMs now, GroupState& g, ReplicaHost& host, ReplicaOutbox& out);
   void ApplyBroadcast(GroupState& g, ReplicaOutbox& out);
+  // Pushes an entry obtained outside the tree on to g's eager peers (or floods it), except
+  // `from`: what Relay and reconciled entries share.
+  void RelayIn(TimeMs now, GroupState& g, const Hash32& id, uint32_t payload_bytes, NodeId from,
+               ReplicaHost& host, ReplicaOutbox& out);
 
   NodeId self_;
   std::vector<GroupState> groups_;
