@@ -282,6 +282,7 @@ nlohmann::json Node::StatusJson() const {
         {"bans", counters_.bans},
         {"refused_connections", counters_.refused_connections},
         {"accept_errors", counters_.accept_errors},
+        {"owed_dropped", outflow_.dropped()},
         {"frames_in", counters_.frames_in},
         {"frames_out", counters_.frames_out}}}};
   if (auto loc = ParseLocation(config_.location)) {

@@ -52,7 +52,10 @@
 #include "proto/address_book.h"
 #include "proto/frame.h"
 #include "proto/node_core.h"
+#include "proto/outflow.h"
 #include "proto/peer_guard.h"
+#include "proto/sign_queue.h"
+#include "store/feed_writer.h"
 #include "store/store.h"
 
 namespace pando::node {
@@ -169,17 +172,6 @@ class Node {
     std::unordered_map<uint32_t, uint32_t> handles;  // Peer's handle -> local group index.
     std::chrono::steady_clock::time_point last_used, last_sent;
     std::vector<proto::Frame> queue;  // Frames waiting while the connection is dialled.
-    // Entries owed to the peer (ENTRIES answers), sent as its send queue drains.
-    std::deque<std::pair<uint32_t, Hash32>> entries_out;
-    // The next of them, read and put in feed order, for the next ENTRIES frames: (handle,
-    // encoding). See PumpEntries.
-    std::deque<std::pair<uint32_t, Bytes>> entries_ready;
-    bool owes() const {
-      return !entries_out.empty() || !entries_ready.empty() || !wants_out.empty();
-    }
-    // Ids to ask the peer for (WANT), sent the same way: a large catch-up asks for more ids
-    // than the send queue holds.
-    std::deque<std::pair<uint32_t, Hash32>> wants_out;
   };
   class CoreHost;
   class Waiter;
@@ -207,11 +199,9 @@ class Node {
   void Ban(proto::NodeId id, const Error& why);
   void Sweep();
   void SendFrame(Peer& peer, const proto::Frame& frame);
-  // Sends ENTRIES frames from peer.entries_out while its send queue is short; re-arms the
-  // pump timer while anything is left.
+  // Sends what outflow_ owes the peer while its send queue is short; goes on when the queue
+  // drains, or (not connected yet) on the pump timer.
   void PumpEntries(Peer& peer);
-  // Moves the next owed entries of one handle from entries_out to entries_ready.
-  void ReadOwedEntries(Peer& p);
   void ArmPump();
   void Deliver(proto::NodeId to, const proto::GroupMessage& m);
   void LearnPeer(const PublicKey& key, const std::string& address, bool first_hand);
@@ -255,6 +245,7 @@ class Node {
   proto::NodeOutbox out_;
   proto::PeerGuard guard_;
   proto::AddressBook book_;
+  proto::Outflow outflow_;  // WANT ids and ENTRIES owed to peers, paced by their send queues.
   boost::asio::steady_timer timer_;
   boost::asio::steady_timer sweep_timer_;
   boost::asio::steady_timer pump_timer_;
@@ -287,18 +278,16 @@ class Node {
   void WakeWaiters(const Hash32& id);
 
   std::unique_ptr<Waiter> waiter_;
-  // PostOp's queue (node_sign.cc): one operation is signed at a time.
+  // PostOp's and PostSigned's jobs (node_sign.cc): one entry is signed at a time.
   struct PendingOp {
     std::string group;
     std::optional<crdt::Op> op;  // Or, for PostSigned, kind and payload as they are.
     uint16_t kind = 0;
     Bytes payload;
     std::function<void(Result<Entry>)> done;
-    std::chrono::steady_clock::time_point since;
   };
-  std::deque<PendingOp> ops_;
-  bool signing_ = false;
-  crdt::Hlc last_hlc_ = 0;  // The newest clock this node signed.
+  using SignQueue = proto::SignQueue<PendingOp>;
+  SignQueue signing_{store::kPostLockRetryMs.count(), store::kPostLockWaitMsMax.count()};
   std::unique_ptr<boost::asio::steady_timer> sign_timer_;
   void SignNext();
   std::optional<KeyPair> signing_key_;  // The identity's key; set by Init.

@@ -30,30 +30,10 @@ constexpr auto kAcceptRetry = std::chrono::milliseconds(100);
 // much silence (replies to short exchanges, such as a shuffle, come well within it).
 constexpr auto kSpareLinger = std::chrono::seconds(10);
 constexpr auto kBootstrapRetry = std::chrono::seconds(3);
-constexpr size_t kEntriesFrameBytes = 512 * 1024;
-// Owed entries read from the store and put in feed order at a time: about five ENTRIES
-// frames, 2.5 MB at most per peer.
-constexpr size_t kEntriesReadWindow = 8192;
-// ENTRIES go out only while less than this is queued for the peer, so a large answer never
-// fills the send queue (8 MiB, whose limit ends the connection as SLOW_PEER); the rest
-// follows as the queue drains below it (Connection::NotifyWhenBelow). 4 MiB keeps the
-// receiver busy while the sender reads the next entries: 1 MiB made catch-up 10% slower.
-constexpr size_t kPumpQueueBytes = 4 << 20;
 // Above this much queued for a peer, an eager push (GOSSIP) becomes a lazy one (IHAVE): the
 // peer asks for the entry (GRAFT) if it lacks it. Bursts, such as relaying what
 // reconciliation brought after a partition, then cost 36 bytes per entry per link.
 constexpr size_t kGossipQueueBytes = 2 << 20;
-
-// Feed order of two entry encodings (at least entry_layout::kOverhead bytes each): by author,
-// then seq. CompareAuthors is <0, 0 or >0 like memcmp.
-int CompareAuthors(const Bytes& a, const Bytes& b) {
-  return std::memcmp(a.data() + entry_layout::kAuthor, b.data() + entry_layout::kAuthor,
-                     sizeof(PublicKey));
-}
-bool InFeedOrder(const Bytes& a, const Bytes& b) {
-  const int c = CompareAuthors(a, b);
-  return c != 0 ? c < 0 : GetU64(&a[entry_layout::kSeq]) < GetU64(&b[entry_layout::kSeq]);
-}
 
 std::optional<uint32_t> HandleOf(const proto::Frame& f) {
   return std::visit(
@@ -194,7 +174,10 @@ void Node::OnConnected(std::shared_ptr<net::Connection> conn, bool outbound,
 
 void Node::PeerUnreachable(NodeId id) {
   auto it = peers_.find(id);
-  if (it != peers_.end() && !it->second.conn) peers_.erase(it);
+  if (it != peers_.end() && !it->second.conn) {
+    peers_.erase(it);
+    outflow_.Drop(id);
+  }
   asio::post(io_, [this, id] {
     if (peers_.contains(id) || !core_->started() || stopping_) return;
     out_.Clear();
@@ -237,6 +220,7 @@ void Node::OnClosed(net::Connection& conn, const Error& why) {
     Ban(id, why);
   }
   peers_.erase(it);
+  outflow_.Drop(id);
   guard_.OnPeerGone(id);
   if (!core_->started() || stopping_) return;
   out_.Clear();
@@ -323,7 +307,7 @@ void Node::SendFrame(Peer& p, const proto::Frame& frame) {
 
 void Node::Deliver(NodeId to, const proto::GroupMessage& m) {
   std::vector<proto::Frame> frames;
-  std::vector<std::pair<uint32_t, Hash32>> owed_wants, owed_entries;
+  bool owed = false;  // Ids or entries queued in outflow_ for the peer.
   const uint32_t h = m.group;
   std::visit(
       [&](const auto& x) {
@@ -363,18 +347,18 @@ void Node::Deliver(NodeId to, const proto::GroupMessage& m) {
         } else if constexpr (std::is_same_v<T, proto::Want>) {
           // An empty WANT still ends the session on the other side.
           if (x.ids.empty()) frames.push_back(proto::WantFrame{h, {}});
-          for (const Hash32& id : x.ids) owed_wants.emplace_back(h, id);
+          outflow_.Want(to, h, x.ids);
+          owed = owed || !x.ids.empty();
         } else if constexpr (std::is_same_v<T, proto::Entries>) {
-          for (const Hash32& id : x.ids) owed_entries.emplace_back(h, id);
+          outflow_.Owe(to, h, x.ids);
+          owed = owed || !x.ids.empty();
         }
       },
       m.body);
-  if (frames.empty() && owed_wants.empty() && owed_entries.empty()) return;
+  if (frames.empty() && !owed) return;
   Peer& p = peers_[to];
   p.id = to;
   // WANT ids and ENTRIES go out as the send queue drains (PumpEntries), once connected.
-  p.wants_out.insert(p.wants_out.end(), owed_wants.begin(), owed_wants.end());
-  p.entries_out.insert(p.entries_out.end(), owed_entries.begin(), owed_entries.end());
   if (!p.conn) {
     for (proto::Frame& f : frames) p.queue.push_back(std::move(f));
     Dial(to);
@@ -385,63 +369,26 @@ void Node::Deliver(NodeId to, const proto::GroupMessage& m) {
 }
 
 void Node::PumpEntries(Peer& p) {
-  while (!p.wants_out.empty() && p.conn && !p.conn->closing() &&
-         p.conn->queued_bytes() < kPumpQueueBytes) {
-    const uint32_t h = p.wants_out.front().first;
-    proto::WantFrame f{h, {}};
-    while (!p.wants_out.empty() && p.wants_out.front().first == h &&
-           f.ids.size() < proto::kWantIdsMax) {
-      f.ids.push_back(p.wants_out.front().second);
-      p.wants_out.pop_front();
+  if (!p.conn || p.conn->closing()) {
+    if (outflow_.Owes(p.id)) ArmPump();
+    return;
+  }
+  // Reads the owed entries from memory or the store.
+  struct Reader final : proto::OutflowHost {
+    Node* node;
+    explicit Reader(Node* n) : node(n) {}
+    std::vector<std::optional<Bytes>> ReadEntries(std::span<const Hash32> ids) override {
+      return node->EntriesBytes(ids);
     }
-    SendFrame(p, f);
-  }
-  while ((!p.entries_ready.empty() || !p.entries_out.empty()) && p.conn && !p.conn->closing() &&
-         p.conn->queued_bytes() < kPumpQueueBytes) {
-    if (p.entries_ready.empty()) ReadOwedEntries(p);
-    if (p.entries_ready.empty()) continue;  // None of those ids is held (any more).
-    const uint32_t h = p.entries_ready.front().first;
-    proto::EntriesFrame f{h, {}};
-    size_t bytes_in_frame = 0;
-    while (!p.entries_ready.empty() && p.entries_ready.front().first == h) {
-      const size_t size = p.entries_ready.front().second.size() + 4;
-      if (bytes_in_frame + size > kEntriesFrameBytes && !f.entries.empty()) break;
-      bytes_in_frame += size;
-      f.entries.push_back(std::move(p.entries_ready.front().second));
-      p.entries_ready.pop_front();
-    }
-    SendFrame(p, f);
-  }
-  if (!p.owes()) return;
-  if (p.conn && !p.conn->closing()) {
-    // The queue is full: go on as soon as it drains below the mark.
-    p.conn->NotifyWhenBelow(kPumpQueueBytes, [this, id = p.id] {
-      if (auto it = peers_.find(id); it != peers_.end() && !stopping_) PumpEntries(it->second);
-    });
-  } else {
-    ArmPump();
-  }
-}
-
-void Node::ReadOwedEntries(Peer& p) {
-  const uint32_t h = p.entries_out.front().first;
-  std::vector<Hash32> ids;
-  while (!p.entries_out.empty() && p.entries_out.front().first == h &&
-         ids.size() < kEntriesReadWindow) {
-    ids.push_back(p.entries_out.front().second);
-    p.entries_out.pop_front();
-  }
-  std::vector<std::optional<Bytes>> found = EntriesBytes(ids);
-  std::vector<Bytes> ready;
-  ready.reserve(found.size());
-  for (std::optional<Bytes>& b : found) {
-    if (b && b->size() >= entry_layout::kOverhead) ready.push_back(std::move(*b));
-  }
-  // Feed order, so that each frame carries long linked runs of few feeds: the peer checks
-  // one signature per run. Each feed stays in seq order across windows, as the peer asked
-  // in timestamp order and timestamps grow along a feed.
-  std::stable_sort(ready.begin(), ready.end(), InFeedOrder);
-  for (Bytes& b : ready) p.entries_ready.emplace_back(h, std::move(b));
+  } reader(this);
+  std::vector<proto::Frame> frames;
+  const bool more = outflow_.Pump(p.id, p.conn->queued_bytes(), reader, frames);
+  for (const proto::Frame& f : frames) SendFrame(p, f);
+  if (!more) return;
+  // The queue is full: go on as soon as it drains below the mark.
+  p.conn->NotifyWhenBelow(outflow_.limits().queue_bytes_max, [this, id = p.id] {
+    if (auto it = peers_.find(id); it != peers_.end() && !stopping_) PumpEntries(it->second);
+  });
 }
 
 void Node::ArmPump() {
@@ -452,7 +399,7 @@ void Node::ArmPump() {
     pump_armed_ = false;
     if (ec || stopping_) return;
     for (auto& [id, p] : peers_) {
-      if (p.owes()) PumpEntries(p);
+      if (outflow_.Owes(id)) PumpEntries(p);
     }
   });
 }
@@ -570,7 +517,7 @@ void Node::OnEntriesFrame(NodeId from, uint32_t group, proto::EntriesFrame& f) {
   // Feeds in seq order, so each entry finds its predecessor stored; a linked run of one feed
   // is authenticated by the signature of its last entry (chain verification).
   const auto feed_order = [](const Entry& a, const Entry& b) {
-    return InFeedOrder(a.bytes(), b.bytes());
+    return proto::EncodingsInFeedOrder(a.bytes(), b.bytes());
   };
   if (!std::is_sorted(entries.begin(), entries.end(), feed_order)) {
     std::stable_sort(entries.begin(), entries.end(), feed_order);
@@ -580,7 +527,7 @@ void Node::OnEntriesFrame(NodeId from, uint32_t group, proto::EntriesFrame& f) {
   size_t i = 0;
   while (i < entries.size()) {
     size_t j = i + 1;
-    while (j < entries.size() && CompareAuthors(entries[j].bytes(), entries[i].bytes()) == 0) {
+    while (j < entries.size() && proto::SameAuthor(entries[j].bytes(), entries[i].bytes())) {
       ++j;
     }
     if (j - i > 1) {

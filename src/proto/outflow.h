@@ -1,0 +1,103 @@
+// Outflow: the pacing of what a node owes each peer beyond single messages: the ids it asks
+// the peer for (WANT) and the entries the peer asked for (ENTRIES answers). A catch-up may owe
+// a peer hundreds of thousands of entries, far more than a send queue should hold, so they
+// leave as the peer's send queue drains: the runtime calls Pump with the bytes queued for the
+// peer, and Pump returns the frames to send now, WANTs first, then ENTRIES until the queue
+// would pass OutflowLimits::queue_bytes_max. Entries are read (through OutflowHost) a window
+// at a time and sent in feed order (author, then seq), so each frame carries long linked runs
+// of few feeds and the receiver checks one signature per run (chain verification).
+//
+// What one peer can make the node owe is bounded (owed_ids_max): ids asked beyond it are
+// dropped and counted; the peer asks again through reconciliation.
+//
+// Sans-IO and single-threaded, like every machine in src/proto: no socket, clock or store.
+// The node (node/node_peers.cc) runs it over its connections.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <span>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "core/bytes.h"
+#include "core/crypto.h"
+#include "proto/frame.h"
+#include "proto/types.h"
+
+namespace pando::proto {
+
+struct OutflowLimits {
+  // ENTRIES and WANT frames go out only while less than this is queued for the peer, so a
+  // large answer never fills the send queue (whose limit ends the connection as SLOW_PEER).
+  // 4 MiB keeps the receiver busy while the sender reads the next entries: 1 MiB made
+  // catch-up 10% slower.
+  size_t queue_bytes_max = 4 << 20;
+  // Most bytes of entries in one ENTRIES frame (a larger entry goes alone).
+  size_t frame_bytes_max = 512 * 1024;
+  // Owed entries read and put in feed order at a time: about five ENTRIES frames.
+  size_t read_window = 8192;
+  // Most ids (WANT and owed entries together) waiting for one peer.
+  size_t owed_ids_max = 262'144;
+};
+
+// What the runtime lends Pump: the stored encodings of entries.
+class OutflowHost {
+ public:
+  // The encodings of `ids`, in order; nullopt for an entry not held (any more).
+  virtual std::vector<std::optional<Bytes>> ReadEntries(std::span<const Hash32> ids) = 0;
+
+ protected:
+  ~OutflowHost() = default;
+};
+
+// Feed order of two entry encodings (each at least entry_layout::kOverhead bytes): by
+// author, then seq.
+bool EncodingsInFeedOrder(const Bytes& a, const Bytes& b);
+// Whether two encodings have the same author (at least entry_layout::kOverhead bytes each).
+bool SameAuthor(const Bytes& a, const Bytes& b);
+
+class Outflow {
+ public:
+  explicit Outflow(const OutflowLimits& limits = {}) : limits_(limits) {}
+
+  // Queues ids to ask `peer` for in its group `handle` (the peer's handle), or entries owed
+  // to it. Returns how many were dropped because the peer's share (owed_ids_max) is full.
+  size_t Want(NodeId peer, uint32_t handle, std::span<const Hash32> ids);
+  size_t Owe(NodeId peer, uint32_t handle, std::span<const Hash32> ids);
+
+  // `queued` bytes wait in the send queue of the link to `peer`: appends the frames to send
+  // now to `out`. Returns whether anything is still owed (then the runtime calls again when
+  // the queue drains below queue_bytes_max).
+  bool Pump(NodeId peer, size_t queued, OutflowHost& host, std::vector<Frame>& out);
+
+  bool Owes(NodeId peer) const;
+  // The peer is gone: forgets what it was owed.
+  void Drop(NodeId peer);
+
+  uint64_t dropped() const { return dropped_; }
+  const OutflowLimits& limits() const { return limits_; }
+
+ private:
+  struct Owed {
+    std::deque<std::pair<uint32_t, Hash32>> wants;    // (handle, id) to ask for.
+    std::deque<std::pair<uint32_t, Hash32>> entries;  // (handle, id) to send.
+    // The next entries, read and in feed order: (handle, encoding).
+    std::deque<std::pair<uint32_t, Bytes>> ready;
+    size_t ids() const { return wants.size() + entries.size() + ready.size(); }
+    bool empty() const { return wants.empty() && entries.empty() && ready.empty(); }
+  };
+  size_t Queue(std::deque<std::pair<uint32_t, Hash32>>& q, const Owed& o, uint32_t handle,
+               std::span<const Hash32> ids);
+  // Moves the next owed entries of one handle from entries to ready.
+  void Read(Owed& o, OutflowHost& host);
+
+  OutflowLimits limits_;
+  std::unordered_map<NodeId, Owed> owed_;
+  uint64_t dropped_ = 0;
+};
+
+}  // namespace pando::proto
