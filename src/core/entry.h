@@ -100,6 +100,23 @@ Status VerifyEntrySignature(const Entry& entry);
 // entry is refused for now and may be accepted later.
 Status CheckNotFromFuture(const Entry& entry, int64_t now_ms);
 
+// The checks of an arriving entry of its own, wherever it arrives (from a peer: NodeCore;
+// posted on this machine: Node::PostLocal), before its place in its feed is checked
+// (CheckSuccessor): not from the future (FUTURE_TIMESTAMP, refused for now), then its
+// signature, unless chain verification of its run authenticated it (BAD_SIGNATURE).
+// `verify` checks a signature: VerifyEntrySignature, or the simulator's shared verdicts.
+// Store::Add and bundle import check whole runs the same way: CheckNotFromFuture on each
+// entry, then AuthenticateRun (core/chain.h) in place of one signature per entry.
+template <typename Verify>
+Status CheckArrival(const Entry& entry, int64_t now_ms, bool authenticated, Verify&& verify) {
+  if (Status s = CheckNotFromFuture(entry, now_ms); !s.ok()) return s;
+  if (!authenticated) return verify(entry);
+  return Status::Ok();
+}
+inline Status CheckArrival(const Entry& entry, int64_t now_ms, bool authenticated = false) {
+  return CheckArrival(entry, now_ms, authenticated, VerifyEntrySignature);
+}
+
 // The last accepted entry of a feed, as the store remembers it.
 struct FeedHead {
   uint64_t seq = 0;

@@ -176,8 +176,7 @@ void Node::PostLocal(Entry entry, std::function<void(pando::Status)> done) {
                       "This node does not carry group '" + std::string(entry.group()) +
                           "'; start it with --group " + std::string(entry.group()) + "."});
   }
-  if (auto s = VerifyEntrySignature(entry); !s.ok()) return done(s);
-  if (auto s = CheckNotFromFuture(entry, NowMs()); !s.ok()) return done(s);
+  if (auto s = CheckArrival(entry, NowMs()); !s.ok()) return done(s);
   auto result =
       std::make_shared<std::future<std::vector<pando::Status>>>(store_->Submit({{entry}, 1}));
   waiter_->Add([this, result, entry = std::move(entry), done = std::move(done)]() mutable {

@@ -70,6 +70,7 @@ NodeCore::NodeCore(NodeId self, std::vector<std::string> groups, const ReplicaCo
   replica_.Reserve(groups.size());
   for (std::string& name : groups) {
     const uint32_t k = static_cast<uint32_t>(groups_.size());
+    by_name_.emplace(name, k);
     groups_.push_back(Group{std::move(name), {}, {}});
     replica_.AddGroup(k, config_, rng_.Next());
   }
@@ -164,10 +165,9 @@ void NodeCore::Forget(std::span<const std::pair<Hash32, uint32_t>> ids,
 }
 
 std::optional<uint32_t> NodeCore::GroupOf(std::string_view name) const {
-  for (uint32_t g = 0; g < groups_.size(); ++g) {
-    if (groups_[g].name == name) return g;
-  }
-  return std::nullopt;
+  auto it = by_name_.find(name);
+  if (it == by_name_.end()) return std::nullopt;
+  return it->second;
 }
 
 bool NodeCore::HasEntry(const Hash32& id) const {
@@ -211,12 +211,12 @@ Result<std::optional<uint32_t>> NodeCore::Admit(TimeMs now, uint32_t g, const Ar
     ++counters_.duplicates;
     return std::optional<uint32_t>();
   }
-  if (!CheckNotFromFuture(e, now).ok()) {
-    ++counters_.future_dropped;
+  if (Status s =
+          CheckArrival(e, now, a.authenticated, [&host](const Entry& x) { return host.Verify(x); });
+      !s.ok()) {
+    if (s.error().code != codes::kFutureTimestamp) return s.error();
+    ++counters_.future_dropped;  // Reconciliation offers it again later.
     return std::optional<uint32_t>();
-  }
-  if (!a.authenticated) {
-    if (auto s = host.Verify(e); !s.ok()) return s.error();
   }
   const FeedKey feed{e.author(), g};
   FeedHead* head = HeadOf(feed, host);

@@ -31,11 +31,13 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -196,6 +198,12 @@ class NodeCore {
   Rng rng_;
   bool started_ = false;
   std::vector<Group> groups_;
+  // Group indices by name (heterogeneous lookup: no string is built to find one).
+  struct NameHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, uint32_t, NameHash, std::equal_to<>> by_name_;
   std::unordered_map<FeedKey, FeedHead, FeedKeyHash> heads_;
   // Waiting entries by id, the ids by the id of the entry they follow, and their arrival
   // order (for age and eviction; ids already gone are skipped).
