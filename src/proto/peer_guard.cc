@@ -85,11 +85,21 @@ Status PeerGuard::OnPeer(TimeMs now, NodeId id, std::string_view address) {
                  "This node banned a peer from your address; it takes no new keys from it "
                  "for a while."};
   }
-  if (known_.insert(id).second) {
-    known_order_.push_back(id);
-    if (known_order_.size() > limits_.known_keys_max) {
-      known_.erase(known_order_.front());
+  if (known_.emplace(id, known_next_).second) {
+    known_order_.emplace_back(id, known_next_++);
+    // The oldest known key goes beyond the cap; stale slots (banned keys) are dropped on the
+    // way, and whenever they are half of the queue, so it stays within twice the cap.
+    auto live = [this](const std::pair<NodeId, uint64_t>& slot) {
+      auto k = known_.find(slot.first);
+      return k != known_.end() && k->second == slot.second;
+    };
+    while (!known_order_.empty() &&
+           (known_.size() > limits_.known_keys_max || !live(known_order_.front()))) {
+      if (live(known_order_.front())) known_.erase(known_order_.front().first);
       known_order_.pop_front();
+    }
+    if (known_order_.size() > 2 * known_.size() + 64) {
+      std::erase_if(known_order_, [&](const auto& slot) { return !live(slot); });
     }
   }
   return {};
@@ -111,7 +121,7 @@ Status PeerGuard::OnFrame(TimeMs now, NodeId id) {
 void PeerGuard::Ban(TimeMs now, NodeId id, std::string_view address) {
   if (limits_.ban_ms <= 0) return;
   bans_[id] = now + limits_.ban_ms;
-  known_.erase(id);  // Its known_order_ slot goes when it reaches the front.
+  known_.erase(id);  // Its known_order_ slot is stale now (see peer_guard.h).
   if (!address.empty()) AddressOf(now, address).strikes.push_back(now + limits_.ban_ms);
   if (bans_.size() > limits_.known_keys_max) {
     std::erase_if(bans_, [now](const auto& kv) { return kv.second <= now; });

@@ -91,8 +91,12 @@ class PeerGuard {
   std::unordered_map<std::string, Address> addresses_;
   std::unordered_map<NodeId, TimeMs> bans_;  // Until when.
   std::unordered_map<NodeId, Window> windows_;
-  std::unordered_set<NodeId> known_;  // Keys that completed a handshake and were not banned.
-  std::deque<NodeId> known_order_;
+  // Keys that completed a handshake and were not banned since, each with the number of its
+  // slot in known_order_ (the order they became known, oldest first). A banned key leaves
+  // known_ at once; its slot is stale and skipped, so it never evicts a key known again.
+  std::unordered_map<NodeId, uint64_t> known_;
+  std::deque<std::pair<NodeId, uint64_t>> known_order_;
+  uint64_t known_next_ = 0;
 };
 
 }  // namespace pando::proto

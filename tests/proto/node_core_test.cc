@@ -208,6 +208,27 @@ TEST(PeerGuardTest, ABannedPeerCannotComeBackWithAFreshKeyFromItsAddress) {
   EXPECT_TRUE(guard.OnPeer(later, 5, "10.0.0.9").ok());
 }
 
+// Known keys are capped (the oldest goes); a key banned and known again keeps its place
+// and the stale slot of its first time evicts nobody.
+TEST(PeerGuardTest, KnownKeysAreCappedOldestFirstAndABanLeavesNoStaleSlot) {
+  PeerLimits limits;
+  limits.known_keys_max = 3;
+  PeerGuard guard(limits);
+  ASSERT_TRUE(guard.OnPeer(0, 1, "10.0.0.1").ok());
+  guard.Ban(1, 1, "");
+  const TimeMs later = 1 + limits.ban_ms + 1;
+  ASSERT_TRUE(guard.OnPeer(later, 1, "10.0.0.1").ok());
+  ASSERT_TRUE(guard.OnPeer(later, 2, "10.0.0.2").ok());
+  ASSERT_TRUE(guard.OnPeer(later, 3, "10.0.0.3").ok());
+  // A struck address takes only known keys: key 1 still is one.
+  guard.Ban(later, 9, "10.0.0.7");
+  EXPECT_TRUE(guard.OnPeer(later, 1, "10.0.0.7").ok());
+  // A fourth key pushes out the oldest, key 1.
+  ASSERT_TRUE(guard.OnPeer(later, 4, "10.0.0.4").ok());
+  EXPECT_EQ(guard.OnPeer(later, 1, "10.0.0.7").error().code, codes::kBanned);
+  EXPECT_TRUE(guard.OnPeer(later, 2, "10.0.0.7").ok());
+}
+
 TEST(PeerGuardTest, ConnectionsPerAddressAndHandshakeRateAreCapped) {
   PeerLimits limits;
   limits.connections_per_address_max = 3;
