@@ -27,9 +27,10 @@
 #include <vector>
 
 #include "core/crypto.h"
+#include "core/endpoint.h"
 #include "core/entry.h"
 #include "core/identity.h"
-#include "node/api_client.h"
+#include "client/api_client.h"
 #include "store/feed_writer.h"
 #include "testutil/feed.h"
 
@@ -119,8 +120,8 @@ class NodeProcess {
       return true;
     });
     if (!up) return false;
-    auto peer = node::ParseEndpoint(info_["peer"].get<std::string>());
-    auto http = node::ParseEndpoint(info_["http"].get<std::string>());
+    auto peer = ParseEndpoint(info_["peer"].get<std::string>());
+    auto http = ParseEndpoint(info_["http"].get<std::string>());
     peer_port_ = peer->port;
     http_port_ = http->port;
     return true;
@@ -145,7 +146,7 @@ class NodeProcess {
   }
   const std::string& dir() const { return dir_; }
   std::string author() const { return info_["author"].get<std::string>(); }
-  node::ApiClient api() const { return node::ApiClient({"127.0.0.1", http_port_}); }
+  client::ApiClient api() const { return client::ApiClient({"127.0.0.1", http_port_}); }
 
   // Whether the node has started and has a neighbour in every group's overlay: before that,
   // a write elsewhere reaches it only by the next reconciliation, seconds later.
