@@ -1,5 +1,5 @@
 // pando kv, pando follow, pando unfollow, pando timeline, pando profile: the data model
-// (node/data.h). Through the running node when there is one (it signs with the same
+// (model/data.h). Through the running node when there is one (it signs with the same
 // identity), else on the store directly.
 #include <iostream>
 
@@ -7,12 +7,12 @@
 #include "core/error_codes.h"
 #include "core/identity.h"
 #include "crdt/op.h"
-#include "node/data.h"
+#include "model/data.h"
 
 namespace pando::cli {
 namespace {
 
-namespace data = node::data;
+namespace data = model;
 using nlohmann::json;
 
 // Percent-encodes a path segment.

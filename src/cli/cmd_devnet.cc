@@ -20,8 +20,8 @@
 #include <thread>
 
 #include "cli/common.h"
+#include "client/api_client.h"
 #include "core/error_codes.h"
-#include "node/api_client.h"
 #include "node/node.h"
 
 namespace pando::cli {
@@ -277,7 +277,7 @@ void AddDevnet(CLI::App& app, Context&) {
         if (Alive(pid)) {
           auto endpoint = node::ParseEndpoint(n["http"].get<std::string>());
           if (endpoint.ok()) {
-            auto status = node::ApiClient(*endpoint).Get("/api/v1/status");
+            auto status = client::ApiClient(*endpoint).Get("/api/v1/status");
             if (status.ok()) {
               detail = std::to_string((*status)["peers"].size()) + " peers";
               for (const json& g : (*status)["groups"]) {

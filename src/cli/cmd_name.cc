@@ -19,8 +19,8 @@ struct NameArgs {
   bool json = false;
 };
 
-node::ApiClient NodeFor(Context& ctx, const NameArgs& a) {
-  if (!a.node.empty()) return node::ApiClient(Check(node::ParseEndpoint(a.node)));
+client::ApiClient NodeFor(Context& ctx, const NameArgs& a) {
+  if (!a.node.empty()) return client::ApiClient(Check(ParseEndpoint(a.node)));
   auto running = ctx.RunningNode();
   if (!running) {
     Fail(Error{codes::kNodeUnavailable,

@@ -95,7 +95,7 @@ void AddNode(CLI::App& app, Context& ctx) {
     logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ %v");
     logger->set_level(spdlog::level::from_str(config.log_level));
     spdlog::set_default_logger(logger);
-    if (auto running = Check(node::ApiClient::ForDataDir(config.data_dir))) {
+    if (auto running = Check(client::ApiClient::ForDataDir(config.data_dir))) {
       Fail(Error{codes::kConflict, "A node already runs with " + config.data_dir + " (API on " +
                                        running->endpoint().ToString() + ")."});
     }

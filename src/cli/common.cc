@@ -17,8 +17,8 @@ std::string Context::DataDir() const {
   return std::string(home && *home ? home : ".") + "/.local/share/pando";
 }
 
-std::optional<node::ApiClient> Context::RunningNode() const {
-  return Check(node::ApiClient::ForDataDir(DataDir()));
+std::optional<client::ApiClient> Context::RunningNode() const {
+  return Check(client::ApiClient::ForDataDir(DataDir()));
 }
 
 Result<std::unique_ptr<store::Store>> Context::OpenStore(bool create) const {

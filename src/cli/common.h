@@ -7,11 +7,11 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "client/api_client.h"
 #include "core/crypto.h"
 #include "core/entry.h"
 #include "core/error.h"
 #include "crdt/op.h"
-#include "node/api_client.h"
 #include "store/feed_writer.h"
 #include "store/store.h"
 
@@ -30,7 +30,7 @@ struct Context {
   Result<std::unique_ptr<store::Store>> OpenStore(bool create) const;
   // The node running with this data directory, if one is: verbs then act through its API
   // instead of opening the store themselves.
-  std::optional<node::ApiClient> RunningNode() const;
+  std::optional<client::ApiClient> RunningNode() const;
 };
 
 // Thrown by verbs to end with an error; main() prints "error: CODE: message" on stderr and

@@ -49,7 +49,7 @@ namespace {
 
 class NodeSink final : public EntrySink {
  public:
-  explicit NodeSink(node::ApiClient api) : api_(std::move(api)) {}
+  explicit NodeSink(client::ApiClient api) : api_(std::move(api)) {}
   Result<std::optional<FeedHead>> Head(const PublicKey& author, const std::string& group) override {
     auto j = api_.Get("/api/v1/head?author=" + AuthorId(author) + "&group=" + group);
     if (!j.ok()) return j.error();
@@ -77,7 +77,7 @@ class NodeSink final : public EntrySink {
   std::string Name() const override { return "the node at " + api_.endpoint().ToString(); }
 
  private:
-  node::ApiClient api_;
+  client::ApiClient api_;
 };
 
 class StoreSink final : public EntrySink {

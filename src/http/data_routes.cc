@@ -1,5 +1,5 @@
 // The data API (docs/api.md, "Data"): key-value maps, any CRDT object, profiles, follows,
-// timelines and the newest CRDT clock, over the node's CRDT state (node/data.h). Writes are
+// timelines and the newest CRDT clock, over the node's CRDT state (model/data.h). Writes are
 // signed by the node's own key (Node::PostOp) and so are answered only to clients on the
 // node's machine; anyone else writes by posting entries they signed (POST /api/v1/entries).
 #include <boost/beast/http.hpp>
@@ -7,7 +7,7 @@
 
 #include "core/error_codes.h"
 #include "http/http.h"
-#include "node/data.h"
+#include "model/data.h"
 #include "node/node.h"
 
 namespace pando::http {
@@ -15,7 +15,7 @@ namespace {
 
 using bhttp::verb;
 using nlohmann::json;
-namespace data = node::data;
+namespace data = model;
 
 using Handler = void (*)(Context&, const Call&, const Params&, Respond&);
 

@@ -10,7 +10,7 @@
 #include "core/post.h"
 #include "http/http.h"
 #include "http/markdown.h"
-#include "node/data.h"
+#include "model/data.h"
 #include "node/names.h"
 #include "node/node.h"
 
@@ -46,9 +46,9 @@ std::string FieldText(const nlohmann::json& v) {
 
 // An author's profile fields; empty when they set none (or it cannot be read).
 nlohmann::json ProfileFields(store::Store& store, const PublicKey& key) {
-  auto profile = store.LoadCrdt(node::data::ProfileKey(key));
+  auto profile = store.LoadCrdt(model::ProfileKey(key));
   if (!profile.ok() || !*profile) return nlohmann::json::object();
-  return node::data::StateJson(**profile)["fields"];
+  return model::StateJson(**profile)["fields"];
 }
 
 std::string GroupLink(std::string_view group) {
@@ -176,7 +176,7 @@ Response Author(Context& ctx, const Call& call, std::string_view text) {
   main += "<p id=\"follow\" data-author=\"" + Escape(id) +
           "\" hidden><button id=\"follow-button\" type=\"button\" disabled>Follow</button> "
           "<span id=\"follow-status\" role=\"status\"></span></p>";
-  auto follows = node::data::Following(store, *key);
+  auto follows = model::Following(store, *key);
   if (follows.ok() && !follows->empty()) {
     main += "<details id=\"follows\"><summary>Follows " + std::to_string(follows->size()) +
             (follows->size() == 1 ? " author" : " authors") + "</summary><ul>";
@@ -255,7 +255,7 @@ Response Post(Context& ctx, const Call& call, std::string_view hex) {
     info.id = id;
     info.author = entry.author();
     info.title = reading.title;
-    if (auto slug = node::data::SlugOf(ctx.node->store(), info); slug.ok()) {
+    if (auto slug = model::SlugOf(ctx.node->store(), info); slug.ok()) {
       const std::string path = "/a/" + author + "/" + *slug;
       main += " · <a id=\"slug-link\" href=\"" + path + "\">" + Escape(path) + "</a>";
     }
@@ -268,7 +268,7 @@ Response PostBySlug(Context& ctx, const Call& call, std::string_view author,
                     std::string_view slug) {
   auto key = ParseAuthorId(author);
   if (!key.ok()) return ErrorPage(call, key.error());
-  auto post = node::data::PostBySlug(ctx.node->store(), *key, slug);
+  auto post = model::PostBySlug(ctx.node->store(), *key, slug);
   if (!post.ok()) return ErrorPage(call, post.error());
   if (!*post) {
     return ErrorPage(call, Error{codes::kNotFound, "This node holds no post of that author at " +

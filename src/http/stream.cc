@@ -10,7 +10,7 @@
 #include "core/error_codes.h"
 #include "core/kinds.h"
 #include "crdt/op.h"
-#include "node/data.h"
+#include "model/data.h"
 #include "node/node.h"
 
 namespace pando::http {
@@ -106,7 +106,7 @@ std::string ChangeMessage(Context& ctx, const Entry& e) {
   const crdt::ObjectKey key = crdt::ObjectOf(e, *op);
   store::Store& store = ctx.node->store();
   nlohmann::json j = {{"type", "change"},
-                      {"object", node::data::ObjectKeyJson(key)},
+                      {"object", model::ObjectKeyJson(key)},
                       {"entry", ToHex(e.id())},
                       {"author", AuthorId(e.author())},
                       {"hlc", op->hlc}};
@@ -127,7 +127,7 @@ std::string ChangeMessage(Context& ctx, const Entry& e) {
   } else {
     auto o = store.LoadCrdt(key);
     if (!o.ok() || !*o) return "";
-    j["state"] = node::data::StateJson(**o);
+    j["state"] = model::StateJson(**o);
   }
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }

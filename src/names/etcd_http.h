@@ -1,6 +1,7 @@
-// One HTTP/1.1 exchange with one etcd member (Boost.Beast): what EtcdRegistry builds its
-// failover on, and what the tests' etcd cluster uses to ask members how they are. Each call
-// opens its own connection and I/O context, so calls from several threads share nothing.
+// One HTTP/1.1 exchange with one etcd member, over client::HttpClient: what EtcdRegistry
+// builds its failover on, and what the tests' etcd cluster uses to ask members how they are.
+// Each call opens its own connection and I/O context, so calls from several threads share
+// nothing.
 #pragma once
 
 #include <chrono>
@@ -27,11 +28,10 @@ struct HttpReply {
   std::string body;
 };
 
-// POSTs body (JSON) to target, and reads the whole answer, all within timeout. A host that is
-// not an IP address is resolved first, outside the timeout. Errors: UNREACHABLE (no
-// connection), TIMEOUT, CONNECTION_CLOSED (the answer was cut off or malformed), OVERSIZE (an
-// answer larger than kResponseBytesMax in etcd_codec.h, refused as its header says so or as
-// it passes the limit).
+// POSTs body (JSON) to target, and reads the whole answer, all within timeout (resolving a
+// host that is not an IP address included). Errors: UNREACHABLE (no connection), TIMEOUT,
+// CONNECTION_CLOSED (the answer was cut off or malformed), OVERSIZE (an answer larger than
+// kResponseBytesMax in etcd_codec.h, refused as its header says so or as it passes the limit).
 Result<HttpReply> Post(const Endpoint& endpoint, std::string_view target, std::string_view body,
                        std::chrono::milliseconds timeout);
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/bytes.h"
+#include "core/endpoint.h"
 #include "core/error.h"
 
 namespace pando::node {
@@ -17,15 +18,9 @@ namespace pando::node {
 // The group every node carries: the network-wide catalog.
 inline constexpr std::string_view kCatalogGroup = "catalog";
 
-// host:port. Host is an IPv4 or IPv6 literal or a name; port 0 asks for any free port.
-struct Endpoint {
-  std::string host;
-  uint16_t port = 0;
-  std::string ToString() const;
-  bool operator==(const Endpoint&) const = default;
-};
-// Errors: BAD_ARGUMENT. Accepts "host:port" and "[v6]:port".
-Result<Endpoint> ParseEndpoint(std::string_view text);
+// The node's addresses (listening, HTTP, peers) are core Endpoints (core/endpoint.h).
+using pando::Endpoint;
+using pando::ParseEndpoint;
 
 // A peer to dial at start: "host:port", or "KEY@host:port" with the peer's author id (64 hex
 // digits), which the peer must then prove.

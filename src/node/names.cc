@@ -2,10 +2,10 @@
 
 #include <map>
 
+#include "client/api_client.h"
 #include "core/crypto.h"
 #include "core/error_codes.h"
 #include "names/etcd_registry.h"
-#include "node/api_client.h"
 #include "store/store.h"
 
 namespace pando::node {
@@ -26,7 +26,7 @@ Error Protocol(const std::string& what) {
 
 Result<names::RegisterResult> RemoteRegistry::Send(const std::string& target,
                                                    const names::Claim& claim) {
-  ApiClient client(endpoint_, timeout_);
+  client::ApiClient client(endpoint_, timeout_);
   auto answer =
       client.Exchange("POST", target, json{{"claim", ToHex(names::EncodeClaim(claim))}}.dump());
   if (!answer.ok()) {
@@ -55,7 +55,7 @@ Result<names::RegisterResult> RemoteRegistry::Transfer(const names::Claim& claim
 Result<std::optional<names::Record>> RemoteRegistry::Lookup(std::string_view typed) {
   auto normal = names::Normalize(typed);
   if (!normal.ok()) return std::optional<names::Record>();
-  ApiClient client(endpoint_, timeout_);
+  client::ApiClient client(endpoint_, timeout_);
   auto answer = client.Exchange("GET", "/api/v1/names/" + *normal);
   if (!answer.ok()) {
     return Unavailable(endpoint_, answer.error());
@@ -70,7 +70,7 @@ Result<std::optional<names::Record>> RemoteRegistry::Lookup(std::string_view typ
 }
 
 Result<std::vector<names::Record>> RemoteRegistry::NamesOf(const PublicKey& owner) {
-  ApiClient client(endpoint_, timeout_);
+  client::ApiClient client(endpoint_, timeout_);
   auto answer = client.Exchange("GET", "/api/v1/names?owner=" + AuthorId(owner));
   if (!answer.ok()) {
     return Unavailable(endpoint_, answer.error());

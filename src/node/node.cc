@@ -11,6 +11,7 @@
 #include <fstream>
 #include <random>
 
+#include "client/api_client.h"
 #include "core/chain.h"
 #include "core/error_codes.h"
 #include "core/identity.h"
@@ -32,10 +33,6 @@ proto::PeerLimits PeerLimitsOf(const NodeConfig& c) {
 }
 
 }  // namespace
-
-std::string NodeInfoPath(const std::string& data_dir) {
-  return (std::filesystem::path(data_dir) / "node.json").string();
-}
 
 Node::Node(NodeConfig config)
     : config_(std::move(config)),
@@ -123,7 +120,7 @@ Status Node::Init(const HttpFactory& http) {
                          {"peer", advertise_},
                          {"http", http_endpoint_.ToString()},
                          {"groups", names}};
-  info_path_ = NodeInfoPath(config_.data_dir);
+  info_path_ = client::NodeInfoPath(config_.data_dir);
   const std::string tmp = info_path_ + ".tmp";
   {
     std::ofstream f(tmp, std::ios::trunc);

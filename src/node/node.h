@@ -305,7 +305,4 @@ class Node {
                   std::function<void(Result<NameAnswer>)> done);
 };
 
-// node.json in a data directory: how CLI verbs find the running node.
-std::string NodeInfoPath(const std::string& data_dir);
-
 }  // namespace pando::node

@@ -54,8 +54,8 @@ class DevnetTest : public ::testing::Test {
     return j.is_discarded() ? nlohmann::json() : j;
   }
   int Pid(int i) const { return Devnet()["nodes"][i].value("pid", 0); }
-  node::ApiClient Api(int i) const {
-    return node::ApiClient(*node::ParseEndpoint(Devnet()["nodes"][i]["http"].get<std::string>()));
+  client::ApiClient Api(int i) const {
+    return client::ApiClient(*ParseEndpoint(Devnet()["nodes"][i]["http"].get<std::string>()));
   }
   bool Holds(int i, const std::string& id) const {
     auto r = Api(i).Get("/api/v1/wait?id=" + id + "&timeout_ms=20000");

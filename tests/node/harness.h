@@ -9,10 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
+#include <boost/beast/http/verb.hpp>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -26,10 +23,12 @@
 #include <utility>
 #include <vector>
 
+#include "client/api_client.h"
+#include "client/http_client.h"
 #include "core/crypto.h"
+#include "core/endpoint.h"
 #include "core/entry.h"
 #include "core/identity.h"
-#include "node/api_client.h"
 #include "store/feed_writer.h"
 #include "testutil/feed.h"
 
@@ -119,8 +118,8 @@ class NodeProcess {
       return true;
     });
     if (!up) return false;
-    auto peer = node::ParseEndpoint(info_["peer"].get<std::string>());
-    auto http = node::ParseEndpoint(info_["http"].get<std::string>());
+    auto peer = ParseEndpoint(info_["peer"].get<std::string>());
+    auto http = ParseEndpoint(info_["http"].get<std::string>());
     peer_port_ = peer->port;
     http_port_ = http->port;
     return true;
@@ -145,7 +144,7 @@ class NodeProcess {
   }
   const std::string& dir() const { return dir_; }
   std::string author() const { return info_["author"].get<std::string>(); }
-  node::ApiClient api() const { return node::ApiClient({"127.0.0.1", http_port_}); }
+  client::ApiClient api() const { return client::ApiClient({"127.0.0.1", http_port_}); }
 
   // Whether the node has started and has a neighbour in every group's overlay: before that,
   // a write elsewhere reaches it only by the next reconciliation, seconds later.
@@ -235,8 +234,9 @@ class NodeProcess {
   nlohmann::json info_;
 };
 
-// One HTTP/1.1 request to a node's HTTP port on a fresh connection, bounded by a 10 s socket
-// timeout: for pages and raw answers, which ApiClient (JSON only) does not read.
+// One HTTP/1.1 request to a node's HTTP port on a fresh connection (client::HttpClient),
+// bounded by a 10 s deadline: for pages and raw answers, which ApiClient (JSON only) does not
+// read. No answer at all gives status 0.
 struct HttpAnswer {
   unsigned status = 0;
   std::string body;
@@ -246,28 +246,19 @@ struct HttpAnswer {
 inline HttpAnswer Http(uint16_t port, boost::beast::http::verb method, const std::string& target,
                        std::string body = "",
                        const std::string& content_type = "application/json") {
-  namespace asio = boost::asio;
-  namespace beast = boost::beast;
-  namespace bhttp = beast::http;
-  asio::io_context io;
-  beast::tcp_stream stream(io);
-  stream.expires_after(std::chrono::seconds(10));
-  stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
-  bhttp::request<bhttp::string_body> req(method, target, 11);
-  req.set(bhttp::field::host, "127.0.0.1");
-  if (!body.empty()) req.set(bhttp::field::content_type, content_type);
-  req.body() = std::move(body);
-  req.prepare_payload();
-  bhttp::write(stream, req);
-  beast::flat_buffer buf;
-  bhttp::response_parser<bhttp::string_body> parser;
-  parser.body_limit(64 << 20);
-  beast::error_code ec;
-  bhttp::read(stream, buf, parser, ec);
+  client::HttpOptions options;
+  options.timeout = std::chrono::seconds(10);
+  options.body_bytes_max = 64 << 20;
+  client::HttpRequest req;
+  req.method = std::string(boost::beast::http::to_string(method));
+  req.target = target;
+  if (!body.empty()) req.headers.push_back({"Content-Type", content_type});
+  req.body = std::move(body);
+  auto res = client::HttpClient({"127.0.0.1", port}, options).Send(req);
   HttpAnswer a;
-  if (ec) return a;
-  a.status = parser.get().result_int();
-  a.body = parser.get().body();
+  if (!res.ok()) return a;
+  a.status = res->status;
+  a.body = std::move(res->body);
   auto j = nlohmann::json::parse(a.body, nullptr, false);
   if (!j.is_discarded() && j.is_object() && j.contains("error")) {
     a.code = j["error"].value("code", "");

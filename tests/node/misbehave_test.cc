@@ -21,6 +21,7 @@
 #include "core/error_codes.h"
 #include "net/connection.h"
 #include "net/tls.h"
+#include "node/config.h"
 #include "node/harness.h"
 #include "proto/frame.h"
 #include "testutil/feed.h"

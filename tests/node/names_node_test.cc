@@ -36,18 +36,18 @@ class NamesNodeTest : public NodesTest {
     EXPECT_TRUE(WaitFor(std::chrono::seconds(20),
                         [&] { return a_->Joined() && b_->Joined() && c_->Joined(); }));
   }
-  static node::ApiClient::Answer Post(const NodeProcess& n, const std::string& target,
-                                      const names::Claim& c) {
+  static client::ApiClient::Answer Post(const NodeProcess& n, const std::string& target,
+                                        const names::Claim& c) {
     auto a = n.api().Exchange("POST", target, json{{"claim", ToHex(names::EncodeClaim(c))}}.dump());
     EXPECT_TRUE(a.ok()) << a.error().ToString();
-    return a.ok() ? *a : node::ApiClient::Answer{};
+    return a.ok() ? *a : client::ApiClient::Answer{};
   }
-  static node::ApiClient::Answer Get(const NodeProcess& n, const std::string& target) {
+  static client::ApiClient::Answer Get(const NodeProcess& n, const std::string& target) {
     auto a = n.api().Exchange("GET", target);
     EXPECT_TRUE(a.ok()) << a.error().ToString();
-    return a.ok() ? *a : node::ApiClient::Answer{};
+    return a.ok() ? *a : client::ApiClient::Answer{};
   }
-  static std::string Code(const node::ApiClient::Answer& a) {
+  static std::string Code(const client::ApiClient::Answer& a) {
     return a.body.contains("error") ? a.body["error"].value("code", "") : "";
   }
   // A page's HTML, or "" unless it answers 200.

@@ -5,6 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <mutex>
 
 #include "node/harness.h"
@@ -121,7 +124,7 @@ class PostRetryTest : public NodesTest {
     const std::string info_path = node_->dir() + "/node.json";
     std::ifstream in(info_path);
     auto info = nlohmann::json::parse(in);
-    const uint16_t node_port = node::ParseEndpoint(info["http"].get<std::string>())->port;
+    const uint16_t node_port = ParseEndpoint(info["http"].get<std::string>())->port;
     proxy_ = std::make_unique<LossyProxy>(node_port);
     info["http"] = "127.0.0.1:" + std::to_string(proxy_->port());
     std::ofstream(info_path, std::ios::trunc) << info.dump();

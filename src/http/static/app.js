@@ -579,7 +579,7 @@ export function crdtDraft(head, { authorKey, group, seen, nowMs, encode }) {
   return { draft, hlc };
 }
 
-// The personal objects of the social data (src/node/data.h), in group `catalog`.
+// The personal objects of the social data (src/model/data.h), in group `catalog`.
 export const SOCIAL_GROUP = "catalog";
 
 // A profile field as the pages show it (src/http/pages.cc FieldText): a JSON string's text,

@@ -20,7 +20,7 @@
 #include "crdt/state.h"
 #include "store/store.h"
 
-namespace pando::node::data {
+namespace pando::model {
 
 inline constexpr std::string_view kSocialGroup = "catalog";
 inline constexpr std::string_view kProfile = "profile";
@@ -80,4 +80,4 @@ Result<std::optional<store::PostInfo>> PostBySlug(store::Store& store, const Pub
 // post of the author has the same slug.
 Result<std::string> SlugOf(store::Store& store, const store::PostInfo& post);
 
-}  // namespace pando::node::data
+}  // namespace pando::model

@@ -1,11 +1,11 @@
-#include "node/data.h"
+#include "model/data.h"
 
 #include <algorithm>
 
 #include "core/error_codes.h"
 #include "core/kinds.h"
 
-namespace pando::node::data {
+namespace pando::model {
 namespace {
 
 constexpr size_t kSlugBytesMax = 60;
@@ -227,4 +227,4 @@ Result<std::string> SlugOf(store::Store& store, const store::PostInfo& post) {
   return slug;
 }
 
-}  // namespace pando::node::data
+}  // namespace pando::model

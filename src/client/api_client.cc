@@ -1,23 +1,38 @@
-#include "node/api_client.h"
+#include "client/api_client.h"
 
 #include <signal.h>
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
+#include <cerrno>
+#include <filesystem>
 #include <fstream>
 
 #include "core/error_codes.h"
-#include "node/node.h"
 
-namespace pando::node {
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
+namespace pando::client {
+namespace {
 
 // The largest answer read: a node's answers are small JSON documents.
 constexpr uint64_t kAnswerBytesMax = uint64_t{16} << 20;
+
+}  // namespace
+
+std::string NodeInfoPath(const std::string& data_dir) {
+  return (std::filesystem::path(data_dir) / "node.json").string();
+}
+
+namespace {
+
+HttpOptions ApiOptions(std::chrono::milliseconds timeout) {
+  HttpOptions o;
+  o.timeout = timeout;
+  o.body_bytes_max = kAnswerBytesMax;
+  return o;
+}
+
+}  // namespace
+
+ApiClient::ApiClient(Endpoint endpoint, std::chrono::milliseconds timeout)
+    : http_(std::move(endpoint), ApiOptions(timeout)) {}
 
 Result<std::optional<ApiClient>> ApiClient::ForDataDir(const std::string& data_dir) {
   std::ifstream f(NodeInfoPath(data_dir));
@@ -56,40 +71,28 @@ Result<nlohmann::json> ApiClient::Delete(const std::string& target) const {
 
 Result<ApiClient::Answer> ApiClient::Exchange(std::string_view method, const std::string& target,
                                               const std::string& body) const {
-  const bool with_body = method == "POST" || method == "PUT";
-  try {
-    asio::io_context io;
-    asio::ip::tcp::resolver resolver(io);
-    beast::tcp_stream stream(io);
-    stream.expires_after(timeout_);
-    stream.connect(resolver.resolve(endpoint_.host, std::to_string(endpoint_.port)));
-    http::request<http::string_body> req(http::string_to_verb({method.data(), method.size()}),
-                                         target, 11);
-    req.set(http::field::host, endpoint_.ToString());
-    if (with_body) {
-      req.set(http::field::content_type, "application/json");
-      req.body() = body;
-      req.prepare_payload();
-    }
-    http::write(stream, req);
-    beast::flat_buffer buffer;
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(kAnswerBytesMax);
-    http::read(stream, buffer, parser);
-    beast::error_code ignored;
-    stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-    Answer a;
-    a.status = parser.get().result_int();
-    a.body = nlohmann::json::parse(parser.get().body(), nullptr, false);
-    if (a.body.is_discarded()) {
-      return Error{codes::kNodeUnavailable,
-                   "The node at " + endpoint_.ToString() + " did not answer with JSON."};
-    }
-    return a;
-  } catch (const std::exception& e) {
-    return Error{codes::kNodeUnavailable, "The node's API at " + endpoint_.ToString() +
-                                              " does not answer: " + e.what() + "."};
+  HttpRequest req;
+  req.method = std::string(method);
+  req.target = target;
+  if (method == "POST" || method == "PUT") {
+    req.headers.push_back({"Content-Type", "application/json"});
+    req.body = body;
   }
+  auto res = http_.Send(req);
+  if (!res.ok()) {
+    // Every way of not getting an answer is one code to the CLI: the node is not there.
+    if (res.code() == codes::kBadArgument) return res.error();
+    return Error{codes::kNodeUnavailable, "The node's API at " + endpoint().ToString() +
+                                              " does not answer: " + res.error().message};
+  }
+  Answer a;
+  a.status = res->status;
+  a.body = nlohmann::json::parse(res->body, nullptr, false);
+  if (a.body.is_discarded()) {
+    return Error{codes::kNodeUnavailable,
+                 "The node at " + endpoint().ToString() + " did not answer with JSON."};
+  }
+  return a;
 }
 
 Result<nlohmann::json> ApiClient::Call(std::string_view method, const std::string& target,
@@ -104,4 +107,4 @@ Result<nlohmann::json> ApiClient::Call(std::string_view method, const std::strin
   return std::move(a->body);
 }
 
-}  // namespace pando::node
+}  // namespace pando::client
