@@ -9,8 +9,9 @@
 #include "core/error_codes.h"
 #include "core/kinds.h"
 #include "core/post.h"
+#include "http/backend.h"
+#include "http/handlers.h"
 #include "http/http.h"
-#include "node/node.h"
 
 namespace pando::http {
 namespace {
@@ -61,7 +62,9 @@ json PostJson(const store::PostInfo& p) {
   return j;
 }
 
-void PostEntries(Context& ctx, const Call& call, Respond respond) {
+}  // namespace
+
+void EntriesPost(Context& ctx, const Call& call, const Params&, Respond& respond) {
   const Request& req = call.req;
   // The body is one signed entry: its canonical bytes as hex, or raw bytes.
   Bytes bytes;
@@ -85,18 +88,18 @@ void PostEntries(Context& ctx, const Call& call, Respond respond) {
   auto entry = Entry::Decode(bytes);
   if (!entry.ok()) return respond(ErrorResponse(entry.error(), req));
   const std::string id = ToHex(entry->id());
-  ctx.node->PostLocal(std::move(entry).value(),
-                      [respond = std::move(respond), id, r = AnswerShape(req)](const Status& s) {
-                        if (!s.ok()) return respond(ErrorResponse(s.error(), r));
-                        respond(JsonResponse(201, {{"id", id}}, r));
-                      });
+  ctx.backend->PostLocal(std::move(entry).value(),
+                         [respond = std::move(respond), id, r = AnswerShape(req)](const Status& s) {
+                           if (!s.ok()) return respond(ErrorResponse(s.error(), r));
+                           respond(JsonResponse(201, {{"id", id}}, r));
+                         });
 }
 
+namespace {
+
+// POST /api/v1/peers/block and unblock, whose callers the route table checked (operator).
 Response PeersBlock(Context& ctx, const Call& call, bool block) {
   const Request& req = call.req;
-  const Status allowed =
-      OperatorCall(ctx, call, "Peer blocks are for the node's operator, on its machine.");
-  if (!allowed.ok()) return ErrorResponse(allowed.error(), req);
   constexpr std::string_view kShape = "{\"peers\": [AUTHOR_ID, ...], \"seconds\": N}";
   auto j = JsonObject(req, kShape);
   if (!j.ok()) return ErrorResponse(j.error(), req);
@@ -111,7 +114,7 @@ Response PeersBlock(Context& ctx, const Call& call, bool block) {
     keys.push_back(*key);
   }
   if (!block) {
-    ctx.node->Unblock(keys);
+    ctx.backend->Unblock(keys);
   } else {
     auto s = j->find("seconds");
     const int64_t seconds =
@@ -120,7 +123,7 @@ Response PeersBlock(Context& ctx, const Call& call, bool block) {
       return ErrorResponse(
           Error{codes::kBadArgument, "seconds must be a whole number from 1 to 31536000."}, req);
     }
-    ctx.node->Block(keys, std::chrono::seconds(seconds));
+    ctx.backend->Block(keys, std::chrono::seconds(seconds));
   }
   return JsonResponse(200, {{"peers", keys.size()}}, req);
 }
@@ -175,7 +178,7 @@ Result<json> Log(Context& ctx, const Call& call, std::optional<std::string> grou
     return Error{codes::kBadArgument, "after pages in log order: give it without limit."};
   }
   q.bytes_max = kListBytesMax / 2;  // Hex doubles each entry's bytes.
-  auto page = ctx.node->store().LogPage(q);
+  auto page = ctx.backend->store().LogPage(q);
   if (!page.ok()) return page.error();
   std::vector<PublicKey> authors;
   json list = json::array(), forked = json::array();
@@ -185,7 +188,7 @@ Result<json> Log(Context& ctx, const Call& call, std::optional<std::string> grou
   }
   std::sort(authors.begin(), authors.end());
   authors.erase(std::unique(authors.begin(), authors.end()), authors.end());
-  auto forked_keys = ctx.node->store().ForkedAmong(authors);
+  auto forked_keys = ctx.backend->store().ForkedAmong(authors);
   if (!forked_keys.ok()) return forked_keys.error();
   for (const PublicKey& a : *forked_keys) forked.push_back(AuthorId(a));
   json answer = {{"entries", list}, {"forked_authors", forked}};
@@ -220,69 +223,11 @@ Result<json> Search(Context& ctx, const Call& call) {
   if (q.size() > 1000) return Error{codes::kBadArgument, "q is longer than 1000 bytes."};
   auto limit = LimitOf(call, 20, 100);
   if (!limit.ok()) return limit.error();
-  auto found = ctx.node->store().Search(q, *limit);
+  auto found = ctx.backend->store().Search(q, *limit);
   if (!found.ok()) return found.error();
   json results = json::array();
   for (const auto& p : *found) results.push_back(PostJson(p));
   return json{{"query", q}, {"results", results}};
-}
-
-// GET routes that answer from the store or the node at once.
-std::optional<Result<json>> GetRoute(Context& ctx, const Call& call) {
-  const std::string_view path = call.path;
-  store::Store& store = ctx.node->store();
-  if (path == "/api/v1/status") return Result<json>(ctx.node->StatusJson());
-  if (path == "/api/v1/head") {
-    auto author = ParseAuthorId(QueryValue(call.query, "author").value_or(""));
-    if (!author.ok()) return Result<json>(author.error());
-    auto head = store.Head(*author, QueryValue(call.query, "group").value_or(""));
-    if (!head.ok()) return Result<json>(head.error());
-    if (!head->has_value()) return Result<json>(json{{"seq", 0}});
-    return Result<json>(json{{"seq", (*head)->seq},
-                             {"id", ToHex((*head)->id)},
-                             {"timestamp_ms", (*head)->timestamp_ms}});
-  }
-  if (path == "/api/v1/log") return Log(ctx, call, std::nullopt);
-  if (path == "/api/v1/search") return Search(ctx, call);
-  if (path == "/api/v1/latest") {
-    return PostsPage(call, 100, [&](size_t n, std::optional<store::LogCursor> before) {
-      return store.Latest(kinds::kCatalog, n, before);
-    });
-  }
-  if (path == "/api/v1/groups") {
-    // The status is held in a local: a range-for over a member of a temporary would read
-    // it after it was freed (the temporary lives only to the end of the range's expression).
-    const json status = ctx.node->StatusJson();
-    json groups = json::array();
-    for (const auto& g : status["groups"]) {
-      groups.push_back({{"name", g["name"]}, {"entries", g["entries"]}});
-    }
-    return Result<json>(json{{"groups", groups}});
-  }
-  if (path == "/api/v1/author-id") {
-    auto key = FromHex(QueryValue(call.query, "key").value_or(""));
-    if (!key || key->size() != 32) {
-      return Result<json>(
-          Error{codes::kBadId, "Give key=HEX: an Ed25519 public key, 64 hex digits."});
-    }
-    PublicKey k;
-    std::copy(key->begin(), key->end(), k.begin());
-    return Result<json>(json{{"author", AuthorId(k)}});
-  }
-  constexpr std::string_view kGroups = "/api/v1/groups/";
-  if (path.starts_with(kGroups) && path.ends_with("/entries")) {
-    const std::string group(path.substr(kGroups.size(), path.size() - kGroups.size() - 8));
-    return Log(ctx, call, group);
-  }
-  constexpr std::string_view kAuthors = "/api/v1/authors/";
-  if (path.starts_with(kAuthors) && path.ends_with("/posts")) {
-    auto key = ParseAuthorId(path.substr(kAuthors.size(), path.size() - kAuthors.size() - 6));
-    if (!key.ok()) return Result<json>(key.error());
-    return PostsPage(call, kListMax, [&](size_t n, std::optional<store::LogCursor> before) {
-      return store.PostsBy(*key, n, before);
-    });
-  }
-  return std::nullopt;
 }
 
 // GET /api/v1/entries/ID. An entry never changes, so its answer is made once and then kept
@@ -294,7 +239,7 @@ Response EntryAnswer(Context& ctx, const Call& call, std::string_view hex) {
   if (const std::string* body = ctx.caches.entries.Get(key)) {
     return MakeResponse(200, *body, "application/json", call.req);
   }
-  auto e = ctx.node->store().Get(*id);
+  auto e = ctx.backend->store().Get(*id);
   if (!e.ok()) return ErrorResponse(e.error(), call.req);
   if (!e->has_value()) {
     return ErrorResponse(Error{codes::kNotFound, "No stored entry has that id."}, call.req);
@@ -302,18 +247,6 @@ Response EntryAnswer(Context& ctx, const Call& call, std::string_view hex) {
   Response r = JsonResponse(200, EntryJson(**e), call.req);
   if (call.req.method() == verb::get) ctx.caches.entries.Put(key, r.body());
   return r;
-}
-
-// Every route and the methods it takes, for telling 405 from 404.
-bool KnownPath(std::string_view path) {
-  for (std::string_view p :
-       {"/api/v1/status", "/api/v1/entries", "/api/v1/head", "/api/v1/log", "/api/v1/search",
-        "/api/v1/latest", "/api/v1/groups", "/api/v1/author-id", "/api/v1/wait",
-        "/api/v1/peers/block", "/api/v1/peers/unblock", "/api/v1/stream", "/api/v1/kv/stream"}) {
-    if (path == p) return true;
-  }
-  return path.starts_with("/api/v1/entries/") || path.starts_with("/api/v1/groups/") ||
-         path.starts_with("/api/v1/authors/");
 }
 
 }  // namespace
@@ -345,57 +278,111 @@ nlohmann::json EntryJson(const Entry& e) {
   return j;
 }
 
-void HandleApi(Context& ctx, const Call& call, Respond respond) {
-  const Request& req = call.req;
-  const verb method = req.method();
-  if (ctx.node->stopping()) {
-    return respond(ErrorResponse(Error{codes::kShuttingDown, "The node is stopping."}, req));
+void StatusGet(Context& ctx, const Call& call, const Params&, Respond& respond) {
+  Answer(respond, call, ctx.backend->StatusJson());
+}
+
+void EntryGet(Context& ctx, const Call& call, const Params& p, Respond& respond) {
+  respond(EntryAnswer(ctx, call, p[0]));
+}
+
+void HeadGet(Context& ctx, const Call& call, const Params&, Respond& respond) {
+  auto author = ParseAuthorId(QueryValue(call.query, "author").value_or(""));
+  if (!author.ok()) return Answer(respond, call, author.error());
+  auto head = ctx.backend->store().Head(*author, QueryValue(call.query, "group").value_or(""));
+  if (!head.ok()) return Answer(respond, call, head.error());
+  if (!head->has_value()) return Answer(respond, call, json{{"seq", 0}});
+  Answer(respond, call,
+         json{{"seq", (*head)->seq},
+              {"id", ToHex((*head)->id)},
+              {"timestamp_ms", (*head)->timestamp_ms}});
+}
+
+void LogGet(Context& ctx, const Call& call, const Params&, Respond& respond) {
+  Answer(respond, call, Log(ctx, call, std::nullopt));
+}
+
+void GroupEntriesGet(Context& ctx, const Call& call, const Params& p, Respond& respond) {
+  Answer(respond, call, Log(ctx, call, p[0]));
+}
+
+void SearchGet(Context& ctx, const Call& call, const Params&, Respond& respond) {
+  Answer(respond, call, Search(ctx, call));
+}
+
+void LatestGet(Context& ctx, const Call& call, const Params&, Respond& respond) {
+  store::Store& store = ctx.backend->store();
+  Answer(respond, call, PostsPage(call, 100, [&](size_t n, std::optional<store::LogCursor> before) {
+           return store.Latest(kinds::kCatalog, n, before);
+         }));
+}
+
+void AuthorPostsGet(Context& ctx, const Call& call, const Params& p, Respond& respond) {
+  auto key = ParseAuthorId(p[0]);
+  if (!key.ok()) return Answer(respond, call, key.error());
+  store::Store& store = ctx.backend->store();
+  Answer(respond, call,
+         PostsPage(call, kListMax, [&](size_t n, std::optional<store::LogCursor> before) {
+           return store.PostsBy(*key, n, before);
+         }));
+}
+
+void GroupsGet(Context& ctx, const Call& call, const Params&, Respond& respond) {
+  // The status is held in a local: a range-for over a member of a temporary would read it
+  // after it was freed (the temporary lives only to the end of the range's expression).
+  const json status = ctx.backend->StatusJson();
+  json groups = json::array();
+  for (const auto& g : status["groups"]) {
+    groups.push_back({{"name", g["name"]}, {"entries", g["entries"]}});
   }
-  if (method == verb::post && call.path == "/api/v1/entries") {
-    return PostEntries(ctx, call, std::move(respond));
+  Answer(respond, call, json{{"groups", groups}});
+}
+
+void AuthorIdGet(Context&, const Call& call, const Params&, Respond& respond) {
+  auto key = FromHex(QueryValue(call.query, "key").value_or(""));
+  if (!key || key->size() != 32) {
+    return Answer(respond, call,
+                  Error{codes::kBadId, "Give key=HEX: an Ed25519 public key, 64 hex digits."});
   }
-  if (HandleData(ctx, call, respond)) return;
-  if (method == verb::post &&
-      (call.path == "/api/v1/peers/block" || call.path == "/api/v1/peers/unblock")) {
-    return respond(PeersBlock(ctx, call, call.path == "/api/v1/peers/block"));
-  }
-  if (method == verb::get && call.path == "/api/v1/wait") {
-    auto id = IdOf(QueryValue(call.query, "id").value_or(""));
-    if (!id.ok()) return respond(ErrorResponse(id.error(), req));
-    int64_t timeout_ms = 10'000;
-    if (auto t = QueryValue(call.query, "timeout_ms"); t && !t->empty()) {
-      auto n = NumberIn<int64_t>(*t, 0, 600'000);
-      if (!n) {
-        return respond(
-            ErrorResponse(Error{codes::kBadArgument, "timeout_ms must be from 0 to 600000."}, req));
-      }
-      timeout_ms = *n;
+  PublicKey k;
+  std::copy(key->begin(), key->end(), k.begin());
+  Answer(respond, call, json{{"author", AuthorId(k)}});
+}
+
+void WaitGet(Context& ctx, const Call& call, const Params&, Respond& respond) {
+  auto id = IdOf(QueryValue(call.query, "id").value_or(""));
+  if (!id.ok()) return Answer(respond, call, id.error());
+  int64_t timeout_ms = 10'000;
+  if (auto t = QueryValue(call.query, "timeout_ms"); t && !t->empty()) {
+    auto n = NumberIn<int64_t>(*t, 0, 600'000);
+    if (!n) {
+      return Answer(respond, call,
+                    Error{codes::kBadArgument, "timeout_ms must be from 0 to 600000."});
     }
-    return ctx.node->WaitForEntry(*id, std::chrono::milliseconds(timeout_ms),
-                                  [respond = std::move(respond), r = AnswerShape(req)](bool held) {
-                                    respond(JsonResponse(200, {{"held", held}}, r));
-                                  });
+    timeout_ms = *n;
   }
-  constexpr std::string_view kEntries = "/api/v1/entries/";
-  if ((method == verb::get || method == verb::head) && call.path.starts_with(kEntries)) {
-    return respond(EntryAnswer(ctx, call, call.path.substr(kEntries.size())));
-  }
-  if (method == verb::get || method == verb::head) {
-    if (auto answer = GetRoute(ctx, call)) {
-      if (!answer->ok()) return respond(ErrorResponse(answer->error(), req));
-      return respond(JsonResponse(200, answer->value(), req));
-    }
-  }
-  if (KnownPath(call.path)) {
-    return respond(ErrorResponse(
-        Error{codes::kMethodNotAllowed, "Route " + std::string(call.path) + " does not take " +
-                                            std::string(req.method_string()) + "."},
-        req));
-  }
-  respond(ErrorResponse(
-      Error{codes::kNotFound, "No route " + std::string(req.method_string()) + " " +
-                                  std::string(call.path) + " (docs/api.md lists them)."},
-      req));
+  ctx.backend->WaitForEntry(*id, std::chrono::milliseconds(timeout_ms),
+                            [respond = std::move(respond), r = AnswerShape(call.req)](bool held) {
+                              respond(JsonResponse(200, {{"held", held}}, r));
+                            });
+}
+
+void PeersBlockPost(Context& ctx, const Call& call, const Params&, Respond& respond) {
+  respond(PeersBlock(ctx, call, true));
+}
+
+void PeersUnblockPost(Context& ctx, const Call& call, const Params&, Respond& respond) {
+  respond(PeersBlock(ctx, call, false));
+}
+
+void StreamWithoutUpgrade(Context&, const Call& call, const Params&, Respond& respond) {
+  Response r = ErrorResponse(
+      Error{codes::kMethodNotAllowed,
+            "Route " + std::string(call.path) +
+                " is a WebSocket stream: send GET with the upgrade headers (docs/api.md)."},
+      call.req);
+  r.set(bhttp::field::allow, "GET");
+  respond(std::move(r));
 }
 
 }  // namespace pando::http

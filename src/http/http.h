@@ -13,10 +13,6 @@
 #include "core/error.h"
 #include "http/cache.h"
 
-namespace pando::node {
-class Node;
-}
-
 namespace pando::http {
 
 namespace bhttp = boost::beast::http;
@@ -25,16 +21,19 @@ using Response = bhttp::response<bhttp::string_body>;
 // Handlers answer through this, at once or later (after a commit, say), exactly once.
 using Respond = std::function<void(Response)>;
 
+class Backend;
 class Metrics;
 
 // What a handler may use. Lives as long as the server; used on the event loop only.
 struct Context {
-  node::Node* node = nullptr;
+  Backend* backend = nullptr;  // The node behind the port (backend.h); not owned.
   Metrics* metrics = nullptr;
   // The server's own address as bound ("127.0.0.1:8080", "[::]:8080") and its port: what
   // the Host header of an operator's request may name (OperatorCall).
   std::string host;
   uint16_t port = 0;
+  // How many WebSocket streams are open, for /metrics; none are when it is empty.
+  std::function<size_t()> streams_open;
   ReadCaches caches{};  // Owned; see cache.h.
 };
 
@@ -44,6 +43,7 @@ struct Call {
   std::string_view path;   // Target without the query.
   std::string_view query;  // After '?', undecoded.
   bool loopback = false;   // The client is on this machine.
+  bool upgrade = false;    // The request asks for a WebSocket upgrade.
 };
 
 // The HTTP status for an error code (docs/api.md lists them).
@@ -69,7 +69,8 @@ inline constexpr int kJsonDepthMax = 64;
 Result<nlohmann::json> BoundedJson(std::string_view text, std::string_view shape);
 
 // Whether `call` may use an operator route: one that writes with the node's own key (kv,
-// profile, follows) or steers the node (peer blocks). The client must be on this machine
+// profile, follows) or steers the node (peer blocks). The dispatcher (routes.h) asks it for
+// every operator row of the route table before the handler runs. The client must be on this machine
 // (else FORBIDDEN with the sentence `forbidden`) and not a web page of another site nor a
 // request through a foreign host name (CSRF, DNS rebinding; else CROSS_SITE): the Host
 // header names the node (OwnHost), any Origin is http://<that Host>, any Sec-Fetch-Site is
@@ -86,19 +87,7 @@ Result<size_t> LimitOf(const Call& call, size_t fallback, size_t max);
 // and for posts and catalog records their title, text or target.
 nlohmann::json EntryJson(const Entry& e);
 
-// The decoded {parameters} of a route's path, in order (data_routes.cc).
+// The decoded {parameters} of a route's path, in order (routes.h).
 using Params = std::vector<std::string>;
-// The name routes (name_routes.cc), in data_routes.cc's route table.
-void NameRegister(Context& ctx, const Call& call, const Params& p, Respond& respond);
-void NameTransfer(Context& ctx, const Call& call, const Params& p, Respond& respond);
-void NameGet(Context& ctx, const Call& call, const Params& p, Respond& respond);
-void NamesList(Context& ctx, const Call& call, const Params& p, Respond& respond);
-
-// Route handlers. Each answers every request it is given (NOT_FOUND for unknown paths).
-void HandleApi(Context& ctx, const Call& call, Respond respond);
-// The data routes (data_routes.cc): answers and returns true if the path is one of them.
-bool HandleData(Context& ctx, const Call& call, Respond& respond);
-Response HandlePage(Context& ctx, const Call& call);
-Response HandleStatic(const Call& call);
 
 }  // namespace pando::http

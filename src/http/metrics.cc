@@ -4,6 +4,9 @@
 
 #include <chrono>
 
+#include "http/backend.h"
+#include "http/handlers.h"
+
 #ifndef PANDO_REVISION
 #define PANDO_REVISION "unknown"
 #endif
@@ -109,6 +112,12 @@ std::string Metrics::Render(const nlohmann::json& st, size_t streams) const {
         Label(route), h.count, Label(route), h.sum_s, Label(route), h.count);
   }
   return out;
+}
+
+void MetricsGet(Context& ctx, const Call& call, const Params&, Respond& respond) {
+  const size_t streams = ctx.streams_open ? ctx.streams_open() : 0;
+  respond(MakeResponse(200, ctx.metrics->Render(ctx.backend->StatusJson(), streams),
+                       "text/plain; version=0.0.4; charset=utf-8", call.req));
 }
 
 }  // namespace pando::http

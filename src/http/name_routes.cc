@@ -1,4 +1,4 @@
-// The name routes (docs/api.md, "Names"), listed in data_routes.cc's route table: register a
+// The name routes (docs/api.md, "Names"), rows of the route table (routes.cc): register a
 // name with a claim its owner signed, transfer it, look names up. The claim is signed by the
 // owner (in the browser, or by `pando name`), so these routes are open to any client: the
 // node only passes the claim to its registry and attests what the registry decided.
@@ -6,9 +6,10 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error_codes.h"
+#include "http/backend.h"
+#include "http/handlers.h"
 #include "http/http.h"
 #include "node/names.h"
-#include "node/node.h"
 
 namespace pando::http {
 namespace {
@@ -29,7 +30,7 @@ Result<names::Claim> ClaimOf(const Call& call) {
 
 // A registration's or transfer's answer: 201/200 with the record and its attestation, or the
 // error of the outcome with the answer's fields beside it (what RemoteRegistry reads).
-Response NameAnswerResponse(const Result<node::Node::NameAnswer>& a, const names::Claim& claim,
+Response NameAnswerResponse(const Result<Backend::NameAnswer>& a, const names::Claim& claim,
                             const Request& shape) {
   if (!a.ok()) return ErrorResponse(a.error(), shape);
   const names::RegisterResult& r = a->result;
@@ -62,7 +63,7 @@ Response NameAnswerResponse(const Result<node::Node::NameAnswer>& a, const names
 }
 
 std::function<bool(const PublicKey&)> Trust(Context& ctx) {
-  return [node = ctx.node](const PublicKey& k) { return node->TrustsAttester(k); };
+  return [backend = ctx.backend](const PublicKey& k) { return backend->TrustsAttester(k); };
 }
 
 // A record from the log, as the API shows it.
@@ -78,7 +79,7 @@ json ResolvedJson(const node::Resolved& r) {
 void NameRegister(Context& ctx, const Call& call, const Params&, Respond& respond) {
   auto claim = ClaimOf(call);
   if (!claim.ok()) return respond(ErrorResponse(claim.error(), call.req));
-  ctx.node->RegisterName(
+  ctx.backend->RegisterName(
       *claim, [respond = std::move(respond), c = *claim, shape = AnswerShape(call.req)](auto a) {
         respond(NameAnswerResponse(a, c, shape));
       });
@@ -92,7 +93,7 @@ void NameTransfer(Context& ctx, const Call& call, const Params& p, Respond& resp
         Error{codes::kBadArgument, "The claim transfers " + claim->name + ", not " + p[0] + "."},
         call.req));
   }
-  ctx.node->TransferName(
+  ctx.backend->TransferName(
       *claim, [respond = std::move(respond), c = *claim, shape = AnswerShape(call.req)](auto a) {
         respond(NameAnswerResponse(a, c, shape));
       });
@@ -101,9 +102,9 @@ void NameTransfer(Context& ctx, const Call& call, const Params& p, Respond& resp
 void NameGet(Context& ctx, const Call& call, const Params& p, Respond& respond) {
   auto normal = names::Normalize(p[0]);
   if (!normal.ok()) return respond(ErrorResponse(normal.error(), call.req));
-  auto attested = node::ResolveFromLog(ctx.node->store(), *normal, Trust(ctx));
+  auto attested = node::ResolveFromLog(ctx.backend->store(), *normal, Trust(ctx));
   if (!attested.ok()) return respond(ErrorResponse(attested.error(), call.req));
-  if (!ctx.node->has_registry()) {
+  if (!ctx.backend->has_registry()) {
     // Without a registry the log's attestations are all this node knows.
     if (!*attested) {
       return respond(ErrorResponse(
@@ -115,7 +116,7 @@ void NameGet(Context& ctx, const Call& call, const Params& p, Respond& respond) 
     j["source"] = "log";
     return respond(JsonResponse(200, j, call.req));
   }
-  ctx.node->LookupName(
+  ctx.backend->LookupName(
       *normal, [respond = std::move(respond), n = *normal, shape = AnswerShape(call.req),
                 log = std::move(attested).value()](Result<std::optional<names::Record>> r) {
         if (!r.ok()) return respond(ErrorResponse(r.error(), shape));
@@ -142,15 +143,15 @@ void NamesList(Context& ctx, const Call& call, const Params&, Respond& respond) 
   }
   auto owner = ParseAuthorId(*o);
   if (!owner.ok()) return respond(ErrorResponse(owner.error(), call.req));
-  if (!ctx.node->has_registry()) {
-    auto list = node::NamesFromLog(ctx.node->store(), *owner, Trust(ctx));
+  if (!ctx.backend->has_registry()) {
+    auto list = node::NamesFromLog(ctx.backend->store(), *owner, Trust(ctx));
     if (!list.ok()) return respond(ErrorResponse(list.error(), call.req));
     json names = json::array();
     for (const node::Resolved& r : *list) names.push_back(ResolvedJson(r));
     return respond(JsonResponse(200, json{{"names", names}, {"source", "log"}}, call.req));
   }
-  ctx.node->NamesOf(*owner, [respond = std::move(respond),
-                             shape = AnswerShape(call.req)](Result<std::vector<names::Record>> r) {
+  ctx.backend->NamesOf(*owner, [respond = std::move(respond), shape = AnswerShape(call.req)](
+                                   Result<std::vector<names::Record>> r) {
     if (!r.ok()) return respond(ErrorResponse(r.error(), shape));
     json names = json::array();
     for (const names::Record& rec : *r) names.push_back(node::RecordJson(rec));

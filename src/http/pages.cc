@@ -8,11 +8,12 @@
 #include "core/error_codes.h"
 #include "core/kinds.h"
 #include "core/post.h"
+#include "http/backend.h"
+#include "http/handlers.h"
 #include "http/http.h"
 #include "http/markdown.h"
 #include "model/data.h"
 #include "node/names.h"
-#include "node/node.h"
 
 namespace pando::http {
 namespace {
@@ -80,12 +81,16 @@ Response Html(unsigned status, std::string body, const Call& call) {
   return MakeResponse(status, std::move(body), "text/html; charset=utf-8", call.req);
 }
 
+}  // namespace
+
 Response ErrorPage(const Call& call, const Error& e) {
   const std::string main = "<h1>" + Escape(e.code) + "</h1><p class=\"error\">" +
                            Escape(e.message) +
                            "</p><p><a href=\"/\">Back to the latest posts</a></p>";
   return Html(HttpStatusOf(e.code), Page("error", std::string(e.code), main), call);
 }
+
+namespace {
 
 // One list item: a post, or a catalog record pointing at one.
 std::string PostItem(const store::PostInfo& p) {
@@ -99,7 +104,7 @@ std::string PostItem(const store::PostInfo& p) {
 }
 
 Response Front(Context& ctx, const Call& call) {
-  auto posts = ctx.node->store().Latest(kinds::kCatalog, kFrontPosts);
+  auto posts = ctx.backend->store().Latest(kinds::kCatalog, kFrontPosts);
   if (!posts.ok()) return ErrorPage(call, posts.error());
   std::string main = "<h1>Latest posts of the network</h1>";
   if (posts->empty()) {
@@ -116,7 +121,7 @@ Response Search(Context& ctx, const Call& call) {
   if (q.size() > 1000) {
     return ErrorPage(call, Error{codes::kBadArgument, "The search text is over 1000 bytes."});
   }
-  auto found = ctx.node->store().Search(q, kListPosts);
+  auto found = ctx.backend->store().Search(q, kListPosts);
   if (!found.ok()) return ErrorPage(call, found.error());
   std::string main = "<h1>Search</h1>";
   if (q.empty()) {
@@ -141,7 +146,7 @@ Response Search(Context& ctx, const Call& call) {
 Response Author(Context& ctx, const Call& call, std::string_view text) {
   auto key = ParseAuthorId(text);
   if (!key.ok()) return ErrorPage(call, key.error());
-  store::Store& store = ctx.node->store();
+  store::Store& store = ctx.backend->store();
   auto posts = store.PostsBy(*key, kListPosts);
   if (!posts.ok()) return ErrorPage(call, posts.error());
   const nlohmann::json fields = ProfileFields(store, *key);
@@ -149,7 +154,7 @@ Response Author(Context& ctx, const Call& call, std::string_view text) {
   const std::string name = fields.contains("name") ? FieldText(fields["name"]) : "";
   // The usernames the log gives this author, through attestations this node believes.
   auto usernames = node::NamesFromLog(
-      store, *key, [&](const PublicKey& k) { return ctx.node->TrustsAttester(k); });
+      store, *key, [&](const PublicKey& k) { return ctx.backend->TrustsAttester(k); });
   // The heading: the profile name, else the first username, else the id.
   const std::string handle =
       usernames.ok() && !usernames->empty() ? "@" + usernames->front().record.name : "";
@@ -203,11 +208,11 @@ Response Post(Context& ctx, const Call& call, std::string_view hex) {
                      Error{codes::kBadId, "A post's address is /p/ and its 64-hex-digit id."});
   Hash32 id;
   std::copy(bytes->begin(), bytes->end(), id.begin());
-  auto e = ctx.node->store().Get(id);
+  auto e = ctx.backend->store().Get(id);
   if (!e.ok()) return ErrorPage(call, e.error());
   if (!e->has_value()) {
     // Not carried here: the catalog may still say what and whose it is.
-    auto record = ctx.node->store().CatalogRecordFor(id);
+    auto record = ctx.backend->store().CatalogRecordFor(id);
     if (record.ok() && record->has_value()) {
       const store::PostInfo& r = **record;
       const std::string main =
@@ -233,7 +238,7 @@ Response Post(Context& ctx, const Call& call, std::string_view hex) {
   std::string main = "<article id=\"post\" data-id=\"" + ToHex(id) + "\" data-entry=\"" +
                      ToHex(entry.bytes()) + "\" data-author=\"" + author + "\" data-author-key=\"" +
                      ToHex(entry.author()) + "\">";
-  const nlohmann::json profile = ProfileFields(ctx.node->store(), entry.author());
+  const nlohmann::json profile = ProfileFields(ctx.backend->store(), entry.author());
   const std::string name = profile.contains("name") ? FieldText(profile["name"]) : "";
   main += "<p class=\"meta\">" + AuthorLink(entry.author(), name) + " in " +
           GroupLink(entry.group()) + " · " + TimeTag(entry.timestamp_ms()) + " · #" +
@@ -255,7 +260,7 @@ Response Post(Context& ctx, const Call& call, std::string_view hex) {
     info.id = id;
     info.author = entry.author();
     info.title = reading.title;
-    if (auto slug = model::SlugOf(ctx.node->store(), info); slug.ok()) {
+    if (auto slug = model::SlugOf(ctx.backend->store(), info); slug.ok()) {
       const std::string path = "/a/" + author + "/" + *slug;
       main += " · <a id=\"slug-link\" href=\"" + path + "\">" + Escape(path) + "</a>";
     }
@@ -268,7 +273,7 @@ Response PostBySlug(Context& ctx, const Call& call, std::string_view author,
                     std::string_view slug) {
   auto key = ParseAuthorId(author);
   if (!key.ok()) return ErrorPage(call, key.error());
-  auto post = model::PostBySlug(ctx.node->store(), *key, slug);
+  auto post = model::PostBySlug(ctx.backend->store(), *key, slug);
   if (!post.ok()) return ErrorPage(call, post.error());
   if (!*post) {
     return ErrorPage(call, Error{codes::kNotFound, "This node holds no post of that author at " +
@@ -280,13 +285,13 @@ Response PostBySlug(Context& ctx, const Call& call, std::string_view author,
 // /@NAME is the blog of the author the name points at, /@NAME/SLUG one of its posts: the
 // name resolved from the attestations in this node's log (node/names.h), not by asking the
 // registry, so the page is as quick as any other and works on nodes without one.
-Response Username(Context& ctx, const Call& call, std::string_view rest) {
-  const size_t slash = rest.find('/');
-  const std::string_view typed = rest.substr(0, slash);
+Response Username(Context& ctx, const Call& call, std::string_view typed,
+                  std::optional<std::string_view> slug) {
   auto normal = names::Normalize(typed);
   if (!normal.ok()) return ErrorPage(call, normal.error());
-  auto found = node::ResolveFromLog(
-      ctx.node->store(), *normal, [&](const PublicKey& k) { return ctx.node->TrustsAttester(k); });
+  auto found = node::ResolveFromLog(ctx.backend->store(), *normal, [&](const PublicKey& k) {
+    return ctx.backend->TrustsAttester(k);
+  });
   if (!found.ok()) return ErrorPage(call, found.error());
   if (!*found) {
     return ErrorPage(
@@ -295,8 +300,8 @@ Response Username(Context& ctx, const Call& call, std::string_view rest) {
                                           "reached this node yet."});
   }
   const std::string id = AuthorId((*found)->record.owner);
-  if (slash == std::string_view::npos) return Author(ctx, call, id);
-  return PostBySlug(ctx, call, id, rest.substr(slash + 1));
+  if (!slug) return Author(ctx, call, id);
+  return PostBySlug(ctx, call, id, *slug);
 }
 
 Response Group(Context& ctx, const Call& call, std::string_view name) {
@@ -307,7 +312,7 @@ Response Group(Context& ctx, const Call& call, std::string_view name) {
   q.group = std::string(name);
   q.limit = kListPosts;
   q.newest_first = true;
-  auto entries = ctx.node->store().Log(q);
+  auto entries = ctx.backend->store().Log(q);
   if (!entries.ok()) return ErrorPage(call, entries.error());
   std::string main = "<h1>Group " + Escape(name) + "</h1>";
   if (entries->empty()) main += "<p>This node holds no entries of this group.</p>";
@@ -369,7 +374,7 @@ pattern="[A-Za-z][A-Za-z0-9_\-]{2,31}"></label>
 // A page's body for `path` as the store is now, from the page cache if the store has not
 // changed since it was made (docs/web.md, "Caching"); nullptr if not cached.
 const std::string* CachedPage(Context& ctx, std::string_view path) {
-  auto version = ctx.node->store().DataVersion();
+  auto version = ctx.backend->store().DataVersion();
   if (!version.ok()) return nullptr;
   ReadCaches& c = ctx.caches;
   if (static_cast<uint64_t>(*version) != c.pages_version) {
@@ -381,40 +386,55 @@ const std::string* CachedPage(Context& ctx, std::string_view path) {
   return c.pages.Get(path);
 }
 
-Response Route(Context& ctx, const Call& call) {
-  const std::string_view path = call.path;
-  if (path == "/") return Front(ctx, call);
-  if (path == "/search") return Search(ctx, call);
-  if (path == "/write") return Write(call);
-  if (path.starts_with("/a/")) {
-    // /a/AUTHOR is the blog, /a/AUTHOR/SLUG one of its posts.
-    const std::string_view rest = path.substr(3);
-    const size_t slash = rest.find('/');
-    if (slash == std::string_view::npos) return Author(ctx, call, rest);
-    return PostBySlug(ctx, call, rest.substr(0, slash), rest.substr(slash + 1));
+// Answers the page `render` makes, or its body from the page cache: every page but search is
+// a function of its path and the store. Only whole answers are kept: a HEAD answer has no
+// body, an error page is not a page.
+template <typename Render>
+void Cached(Context& ctx, const Call& call, Respond& respond, Render render) {
+  if (const std::string* body = CachedPage(ctx, call.path)) return respond(Html(200, *body, call));
+  Response r = render();
+  if (call.req.method() == bhttp::verb::get && r.result_int() == 200) {
+    ctx.caches.pages.Put(std::string(call.path), r.body());
   }
-  if (path.starts_with("/@")) return Username(ctx, call, path.substr(2));
-  if (path.starts_with("/p/")) return Post(ctx, call, path.substr(3));
-  if (path.starts_with("/g/")) return Group(ctx, call, path.substr(3));
-  return ErrorPage(call, Error{codes::kNotFound, "No page at " + std::string(path) + "."});
+  respond(std::move(r));
 }
 
 }  // namespace
 
-Response HandlePage(Context& ctx, const Call& call) {
-  const bhttp::verb method = call.req.method();
-  if (method != bhttp::verb::get && method != bhttp::verb::head) {
-    return ErrorPage(call, Error{codes::kMethodNotAllowed, "Pages answer GET only."});
-  }
-  // Every page but search is a function of its path and the store; search reads its query.
-  if (call.path == "/search") return Route(ctx, call);
-  if (const std::string* body = CachedPage(ctx, call.path)) return Html(200, *body, call);
-  Response r = Route(ctx, call);
-  // Only whole answers are kept: a HEAD answer has no body, an error page is not a page.
-  if (method == bhttp::verb::get && r.result_int() == 200) {
-    ctx.caches.pages.Put(std::string(call.path), r.body());
-  }
-  return r;
+void FrontPage(Context& ctx, const Call& call, const Params&, Respond& respond) {
+  Cached(ctx, call, respond, [&] { return Front(ctx, call); });
+}
+
+void SearchPage(Context& ctx, const Call& call, const Params&, Respond& respond) {
+  respond(Search(ctx, call));  // Its query changes it: never cached.
+}
+
+void WritePage(Context& ctx, const Call& call, const Params&, Respond& respond) {
+  Cached(ctx, call, respond, [&] { return Write(call); });
+}
+
+void AuthorPage(Context& ctx, const Call& call, const Params& p, Respond& respond) {
+  Cached(ctx, call, respond, [&] { return Author(ctx, call, p[0]); });
+}
+
+void SlugPage(Context& ctx, const Call& call, const Params& p, Respond& respond) {
+  Cached(ctx, call, respond, [&] { return PostBySlug(ctx, call, p[0], p[1]); });
+}
+
+void UsernamePage(Context& ctx, const Call& call, const Params& p, Respond& respond) {
+  Cached(ctx, call, respond, [&] { return Username(ctx, call, p[0], std::nullopt); });
+}
+
+void UsernameSlugPage(Context& ctx, const Call& call, const Params& p, Respond& respond) {
+  Cached(ctx, call, respond, [&] { return Username(ctx, call, p[0], p[1]); });
+}
+
+void PostPage(Context& ctx, const Call& call, const Params& p, Respond& respond) {
+  Cached(ctx, call, respond, [&] { return Post(ctx, call, p[0]); });
+}
+
+void GroupPage(Context& ctx, const Call& call, const Params& p, Respond& respond) {
+  Cached(ctx, call, respond, [&] { return Group(ctx, call, p[0]); });
 }
 
 }  // namespace pando::http

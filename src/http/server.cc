@@ -11,6 +11,7 @@
 
 #include "core/error_codes.h"
 #include "http/limits.h"
+#include "http/routes.h"
 
 namespace pando::http {
 namespace asio = boost::asio;
@@ -203,33 +204,20 @@ class Session : public std::enable_shared_from_this<Session> {
     const std::string path = target.substr(0, q);
     const std::string query = q == std::string::npos ? "" : target.substr(q + 1);
     route_ = RouteClass(path);
-    if (path == "/api/v1/stream" && websocket::is_upgrade(req)) {
-      return Upgrade(hub_, std::move(req), query);
-    }
-    if (path == "/api/v1/kv/stream" && websocket::is_upgrade(req)) {
-      return Upgrade(kv_hub_, std::move(req), query);
-    }
-    const Call call{req, path, query, client_.loopback};
+    const Call call{req, path, query, client_.loopback, websocket::is_upgrade(req)};
+    Stream stream = Stream::kNone;
     try {
-      if (route_ == "api") {
-        return HandleApi(*ctx_, call,
-                         [self = shared_from_this()](Response res) { self->Send(std::move(res)); });
-      }
-      if (route_ == "static") return Send(HandleStatic(call));
-      if (route_ == "metrics") {
-        return Send(MakeResponse(
-            200,
-            ctx_->metrics->Render(ctx_->node->StatusJson(), hub_->sockets() + kv_hub_->sockets()),
-            "text/plain; version=0.0.4; charset=utf-8", req));
-      }
-      Send(HandlePage(*ctx_, call));
+      stream = http::Dispatch(
+          *ctx_, call, [self = shared_from_this()](Response res) { self->Send(std::move(res)); });
     } catch (const std::exception& e) {
       // One request's surprise closes its connection, never the node.
       spdlog::error("HTTP {} {}: {}", std::string(req.method_string()), path, e.what());
       Request r = Closing();
       r.version(req.version());
-      Send(ErrorResponse(Error{codes::kInternal, "The request failed inside the node."}, r));
+      return Send(ErrorResponse(Error{codes::kInternal, "The request failed inside the node."}, r));
     }
+    if (stream == Stream::kEntries) return Upgrade(hub_, std::move(req), query);
+    if (stream == Stream::kChanges) return Upgrade(kv_hub_, std::move(req), query);
   }
 
   void Upgrade(StreamHub* hub, Request req, const std::string& query) {
@@ -498,7 +486,8 @@ Server::Server(asio::io_context& io, node::Node* node)
     : acceptor_(io),
       accept_timer_(io),
       node_(node),
-      ctx_{node, &metrics_, "", 0, {}},
+      backend_(*node),
+      ctx_{&backend_, &metrics_, "", 0, [this] { return hub_.sockets() + kv_hub_.sockets(); }, {}},
       gate_(std::make_shared<Gate>(Limits{})),
       hub_(StreamMessage),
       kv_hub_([this](const Entry& e) { return ChangeMessage(ctx_, e); }) {}

@@ -1,9 +1,10 @@
-// Server: the node's one HTTP port (Boost.Beast), on the node's event loop. It serves the
-// JSON API (api_routes.cc, docs/api.md), the WebSocket stream of new entries (stream.h),
-// Prometheus metrics (metrics.h), the web UI's pages (pages.cc) and its static files, all
-// described in docs/web.md. It keeps the port's limits (http/limits.h, docs/node.md): per
-// client address connections, request bodies in flight and write rates, header and request
-// deadlines, and sizes of targets, headers and bodies.
+// Server: the node's one HTTP port (Boost.Beast), on the node's event loop. It reads requests
+// and hands each to the route table (routes.h), which serves the JSON API (docs/api.md), the
+// WebSocket streams of new entries and of CRDT changes (stream.h), Prometheus metrics
+// (metrics.h), the web UI's pages (pages.cc) and its static files (docs/web.md); handlers
+// reach the node through a NodeBackend (node_backend.h). It keeps the port's limits (http/limits.h,
+// docs/node.md): per client address connections, request bodies in flight and write rates, header
+// and request deadlines, and sizes of targets, headers and bodies.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -15,6 +16,7 @@
 #include "http/http.h"
 #include "http/limits.h"
 #include "http/metrics.h"
+#include "http/node_backend.h"
 #include "http/stream.h"
 #include "node/node.h"
 
@@ -43,6 +45,7 @@ class Server : public node::HttpService {
   bool accept_failing_ = false;             // The last accept failed (logged once).
   node::Node* node_;
   node::Endpoint endpoint_;
+  NodeBackend backend_;  // Over *node_.
   Metrics metrics_;
   Context ctx_;
   // Connections, bodies in flight and write rates by client address; shared with every

@@ -4,19 +4,18 @@
 
 #include "core/crypto.h"
 #include "core/error_codes.h"
+#include "http/handlers.h"
 #include "http/http.h"
 #include "http/static_files.h"
 
 namespace pando::http {
 
-Response HandleStatic(const Call& call) {
+namespace {
+
+Response StaticFileOf(const Call& call) {
   for (size_t i = 0; i < kStaticFileCount; ++i) {
     const StaticFile& f = kStaticFiles[i];
     if (f.path != call.path) continue;
-    if (call.req.method() != bhttp::verb::get && call.req.method() != bhttp::verb::head) {
-      return ErrorResponse(Error{codes::kMethodNotAllowed, "Static files answer GET only."},
-                           call.req);
-    }
     // Tags are computed once: the bytes never change while the binary runs.
     static const std::vector<std::string> tags = [] {
       std::vector<std::string> t;
@@ -38,6 +37,12 @@ Response HandleStatic(const Call& call) {
   }
   return ErrorResponse(Error{codes::kNotFound, "No static file " + std::string(call.path) + "."},
                        call.req);
+}
+
+}  // namespace
+
+void StaticGet(Context&, const Call& call, const Params&, Respond& respond) {
+  respond(StaticFileOf(call));
 }
 
 }  // namespace pando::http

@@ -10,8 +10,8 @@
 #include "core/error_codes.h"
 #include "core/kinds.h"
 #include "crdt/op.h"
+#include "http/backend.h"
 #include "model/data.h"
-#include "node/node.h"
 
 namespace pando::http {
 namespace beast = boost::beast;
@@ -104,7 +104,7 @@ std::string ChangeMessage(Context& ctx, const Entry& e) {
   auto op = crdt::DecodeOp(e.payload());
   if (!op.ok() || !crdt::CheckClock(e, *op).ok()) return "";
   const crdt::ObjectKey key = crdt::ObjectOf(e, *op);
-  store::Store& store = ctx.node->store();
+  store::Store& store = ctx.backend->store();
   nlohmann::json j = {{"type", "change"},
                       {"object", model::ObjectKeyJson(key)},
                       {"entry", ToHex(e.id())},
