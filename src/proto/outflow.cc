@@ -28,8 +28,11 @@ bool SameAuthor(const Bytes& a, const Bytes& b) { return CompareAuthors(a, b) ==
 
 size_t Outflow::Queue(std::deque<std::pair<uint32_t, Hash32>>& q, const Owed& o, uint32_t handle,
                       std::span<const Hash32> ids) {
-  const size_t room = limits_.owed_ids_max - std::min(limits_.owed_ids_max, o.ids());
+  const size_t room =
+      std::min(limits_.owed_ids_max - std::min(limits_.owed_ids_max, o.ids()),
+               limits_.owed_ids_total_max - std::min(limits_.owed_ids_total_max, total_));
   const size_t taken = std::min(room, ids.size());
+  total_ += taken;
   for (size_t i = 0; i < taken; ++i) q.emplace_back(handle, ids[i]);
   dropped_ += ids.size() - taken;
   return ids.size() - taken;
@@ -52,7 +55,12 @@ bool Outflow::Owes(NodeId peer) const {
   return it != owed_.end() && !it->second.empty();
 }
 
-void Outflow::Drop(NodeId peer) { owed_.erase(peer); }
+void Outflow::Drop(NodeId peer) {
+  auto it = owed_.find(peer);
+  if (it == owed_.end()) return;
+  total_ -= it->second.ids();
+  owed_.erase(it);
+}
 
 void Outflow::Read(Owed& o, OutflowHost& host) {
   const uint32_t h = o.entries.front().first;
@@ -67,6 +75,7 @@ void Outflow::Read(Owed& o, OutflowHost& host) {
   for (std::optional<Bytes>& b : found) {
     if (b && b->size() >= entry_layout::kOverhead) ready.push_back(std::move(*b));
   }
+  total_ -= ids.size() - ready.size();  // Not held (any more): nothing to send.
   // Each feed stays in seq order across windows too, as the peer asked in timestamp order and
   // timestamps grow along a feed.
   std::stable_sort(ready.begin(), ready.end(), EncodingsInFeedOrder);
@@ -84,6 +93,7 @@ bool Outflow::Pump(NodeId peer, size_t queued, OutflowHost& host, std::vector<Fr
       f.ids.push_back(o.wants.front().second);
       o.wants.pop_front();
     }
+    total_ -= f.ids.size();
     queued += kFrameOverhead + f.ids.size() * sizeof(Hash32);
     out.emplace_back(std::move(f));
   }
@@ -100,6 +110,7 @@ bool Outflow::Pump(NodeId peer, size_t queued, OutflowHost& host, std::vector<Fr
       f.entries.push_back(std::move(o.ready.front().second));
       o.ready.pop_front();
     }
+    total_ -= f.entries.size();
     queued += kFrameOverhead + bytes;
     out.emplace_back(std::move(f));
   }

@@ -7,8 +7,9 @@
 // at a time and sent in feed order (author, then seq), so each frame carries long linked runs
 // of few feeds and the receiver checks one signature per run (chain verification).
 //
-// What one peer can make the node owe is bounded (owed_ids_max): ids asked beyond it are
-// dropped and counted; the peer asks again through reconciliation.
+// What peers can make the node owe is bounded, per peer (owed_ids_max) and in all
+// (owed_ids_total_max): ids beyond are dropped and counted, and asked for again through
+// reconciliation. The caps hold a catch-up of two million entries from one peer.
 //
 // Sans-IO and single-threaded, like every machine in src/proto: no socket, clock or store.
 // The node (node/node_peers.cc) runs it over its connections.
@@ -40,8 +41,10 @@ struct OutflowLimits {
   size_t frame_bytes_max = 512 * 1024;
   // Owed entries read and put in feed order at a time: about five ENTRIES frames.
   size_t read_window = 8192;
-  // Most ids (WANT and owed entries together) waiting for one peer.
-  size_t owed_ids_max = 262'144;
+  // Most ids (WANT and owed entries together) waiting for one peer, and for all peers
+  // (36 bytes each: 72 MiB and 144 MiB).
+  size_t owed_ids_max = size_t{1} << 21;
+  size_t owed_ids_total_max = size_t{1} << 22;
 };
 
 // What the runtime lends Pump: the stored encodings of entries.
@@ -79,6 +82,8 @@ class Outflow {
   void Drop(NodeId peer);
 
   uint64_t dropped() const { return dropped_; }
+  // Ids waiting, for all peers.
+  size_t owed_ids() const { return total_; }
   const OutflowLimits& limits() const { return limits_; }
 
  private:
@@ -98,6 +103,7 @@ class Outflow {
   OutflowLimits limits_;
   std::unordered_map<NodeId, Owed> owed_;
   uint64_t dropped_ = 0;
+  size_t total_ = 0;  // Sum of Owed::ids() over owed_.
 };
 
 }  // namespace pando::proto

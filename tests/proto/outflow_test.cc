@@ -150,6 +150,26 @@ TEST(OutflowTest, APeersShareIsBoundedAndDroppedWhenItLeaves) {
   EXPECT_FALSE(flow.Pump(kPeer, 0, shelf, out));
   EXPECT_TRUE(out.empty());
   EXPECT_TRUE(flow.Owes(kPeer + 1));
+  EXPECT_EQ(flow.owed_ids(), 8u);
+}
+
+TEST(OutflowTest, AllPeersTogetherAreBoundedAndSentIdsLeaveTheCount) {
+  OutflowLimits limits;
+  limits.owed_ids_max = 10;
+  limits.owed_ids_total_max = 15;
+  Outflow flow(limits);
+  Shelf shelf;
+  std::vector<Hash32> ids(10);
+  for (size_t i = 0; i < ids.size(); ++i) ids[i][0] = static_cast<uint8_t>(i + 1);
+  EXPECT_EQ(flow.Want(kPeer, 1, ids), 0u);
+  EXPECT_EQ(flow.Owe(kPeer + 1, 1, ids), 5u);  // Its own share has room; all peers' has not.
+  EXPECT_EQ(flow.owed_ids(), 15u);
+  std::vector<Frame> out;
+  EXPECT_FALSE(flow.Pump(kPeer, 0, shelf, out));  // The WANTs go out.
+  EXPECT_EQ(flow.owed_ids(), 5u);
+  EXPECT_FALSE(flow.Pump(kPeer + 1, 0, shelf, out));  // None of those entries is held.
+  EXPECT_EQ(flow.owed_ids(), 0u);
+  EXPECT_EQ(flow.Owe(kPeer + 1, 1, ids), 0u);
 }
 
 using Queue = SignQueue<std::string>;
