@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <boost/asio/post.hpp>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -307,7 +306,6 @@ void Node::SendFrame(Peer& p, const proto::Frame& frame) {
 
 void Node::Deliver(NodeId to, const proto::GroupMessage& m) {
   std::vector<proto::Frame> frames;
-  bool owed = false;  // Ids or entries queued in outflow_ for the peer.
   const uint32_t h = m.group;
   std::visit(
       [&](const auto& x) {
@@ -348,14 +346,12 @@ void Node::Deliver(NodeId to, const proto::GroupMessage& m) {
           // An empty WANT still ends the session on the other side.
           if (x.ids.empty()) frames.push_back(proto::WantFrame{h, {}});
           outflow_.Want(to, h, x.ids);
-          owed = owed || !x.ids.empty();
         } else if constexpr (std::is_same_v<T, proto::Entries>) {
           outflow_.Owe(to, h, x.ids);
-          owed = owed || !x.ids.empty();
         }
       },
       m.body);
-  if (frames.empty() && !owed) return;
+  if (frames.empty() && !outflow_.Owes(to)) return;
   Peer& p = peers_[to];
   p.id = to;
   // WANT ids and ENTRIES go out as the send queue drains (PumpEntries), once connected.

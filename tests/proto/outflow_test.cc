@@ -37,6 +37,16 @@ class Shelf final : public OutflowHost {
   std::map<Hash32, Bytes> bytes_;
 };
 
+// n distinct made-up ids (1, 2, ... in their first two bytes), of no entry.
+std::vector<Hash32> MadeUpIds(size_t n) {
+  std::vector<Hash32> ids(n);
+  for (size_t i = 0; i < n; ++i) {
+    ids[i][0] = static_cast<uint8_t>(i + 1);
+    ids[i][1] = static_cast<uint8_t>((i + 1) >> 8);
+  }
+  return ids;
+}
+
 std::vector<Hash32> IdsOf(const std::vector<Entry>& es) {
   std::vector<Hash32> ids;
   for (const Entry& e : es) ids.push_back(e.id());
@@ -49,9 +59,7 @@ TEST(OutflowTest, WantsGoFirstInFramesOfAtMostTheWantLimit) {
   FeedBuilder feed(TestKey(1), "blog");
   std::vector<Entry> es = feed.Take(3);
   for (const Entry& e : es) shelf.Put(e);
-  std::vector<Hash32> wants(kWantIdsMax + 5);
-  for (size_t i = 0; i < wants.size(); ++i)
-    wants[i][0] = static_cast<uint8_t>(i), wants[i][1] = static_cast<uint8_t>(i >> 8);
+  const std::vector<Hash32> wants = MadeUpIds(kWantIdsMax + 5);
   flow.Owe(kPeer, 2, IdsOf(es));
   flow.Want(kPeer, 2, wants);
   std::vector<Frame> out;
@@ -137,8 +145,7 @@ TEST(OutflowTest, APeersShareIsBoundedAndDroppedWhenItLeaves) {
   limits.owed_ids_max = 10;
   Outflow flow(limits);
   Shelf shelf;
-  std::vector<Hash32> ids(8);
-  for (size_t i = 0; i < ids.size(); ++i) ids[i][0] = static_cast<uint8_t>(i + 1);
+  const std::vector<Hash32> ids = MadeUpIds(8);
   EXPECT_EQ(flow.Owe(kPeer, 1, ids), 0u);
   EXPECT_EQ(flow.Want(kPeer, 1, ids), 6u);     // 2 fit.
   EXPECT_EQ(flow.Owe(kPeer + 1, 1, ids), 0u);  // Another peer has its own share.
@@ -159,8 +166,7 @@ TEST(OutflowTest, AllPeersTogetherAreBoundedAndSentIdsLeaveTheCount) {
   limits.owed_ids_total_max = 15;
   Outflow flow(limits);
   Shelf shelf;
-  std::vector<Hash32> ids(10);
-  for (size_t i = 0; i < ids.size(); ++i) ids[i][0] = static_cast<uint8_t>(i + 1);
+  const std::vector<Hash32> ids = MadeUpIds(10);
   EXPECT_EQ(flow.Want(kPeer, 1, ids), 0u);
   EXPECT_EQ(flow.Owe(kPeer + 1, 1, ids), 5u);  // Its own share has room; all peers' has not.
   EXPECT_EQ(flow.owed_ids(), 15u);
