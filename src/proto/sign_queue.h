@@ -72,16 +72,6 @@ class SignQueue {
   uint64_t HlcFloor(uint64_t seen) const { return std::max(last_hlc_, seen); }
   void Signed(uint64_t hlc) { last_hlc_ = std::max(last_hlc_, hlc); }
 
-  size_t size() const { return jobs_.size(); }
-  bool signing() const { return signing_; }
-  // Every waiting job, taken out (the node is stopping).
-  std::deque<Job> TakeAll() {
-    std::deque<Job> all;
-    for (auto& w : jobs_) all.push_back(std::move(w.job));
-    jobs_.clear();
-    return all;
-  }
-
  private:
   struct Waiting {
     TimeMs since = 0;
