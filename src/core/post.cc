@@ -1,6 +1,7 @@
 #include "core/post.h"
 
 #include <algorithm>
+#include <cctype>
 #include <nlohmann/json.hpp>
 
 #include "core/error_codes.h"
@@ -140,6 +141,24 @@ PostReading ReadPost(const Entry& e) {
     }
   }
   return r;
+}
+
+std::string Slug(std::string_view title) {
+  std::string out;
+  bool dash = false;
+  for (unsigned char c : title) {
+    if (std::isalnum(c) && c < 0x80) {
+      if (dash && !out.empty()) out += '-';
+      dash = false;
+      if (out.size() >= kSlugBytesMax) break;
+      out += static_cast<char>(std::tolower(c));
+    } else {
+      dash = true;
+    }
+  }
+  if (out.size() > kSlugBytesMax) out.resize(kSlugBytesMax);
+  while (!out.empty() && out.back() == '-') out.pop_back();
+  return out.empty() ? "post" : out;
 }
 
 }  // namespace pando

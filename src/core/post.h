@@ -54,4 +54,10 @@ struct PostReading {
 };
 PostReading ReadPost(const Entry& e);
 
+// A post's slug: its title in lower case, ASCII letters and digits kept, every other run of
+// characters one '-', at most kSlugBytesMax bytes, no '-' at either end; "post" when nothing
+// is left. Here rather than in the data model because the store indexes posts by it.
+inline constexpr size_t kSlugBytesMax = 60;
+std::string Slug(std::string_view title);
+
 }  // namespace pando

@@ -1,15 +1,15 @@
 #include "model/data.h"
 
 #include <algorithm>
+#include <optional>
+#include <tuple>
+#include <utility>
 
 #include "core/error_codes.h"
 #include "core/kinds.h"
 
 namespace pando::model {
 namespace {
-
-constexpr size_t kSlugBytesMax = 60;
-constexpr size_t kSlugScan = 10'000;
 
 nlohmann::json JsonOf(const std::string& text) {
   auto j = nlohmann::json::parse(text, nullptr, false);
@@ -172,59 +172,58 @@ nlohmann::json TimelineJson(store::Store& store, const std::vector<store::PostIn
   return list;
 }
 
-std::string Slug(std::string_view title) {
-  std::string out;
-  bool dash = false;
-  for (unsigned char c : title) {
-    if (std::isalnum(c) && c < 0x80) {
-      if (dash && !out.empty()) out += '-';
-      dash = false;
-      if (out.size() >= kSlugBytesMax) break;
-      out += static_cast<char>(std::tolower(c));
-    } else {
-      dash = true;
-    }
-  }
-  if (out.size() > kSlugBytesMax) out.resize(kSlugBytesMax);
-  while (!out.empty() && out.back() == '-') out.pop_back();
-  return out.empty() ? "post" : out;
-}
-
 namespace {
-
-// The author's posts, oldest first.
-Result<std::vector<store::PostInfo>> OldestFirst(store::Store& store, const PublicKey& author) {
-  auto posts = store.PostsBy(author, kSlugScan);
-  if (!posts.ok()) return posts.error();
-  std::reverse(posts->begin(), posts->end());
-  return posts;
-}
 
 std::string Suffixed(const store::PostInfo& p) {
   return Slug(p.title) + "-" + ToHex(ByteSpan(p.id).first(4));
+}
+
+// Whether a precedes b in (timestamp, id) order.
+bool Earlier(const store::PostInfo& a, const store::PostInfo& b) {
+  return std::tie(a.timestamp_ms, a.id) < std::tie(b.timestamp_ms, b.id);
+}
+
+// The id head of a suffixed slug "BASE-XXXXXXXX" (8 lower-case hex digits), and BASE.
+std::optional<std::pair<std::string_view, store::Store::IdHead>> SplitSuffix(
+    std::string_view slug) {
+  constexpr size_t kSuffix = 9;  // '-' and 8 hex digits.
+  if (slug.size() <= kSuffix || slug[slug.size() - kSuffix] != '-') return std::nullopt;
+  const std::string_view hex = slug.substr(slug.size() - kSuffix + 1);
+  if (!std::all_of(hex.begin(), hex.end(),
+                   [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); })) {
+    return std::nullopt;
+  }
+  auto bytes = FromHex(hex);
+  if (!bytes || bytes->size() != 4) return std::nullopt;
+  store::Store::IdHead head;
+  std::copy(bytes->begin(), bytes->end(), head.begin());
+  return std::pair(slug.substr(0, slug.size() - kSuffix), head);
 }
 
 }  // namespace
 
 Result<std::optional<store::PostInfo>> PostBySlug(store::Store& store, const PublicKey& author,
                                                   std::string_view slug) {
-  auto posts = OldestFirst(store, author);
-  if (!posts.ok()) return posts.error();
-  for (const auto& p : *posts) {
-    if (Slug(p.title) == slug || Suffixed(p) == slug) return std::optional(p);
-  }
-  return std::optional<store::PostInfo>();
+  // The first post (timestamp, id) whose slug is `slug`, or whose slug with its id's suffix
+  // is: one indexed lookup each, among all the author's posts.
+  auto bare = store.FirstPostWithSlug(author, slug);
+  if (!bare.ok()) return bare.error();
+  auto split = SplitSuffix(slug);
+  if (!split) return *bare;
+  auto suffixed = store.FirstPostWithSlug(author, split->first, split->second);
+  if (!suffixed.ok()) return suffixed.error();
+  if (!*bare) return *suffixed;
+  if (*suffixed && Earlier(**suffixed, **bare)) return *suffixed;
+  return *bare;
 }
 
 Result<std::string> SlugOf(store::Store& store, const store::PostInfo& post) {
-  auto posts = OldestFirst(store, post.author);
-  if (!posts.ok()) return posts.error();
   const std::string slug = Slug(post.title);
-  for (const auto& p : *posts) {
-    if (p.id == post.id) return slug;
-    if (Slug(p.title) == slug) return Suffixed(post);
-  }
-  return slug;
+  auto owner = store.FirstPostWithSlug(post.author, slug);
+  if (!owner.ok()) return owner.error();
+  // The slug's owner, or a post this node has not indexed (yet): the bare slug.
+  if (!*owner || (*owner)->id == post.id || Earlier(post, **owner)) return slug;
+  return Suffixed(post);
 }
 
 }  // namespace pando::model

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "core/post.h"
 #include "crdt/op.h"
 #include "crdt/state.h"
 #include "store/store.h"
@@ -68,16 +69,17 @@ Result<std::vector<store::PostInfo>> TimelinePosts(store::Store& store, Timeline
 // timestamp_ms and slug (SlugOf; Slug of the title if the store cannot say).
 nlohmann::json TimelineJson(store::Store& store, const std::vector<store::PostInfo>& posts);
 
-// A post's slug: its title in lower case, ASCII letters and digits kept, every other run of
-// characters one '-', at most 60 bytes, no '-' at either end; "post" when nothing is left.
-std::string Slug(std::string_view title);
-// An author's post by slug: the oldest post with that slug, or one whose slug followed by
-// '-' and the first 8 hex digits of its id is `slug` (what later posts with the same title
-// are linked as). Searches the author's newest 10,000 posts.
+// A post's slug (core/post.h): its title in lower case, ASCII letters and digits kept, every
+// other run of characters one '-', at most 60 bytes; "post" when nothing is left.
+using pando::Slug;
+// An author's post by slug: of the author's posts whose slug is `slug`, or whose slug
+// followed by '-' and the first 8 hex digits of its id is `slug` (what later posts with the
+// same slug are linked as), the first in (timestamp, id) order. Every post of the author
+// this node holds counts, so nodes holding the same entries answer alike.
 Result<std::optional<store::PostInfo>> PostBySlug(store::Store& store, const PublicKey& author,
                                                   std::string_view slug);
-// The slug to link a post by: Slug(title), with "-" and 8 hex digits of its id when an older
-// post of the author has the same slug.
+// The slug to link a post by: Slug(title) for the author's first post with that slug in
+// (timestamp, id) order, Slug(title), '-' and 8 hex digits of its id for every later one.
 Result<std::string> SlugOf(store::Store& store, const store::PostInfo& post);
 
 }  // namespace pando::model

@@ -141,11 +141,31 @@ CREATE INDEX name_claims_by_skeleton ON name_claims (skeleton);
 CREATE INDEX name_claims_by_owner ON name_claims (owner);
 )sql";
 
+// Migration 5: every view is a function of the entries alone (docs/store.md, "Posts and
+// search"). Posts keep their id, so lists order by (ts, id) through an index instead of
+// joining entries to break ties, and a post's slug, so the owner of a slug (the author's
+// post with that slug first in (ts, id) order) is one index lookup among all the author's
+// posts. Slugs are computed in C++ (core/post.h), so the index is emptied and the writer
+// fills it again from the entries, as it does for a store of schema version 1; name claims
+// share its watermark and are refilled too. The CRDT state has its own watermark and stays.
+constexpr std::string_view kSchema5 = R"sql(
+DELETE FROM posts;
+DELETE FROM name_claims;
+INSERT INTO post_text(post_text) VALUES ('delete-all');
+UPDATE post_index SET upto = 0;
+ALTER TABLE posts ADD COLUMN id BLOB;   -- entries.id
+ALTER TABLE posts ADD COLUMN slug TEXT; -- posts: Slug(title); NULL for catalog records
+DROP INDEX posts_by_kind_time;
+DROP INDEX posts_by_author_time;
+DROP INDEX posts_by_target;
+CREATE INDEX posts_by_kind_time_id ON posts (kind, ts, id);
+CREATE INDEX posts_by_author_time_id ON posts (author_ref, kind, ts, id);
+CREATE INDEX posts_by_target_time_id ON posts (target_id, ts, id) WHERE target_id IS NOT NULL;
+CREATE INDEX posts_by_slug ON posts (author_ref, slug, ts, id) WHERE slug IS NOT NULL;
+)sql";
+
 constexpr Migration kMigrations[] = {
-    {1, kSchema1},
-    {2, kSchema2},
-    {3, kSchema3},
-    {4, kSchema4},
+    {1, kSchema1}, {2, kSchema2}, {3, kSchema3}, {4, kSchema4}, {5, kSchema5},
 };
 
 }  // namespace

@@ -111,10 +111,15 @@ Status Store::Writer::IndexOne(int64_t ref, const Entry& e, int64_t author_ref, 
       .Bind(4, group_ref)
       .Bind(5, e.timestamp_ms())
       .Bind(6, std::string_view(r.title));
+  // Bound as SQLITE_STATIC: the slug must outlive the Run below.
+  const std::string slug = r.record ? std::string() : Slug(r.title);
+  ins_post_->Bind(9, ByteSpan(e.id()));
   if (r.record) {
-    ins_post_->Bind(7, std::string_view(r.record->group)).Bind(8, ByteSpan(r.record->entry));
+    ins_post_->Bind(7, std::string_view(r.record->group))
+        .Bind(8, ByteSpan(r.record->entry))
+        .BindNull(10);
   } else {
-    ins_post_->BindNull(7).BindNull(8);
+    ins_post_->BindNull(7).BindNull(8).Bind(10, std::string_view(slug));
   }
   PANDO_RETURN_IF_ERROR(ins_post_->Run());
   const std::string author = AuthorId(e.author());
@@ -133,14 +138,13 @@ namespace pando::store {
 namespace {
 
 // Columns: id, author key, group, timestamp, kind, title, target_group, target_id[, rank].
-// They come from the columns the writer filled when it stored the entry, not by decoding
+// They come from the columns the writer filled when it indexed the entry, not by decoding
 // the entry again: a list of 20 posts would otherwise hash 20 entries for their ids.
 constexpr std::string_view kPostColumns =
-    "SELECT e.id, a.key, g.name, p.ts, p.kind, p.title, p.target_group, p.target_id";
+    "SELECT p.id, a.key, g.name, p.ts, p.kind, p.title, p.target_group, p.target_id";
 // Joins every query of posts p needs for those columns.
 constexpr std::string_view kPostJoins =
-    " JOIN entries e USING (entry_ref) JOIN authors a ON a.author_ref = p.author_ref "
-    "JOIN groups g ON g.group_ref = p.group_ref";
+    " JOIN authors a ON a.author_ref = p.author_ref JOIN groups g ON g.group_ref = p.group_ref";
 
 // Steps s to its end and resets it (it is a cached statement).
 Result<std::vector<PostInfo>> CollectPosts(Stmt& s, bool ranked) {
@@ -189,10 +193,11 @@ void BindBefore(Stmt& s, const std::optional<LogCursor>& before) {
       .Bind(4, ByteSpan(before ? before->id : kLast));
 }
 
-// Entries strictly before the cursor (?3, ?4) in (ts, id) order, newest first. The first
-// condition lets the index on ts start at the cursor.
+// Entries strictly before the cursor (?3, ?4) in (ts, id) order, newest first: the order
+// every node holding the same entries shows. The first condition lets an index on
+// (..., ts, id) start at the cursor, and the same index gives the order without a sort.
 constexpr std::string_view kBeforeAndOrder =
-    " AND p.ts <= ?3 AND (p.ts < ?3 OR e.id < ?4) ORDER BY p.ts DESC, e.id DESC LIMIT ?2";
+    " AND p.ts <= ?3 AND (p.ts < ?3 OR p.id < ?4) ORDER BY p.ts DESC, p.id DESC LIMIT ?2";
 
 }  // namespace
 
@@ -225,9 +230,30 @@ Result<std::optional<PostInfo>> Store::CatalogRecordFor(const Hash32& post) {
   MutexLock lock(&read_mu_);
   auto s =
       Prepared(record_for_, std::string(kPostColumns) + " FROM posts p" + std::string(kPostJoins) +
-                                " WHERE p.target_id=? AND p.kind=2 ORDER BY p.ts LIMIT 1");
+                                " WHERE p.target_id=? AND p.kind=2 ORDER BY p.ts, p.id LIMIT 1");
   if (!s.ok()) return s.error();
   (*s)->Bind(1, ByteSpan(post));
+  auto found = CollectPosts(**s, false);
+  if (!found.ok()) return found.error();
+  if (found->empty()) return std::optional<PostInfo>();
+  return std::optional<PostInfo>(std::move(found->front()));
+}
+
+Result<std::optional<PostInfo>> Store::FirstPostWithSlug(const PublicKey& author,
+                                                         std::string_view slug,
+                                                         std::optional<IdHead> id_head) {
+  MutexLock lock(&read_mu_);
+  auto s = Prepared(slug_, std::string(kPostColumns) + " FROM posts p" + std::string(kPostJoins) +
+                               " WHERE p.author_ref=(SELECT author_ref FROM authors WHERE "
+                               "key=?1) AND p.slug=?2 AND (?3 IS NULL OR substr(p.id, 1, 4)=?3) "
+                               "ORDER BY p.ts, p.id LIMIT 1");
+  if (!s.ok()) return s.error();
+  (*s)->Bind(1, ByteSpan(author)).Bind(2, slug);
+  if (id_head) {
+    (*s)->Bind(3, ByteSpan(*id_head));
+  } else {
+    (*s)->BindNull(3);
+  }
   auto found = CollectPosts(**s, false);
   if (!found.ok()) return found.error();
   if (found->empty()) return std::optional<PostInfo>();
@@ -239,12 +265,14 @@ Result<std::vector<PostInfo>> Store::Search(std::string_view text, size_t limit)
   if (query.empty()) return std::vector<PostInfo>();
   MutexLock lock(&read_mu_);
   // bm25 weights: a title match counts 10 times a body match, an author or group match 4.
-  auto s =
-      Prepared(search_, std::string(kPostColumns) +
-                            ", t.rank FROM (SELECT rowid, bm25(post_text, 10.0, 1.0, 4.0, 4.0) "
-                            "AS rank FROM post_text WHERE post_text MATCH ? ORDER BY rank "
-                            "LIMIT ?) t JOIN posts p ON p.entry_ref=t.rowid" +
-                            std::string(kPostJoins) + " ORDER BY t.rank");
+  // Equal ranks (the same text) are ordered by id, so every node lists them alike; that
+  // needs the ids of all matches, not only of the best `limit` (FTS5 ranks every match
+  // anyway, so this costs one lookup in posts per match).
+  auto s = Prepared(search_, std::string(kPostColumns) +
+                                 ", t.rank FROM (SELECT rowid, bm25(post_text, 10.0, 1.0, 4.0, "
+                                 "4.0) AS rank FROM post_text WHERE post_text MATCH ?1) t "
+                                 "JOIN posts p ON p.entry_ref=t.rowid" +
+                                 std::string(kPostJoins) + " ORDER BY t.rank, p.id LIMIT ?2");
   if (!s.ok()) return s.error();
   (*s)->Bind(1, std::string_view(query)).Bind(2, static_cast<int64_t>(limit));
   return CollectPosts(**s, true);

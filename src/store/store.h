@@ -11,6 +11,7 @@
 // docs/store.md describes the schema, the durability settings and what they survive.
 #pragma once
 
+#include <array>
 #include <deque>
 #include <future>
 #include <memory>
@@ -161,6 +162,8 @@ class Store {
   // Every stored entry of `group`, in log order (a node's index for reconciliation).
   Result<std::vector<ItemInfo>> GroupItems(std::string_view group);
   Result<std::optional<FeedHead>> Head(const PublicKey& author, std::string_view group);
+  // Authors by key; feeds by author key, then group name; fork proofs by author key: orders
+  // of the entries alone, never of local row numbers.
   Result<std::vector<AuthorInfo>> Authors();
   Result<std::vector<FeedInfo>> Feeds();
   Result<std::vector<ForkProof>> ForkProofs();
@@ -172,14 +175,22 @@ class Store {
   // An author's posts, newest first, likewise.
   Result<std::vector<PostInfo>> PostsBy(const PublicKey& author, size_t limit,
                                         std::optional<LogCursor> before = std::nullopt);
-  // The first catalog record that announces `post`, if any.
+  // The first catalog record that announces `post`, in (timestamp, id) order, if any.
   Result<std::optional<PostInfo>> CatalogRecordFor(const Hash32& post);
+  // The first 4 bytes of an id: what a suffixed slug carries (model/data.h).
+  using IdHead = std::array<uint8_t, 4>;
+  // The author's first post in (timestamp, id) order whose slug (Slug of its title,
+  // core/post.h) is `slug` and, when id_head is given, whose id starts with it; among all the
+  // author's posts this node holds, so the answer depends on the entries alone.
+  Result<std::optional<PostInfo>> FirstPostWithSlug(const PublicKey& author, std::string_view slug,
+                                                    std::optional<IdHead> id_head = std::nullopt);
   // Name attestations (kind 4 entries of `group` whose claim verifies, docs/names.md) for
   // names with this skeleton, in log order (timestamp, then id).
   Result<std::vector<Entry>> NameAttestations(std::string_view group, std::string_view skeleton);
   // The same for claims whose owner is `owner` (names it holds or held), in log order.
   Result<std::vector<Entry>> NameAttestationsOf(std::string_view group, const PublicKey& owner);
-  // Posts and catalog records matching the words of `text` (SearchQuery), best first.
+  // Posts and catalog records matching the words of `text` (SearchQuery), best first, equal
+  // ranks by id.
   Result<std::vector<PostInfo>> Search(std::string_view text, size_t limit);
   // CRDT state (crdt.h, docs/store.md "CRDT state"). Objects in key order.
   Result<std::vector<CrdtObjectInfo>> FindCrdt(const CrdtQuery& query);
@@ -227,7 +238,7 @@ class Store {
   // The post index's queries (posts.cc), likewise: a page read should not pay for compiling
   // SQL.
   std::optional<Stmt> latest_ GUARDED_BY(read_mu_), posts_by_ GUARDED_BY(read_mu_),
-      search_ GUARDED_BY(read_mu_), record_for_ GUARDED_BY(read_mu_);
+      search_ GUARDED_BY(read_mu_), record_for_ GUARDED_BY(read_mu_), slug_ GUARDED_BY(read_mu_);
   // The name attestations' (names.cc), likewise.
   std::optional<Stmt> names_by_skeleton_ GUARDED_BY(read_mu_), names_by_owner_ GUARDED_BY(read_mu_);
   // The CRDT state's (crdt.cc), likewise.

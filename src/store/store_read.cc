@@ -311,7 +311,7 @@ Result<std::vector<FeedInfo>> Store::Feeds() {
   MutexLock lock(&read_mu_);
   auto stmt = reader_->Prepare(
       "SELECT a.key, g.name, f.head_seq, f.head_id, f.head_ts FROM feeds f "
-      "JOIN authors a USING (author_ref) JOIN groups g USING (group_ref) ORDER BY f.feed_ref");
+      "JOIN authors a USING (author_ref) JOIN groups g USING (group_ref) ORDER BY a.key, g.name");
   if (!stmt.ok()) return stmt.error();
   std::vector<FeedInfo> out;
   while (true) {
@@ -334,7 +334,8 @@ Result<std::vector<FeedInfo>> Store::Feeds() {
 
 Result<std::vector<ForkProof>> Store::ForkProofs() {
   MutexLock lock(&read_mu_);
-  auto stmt = reader_->Prepare("SELECT proof FROM fork_proofs ORDER BY author_ref");
+  auto stmt = reader_->Prepare(
+      "SELECT p.proof FROM fork_proofs p JOIN authors a USING (author_ref) ORDER BY a.key");
   if (!stmt.ok()) return stmt.error();
   std::vector<ForkProof> out;
   while (true) {

@@ -63,8 +63,8 @@ Status Store::Writer::Prepare() {
                              "WHERE e.entry_ref > ? ORDER BY e.entry_ref LIMIT ?"));
   PANDO_RETURN_IF_ERROR(prep(ins_post_,
                              "INSERT OR IGNORE INTO posts(entry_ref, kind, author_ref, "
-                             "group_ref, ts, title, target_group, target_id) "
-                             "VALUES(?,?,?,?,?,?,?,?)"));
+                             "group_ref, ts, title, target_group, target_id, id, slug) "
+                             "VALUES(?,?,?,?,?,?,?,?,?,?)"));
   PANDO_RETURN_IF_ERROR(prep(ins_text_,
                              "INSERT INTO post_text(rowid, title, body, grp, author) "
                              "VALUES(?,?,?,?,?)"));
