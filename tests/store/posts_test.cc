@@ -649,5 +649,33 @@ TEST_F(PostsTest, StoreFromSchemaVersion1IndexesItsPosts) {
   EXPECT_EQ(Search("fixture").size(), 3u);
 }
 
+// tests/fixtures/store-v3.db was indexed at schema version 3, before posts kept their id and
+// slug. Migration 5 empties the post index and the writer fills it again from the entries:
+// every post has its slug and is found once by search (not twice: the old full-text rows
+// are gone), and the catalog record is still found.
+TEST_F(PostsTest, StoreFromSchemaVersion3IsIndexedAgainWithSlugs) {
+  const std::string old = dir_.path() + "/old.db";
+  std::filesystem::copy_file(PANDO_FIXTURES "/store-v3.db", old);
+  Open(old);
+  std::vector<PostInfo> latest;
+  ASSERT_TRUE(Eventually([&] {
+    auto r = store_->Latest(kinds::kPost, 100);
+    if (r.ok()) latest = *r;
+    return r.ok() && !latest.empty();
+  }));
+  for (const PostInfo& p : latest) {
+    auto owner = store_->FirstPostWithSlug(p.author, Slug(p.title));
+    ASSERT_TRUE(owner.ok()) << owner.error().ToString();
+    ASSERT_TRUE(owner->has_value()) << p.title;
+    EXPECT_EQ(Slug((*owner)->title), Slug(p.title));
+    const auto found = Search(p.title);
+    EXPECT_EQ(
+        std::count_if(found.begin(), found.end(), [&](const PostInfo& f) { return f.id == p.id; }),
+        1)
+        << p.title;
+  }
+  EXPECT_EQ(store_->Latest(kinds::kCatalog, 100)->size(), 1u);
+}
+
 }  // namespace
 }  // namespace pando::store
