@@ -1,6 +1,8 @@
 // The web UI's pages (docs/web.md), rendered on the server. Every piece of text from an
 // entry goes through Escape or RenderMarkdown; the markup the script relies on (ids and
 // data attributes) is listed in docs/web.md and kept stable.
+#include <algorithm>
+#include <cstdint>
 #include <ctime>
 #include <string>
 
@@ -92,12 +94,22 @@ Response ErrorPage(const Call& call, const Error& e) {
 
 namespace {
 
+// An item's place in a list, newest first by (timestamp, id) as every view orders
+// (docs/store.md): the timestamp in 16 digits, a dot, the id in hex. The live front page
+// (app.js, orderKey) inserts streamed records by comparing these strings.
+std::string OrderKey(int64_t timestamp_ms, const Hash32& id) {
+  std::string digits = std::to_string(std::max<int64_t>(timestamp_ms, 0));
+  if (digits.size() < 16) digits.insert(0, 16 - digits.size(), '0');
+  return digits + "." + ToHex(id);
+}
+
 // One list item: a post, or a catalog record pointing at one.
 std::string PostItem(const store::PostInfo& p) {
   const bool record = p.kind == kinds::kCatalog;
   const std::string id = ToHex(record ? p.target_id : p.id);
   const std::string group = record ? p.target_group : p.group;
-  return "<li class=\"post\" data-id=\"" + id + "\"><a class=\"title\" href=\"/p/" + id + "\">" +
+  return "<li class=\"post\" data-id=\"" + id + "\" data-order=\"" +
+         OrderKey(p.timestamp_ms, p.id) + "\"><a class=\"title\" href=\"/p/" + id + "\">" +
          (p.title.empty() ? std::string("(untitled)") : Escape(p.title)) +
          "</a> <span class=\"meta\">by " + AuthorLink(p.author) + " in " + GroupLink(group) +
          " · " + TimeTag(p.timestamp_ms) + "</span></li>";

@@ -11,7 +11,7 @@ import {
   FUTURE_SKEW_MS, KEY_TEXT_PREFIX, catalogItem, catalogPayload, checkPost, crdtDraft,
   decodeEntry, draftAfterHead, encodeBody, encodeClaimBody, normalName, signRegistration, encodeCounterAdd, encodeMapUpdate, encodeSeqDelete,
   encodeSeqInsert, encodeSetAdd, encodeSetRemove, errorText, exportKeyText, followOp,
-  fromBase64, fromHex, hlcForWrite, hlcFromMs, hlcMs, hlcNext, importKeyText, parseElemId,
+  fromBase64, fromHex, hlcForWrite, latestSlot, orderKey, hlcFromMs, hlcMs, hlcNext, importKeyText, parseElemId,
   parseHlc, postTitle, profileFieldText, profileOp, seedToPkcs8, signEntry, signingMessage,
   toBase64, toHex, verifyEntry,
 } from "../../src/http/static/app.js";
@@ -332,6 +332,21 @@ test("draftAfterHead and crdtDraft give the golden next entries of docs/entry-fo
   }
 });
 
+test("orderKey and latestSlot keep the front page in (timestamp, id) order", () => {
+  const a = "aa".repeat(32), b = "bb".repeat(32);
+  assert.equal(orderKey(1700000000000, a), "0001700000000000." + a);
+  assert.equal(orderKey("x", a), "0000000000000000." + a);
+  // Same timestamp: the larger id is newer, as in the store's views.
+  assert.ok(orderKey(5, b) > orderKey(5, a));
+  assert.ok(orderKey(10, a) > orderKey(9, b));
+  const keys = [orderKey(30, a), orderKey(20, b), orderKey(20, a)];
+  assert.equal(latestSlot(keys, orderKey(40, a), 20), 0);
+  assert.equal(latestSlot(keys, orderKey(20, "ab".repeat(32)), 20), 2);
+  assert.equal(latestSlot(keys, orderKey(10, a), 20), 3);
+  assert.equal(latestSlot(keys, orderKey(10, a), 3), -1);
+  assert.equal(latestSlot([], orderKey(1, a), 20), 0);
+});
+
 test("catalogPayload and catalogItem", () => {
   const id = "cd".repeat(32);
   assert.deepEqual(JSON.parse(new TextDecoder().decode(catalogPayload("T \"q\"", "blog", id))),
@@ -347,6 +362,9 @@ test("catalogPayload and catalogItem", () => {
   assert.equal(item.group, "blog");
   assert.equal(catalogItem({ ...msg, target: { group: "a/b", entry: id } }).group, "");
   assert.equal(item.iso, "2023-11-14T22:13:20.000Z");
+  // The record's own id places it (the item links to the post it names).
+  assert.equal(catalogItem({ ...msg, id: "EF".repeat(32) }).order,
+    "0001700000000000." + "ef".repeat(32));
   assert.equal(catalogItem({ ...msg, title: "<b>x</b>" }).title, "<b>x</b>");
   assert.equal(catalogItem({ ...msg, kind: 1 }), null);
   assert.equal(catalogItem({ ...msg, target: undefined }), null);

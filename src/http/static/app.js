@@ -298,6 +298,23 @@ export function catalogPayload(title, group, postId) {
   return utf8(JSON.stringify({ title, group, entry: postId }));
 }
 
+// A front-page item's place: lists run newest first by (timestamp, record id), as the
+// node's views do (docs/store.md), so every node and every browser shows one order.
+// Strings that compare as the pairs do: the timestamp padded to 16 digits, then the id.
+export function orderKey(timestampMs, idHex) {
+  const ts = Number(timestampMs);
+  const digits = Number.isSafeInteger(ts) && ts >= 0 ? String(ts) : "0";
+  return digits.padStart(16, "0") + "." + String(idHex || "").toLowerCase();
+}
+
+// Where an item with `key` goes among items whose keys (newest first) are `keys`: the
+// index to insert at, or -1 when it falls after the last of a full list of `max` items.
+export function latestSlot(keys, key, max) {
+  let at = keys.findIndex((k) => k < key);
+  if (at < 0) at = keys.length;
+  return at >= max ? -1 : at;
+}
+
 // What a front-page item shows for one stream message, or null if it is no catalog record.
 export function catalogItem(msg) {
   if (!msg || msg.kind !== 2 || !msg.target || typeof msg.target.entry !== "string") return null;
@@ -309,6 +326,7 @@ export function catalogItem(msg) {
   const valid = !Number.isNaN(date.getTime());
   return {
     id, author, group,
+    order: orderKey(msg.timestamp_ms, typeof msg.id === "string" ? msg.id : ""),
     title: typeof msg.title === "string" && msg.title !== "" ? msg.title : "(untitled)",
     authorShort: author.length > 12 ? author.slice(0, 12) + "…" : author,
     iso: valid ? date.toISOString() : "",
@@ -656,12 +674,18 @@ function link(href, text, cls) {
   return a;
 }
 
+// The front page's length (kFrontPosts in src/http/pages.cc).
+const FRONT_POSTS = 20;
+
 function addLatest(list, item) {
   const items = () => Array.from(list.querySelectorAll("li.post"));
   if (items().some((li) => li.dataset.id === item.id)) return;
+  const at = latestSlot(items().map((li) => li.dataset.order || ""), item.order, FRONT_POSTS);
+  if (at < 0) return;
   const li = document.createElement("li");
   li.className = "post";
   li.dataset.id = item.id;
+  li.dataset.order = item.order;
   const author = link(`/a/${encodeURIComponent(item.author)}`, item.authorShort, "author");
   author.title = item.author;
   const time = document.createElement("time");
@@ -674,10 +698,12 @@ function addLatest(list, item) {
   if (item.group) meta.append(" in ", link(`/g/${item.group}`, item.group, "group"));
   meta.append(" · ", time);
   li.append(link(`/p/${item.id}`, item.title, "title"), " ", meta);
-  list.prepend(li);
+  const before = items()[at];
+  if (before) list.insertBefore(li, before);
+  else list.append(li);
   const empty = $("latest-empty");
   if (empty) empty.remove();
-  for (const old of items().slice(20)) old.remove();
+  for (const old of items().slice(FRONT_POSTS)) old.remove();
 }
 
 async function startPost() {
