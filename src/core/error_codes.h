@@ -51,6 +51,9 @@ inline constexpr std::string_view kFlood = "FLOOD";              // Peer sent to
 // A client or peer went over a rate (requests, bytes or handshakes per second, per address or
 // per key); it may try again after the Retry-After it is told (HTTP 429).
 inline constexpr std::string_view kRateLimited = "RATE_LIMITED";
+// An author went over a quota of this node (entries per second or bytes per day in one group,
+// docs/node.md, "Quotas"): the entry is neither stored nor relayed here for now (HTTP 429).
+inline constexpr std::string_view kQuotaExceeded = "QUOTA_EXCEEDED";
 // The node is at a capacity limit (connections, connections per address, bytes in flight,
 // entries held): not the client's fault; try again later (HTTP 503).
 inline constexpr std::string_view kBusy = "BUSY";
@@ -117,6 +120,7 @@ inline constexpr std::string_view kAll[] = {kMalformed,
                                             kProtocol,
                                             kFlood,
                                             kRateLimited,
+                                            kQuotaExceeded,
                                             kBusy,
                                             kBanned,
                                             kNodeUnavailable,

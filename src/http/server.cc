@@ -308,7 +308,7 @@ unsigned HttpStatusOf(std::string_view code) {
   if (code == codes::kOversize) return 413;
   if (code == codes::kMethodNotAllowed) return 405;
   if (code == codes::kForbidden || code == codes::kCrossSite) return 403;
-  if (code == codes::kRateLimited) return 429;
+  if (code == codes::kRateLimited || code == codes::kQuotaExceeded) return 429;
   if (code == codes::kBusy) return 503;
   if (code == codes::kUriTooLong) return 414;
   if (code == codes::kHeadersTooLarge) return 431;

@@ -12,6 +12,7 @@
 #include "core/bytes.h"
 #include "core/endpoint.h"
 #include "core/error.h"
+#include "proto/quota.h"
 
 namespace pando::node {
 
@@ -53,6 +54,8 @@ struct NodeConfig {
   size_t pending_entries_max = 20'000;  // Entries held until their feed's gap fills.
   // Frames per second a peer may send, averaged over ten seconds, before it is banned.
   uint32_t peer_frames_per_s_max = 20'000;
+  // What one author may make the node take in one group (docs/node.md, "Quotas").
+  proto::QuotaLimits quota;
   std::string log_level = "info";  // trace, debug, info, warn, error, off.
 
   // Unique names (docs/names.md; docs/node.md, "Names"). The registry backend: "embedded"

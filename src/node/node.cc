@@ -93,6 +93,7 @@ Status Node::Init(const HttpFactory& http) {
   const std::vector<std::string> names = config_.AllGroups();
   proto::NodeLimits core_limits;
   core_limits.held_entries_max = config_.pending_entries_max;
+  core_limits.quota = config_.quota;
   core_ = std::make_unique<proto::NodeCore>(identity_->id(), names, proto::ReplicaConfig{},
                                             core_limits, seed);
   core_host_ = std::make_unique<CoreHost>(this);
@@ -275,6 +276,7 @@ nlohmann::json Node::StatusJson() const {
         {"entries_pending", core_->waiting_count()},
         {"entries_pending_bytes", core_->waiting_bytes()},
         {"entries_dropped", core_->counters().held_dropped},
+        {"entries_over_quota", core_->counters().quota_dropped},
         {"duplicates", core_->counters().duplicates},
         {"bans", counters_.bans},
         {"refused_connections", counters_.refused_connections},

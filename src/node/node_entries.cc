@@ -177,6 +177,12 @@ void Node::PostLocal(Entry entry, std::function<void(pando::Status)> done) {
                           "'; start it with --group " + std::string(entry.group()) + "."});
   }
   if (auto s = CheckArrival(entry, NowMs()); !s.ok()) return done(s);
+  // A client's entry counts against its author's quotas, as a peer's does. The node's own
+  // entries do not: they were signed already (refusing one now would leave its seq to be
+  // signed again), and they are few; peers hold them to their own quotas anyway.
+  if (entry.author() != identity_->key()) {
+    if (auto s = core_->ChargeQuota(NowMs(), entry); !s.ok()) return done(s);
+  }
   auto result =
       std::make_shared<std::future<std::vector<pando::Status>>>(store_->Submit({{entry}, 1}));
   waiter_->Add([this, result, entry = std::move(entry), done = std::move(done)]() mutable {

@@ -66,7 +66,7 @@ class NodeCore::ReplicaHostImpl final : public ReplicaHost {
 
 NodeCore::NodeCore(NodeId self, std::vector<std::string> groups, const ReplicaConfig& config,
                    const NodeLimits& limits, uint64_t seed)
-    : limits_(limits), config_(config), replica_(self), rng_(seed) {
+    : limits_(limits), config_(config), replica_(self), quotas_(limits.quota), rng_(seed) {
   replica_.Reserve(groups.size());
   for (std::string& name : groups) {
     const uint32_t k = static_cast<uint32_t>(groups_.size());
@@ -170,6 +170,17 @@ std::optional<uint32_t> NodeCore::GroupOf(std::string_view name) const {
   return it->second;
 }
 
+Status NodeCore::ChargeQuota(TimeMs now, const Entry& e) {
+  const std::optional<uint32_t> g = GroupOf(e.group());
+  if (!g) {
+    return Error{codes::kInvalidGroup,
+                 "This node does not carry group '" + std::string(e.group()) + "'."};
+  }
+  Status s = quotas_.Charge(now, e, *g);
+  if (!s.ok()) ++counters_.quota_dropped;
+  return s;
+}
+
 bool NodeCore::HasEntry(const Hash32& id) const {
   for (const Group& g : groups_) {
     if (g.sizes.contains(id)) return true;
@@ -224,6 +235,10 @@ Result<std::optional<uint32_t>> NodeCore::Admit(TimeMs now, uint32_t g, const Ar
   if (e.seq() <= head->seq) {
     // Another entry holds this position: the store keeps the fork proof.
     out.to_store.emplace_back(e, g);
+    return std::optional<uint32_t>();
+  }
+  if (!quotas_.Charge(now, e, g).ok()) {
+    ++counters_.quota_dropped;  // Reconciliation offers it again later.
     return std::optional<uint32_t>();
   }
   if (e.seq() > head->seq + 1) {

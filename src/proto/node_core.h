@@ -15,8 +15,11 @@
 //   4. its signature verifies, unless chain verification of its ENTRIES run authenticated it
 //      (else BAD_SIGNATURE: a violation);
 //   5. against its feed's head: at or below the head, the store decides (a duplicate or a
-//      fork proof); the direct successor is admitted, stored, and releases what waited for
-//      it; further ahead, it is held until its predecessor arrives.
+//      fork proof);
+//   6. its author's quotas in its group (proto/quota.h): over one, it is dropped for now
+//      (reconciliation offers it again once the bucket has refilled);
+//   7. the direct successor is admitted, stored, and releases what waited for it; further
+//      ahead, it is held until its predecessor arrives.
 // A held entry is not "held" in the index: it is neither offered to reconciliation nor
 // relayed nor reported by HasEntry until its gap fills, so a peer cannot use the node to
 // spread entries whose feed nobody can verify. Held entries are bounded by count, by bytes,
@@ -45,6 +48,7 @@
 
 #include "core/entry.h"
 #include "core/error.h"
+#include "proto/quota.h"
 #include "proto/replica.h"
 #include "proto/types.h"
 
@@ -57,6 +61,7 @@ struct NodeLimits {
   uint64_t held_feed_bytes_max = 4ull << 20;  // Their bytes, in one feed.
   TimeMs held_ms_max = 120'000;               // How long one may wait.
   size_t asked_max = 100'000;  // Predecessors remembered as asked for (no second WANT).
+  QuotaLimits quota;           // What one author may make the node take (proto/quota.h).
 };
 
 // An entry in a message being handled, and whether chain verification of its ENTRIES run has
@@ -108,6 +113,7 @@ struct NodeCoreCounters {
   uint64_t held_dropped = 0;      // Entries dropped from the waiting room (a limit or age).
   uint64_t future_dropped = 0;    // Entries from more than 300 s ahead, dropped for now.
   uint64_t gap_wants = 0;         // WANTs sent for a missing feed predecessor.
+  uint64_t quota_dropped = 0;     // Entries over their author's quota, dropped for now.
 };
 
 class NodeCore {
@@ -142,6 +148,10 @@ class NodeCore {
   void Forget(std::span<const std::pair<Hash32, uint32_t>> ids,
               std::span<const std::pair<PublicKey, uint32_t>> feeds);
 
+  // Charges an entry a client submits to this node (not from a peer) to its author's quotas,
+  // as admission does. Errors: INVALID_GROUP (not carried), QUOTA_EXCEEDED.
+  Status ChargeQuota(TimeMs now, const Entry& e);
+
   // Queries.
   std::optional<uint32_t> GroupOf(std::string_view name) const;
   const std::string& group_name(uint32_t g) const { return groups_[g].name; }
@@ -157,6 +167,7 @@ class NodeCore {
   Replica& replica() { return replica_; }
   const Replica& replica() const { return replica_; }
   const NodeLimits& limits() const { return limits_; }
+  const AuthorQuotas& quotas() const { return quotas_; }
 
  private:
   struct Group {
@@ -195,6 +206,7 @@ class NodeCore {
   NodeLimits limits_;
   ReplicaConfig config_;
   Replica replica_;
+  AuthorQuotas quotas_;
   Rng rng_;
   bool started_ = false;
   std::vector<Group> groups_;
