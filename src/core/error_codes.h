@@ -57,7 +57,10 @@ inline constexpr std::string_view kQuotaExceeded = "QUOTA_EXCEEDED";
 // The node is at a capacity limit (connections, connections per address, bytes in flight,
 // entries held): not the client's fault; try again later (HTTP 503).
 inline constexpr std::string_view kBusy = "BUSY";
-inline constexpr std::string_view kBanned = "BANNED";                     // Peer is banned.
+inline constexpr std::string_view kBanned = "BANNED";  // Peer is banned.
+// A peer's score (what it brought this node, against the work it cost) fell below a
+// threshold: the node closes it and keeps it away for a while (docs/node.md, "Peer scores").
+inline constexpr std::string_view kLowPeerScore = "LOW_PEER_SCORE";
 inline constexpr std::string_view kNodeUnavailable = "NODE_UNAVAILABLE";  // Local API.
 inline constexpr std::string_view kShuttingDown = "SHUTTING_DOWN";        // Node is stopping.
 // The HTTP API (src/http/).
@@ -123,6 +126,7 @@ inline constexpr std::string_view kAll[] = {kMalformed,
                                             kQuotaExceeded,
                                             kBusy,
                                             kBanned,
+                                            kLowPeerScore,
                                             kNodeUnavailable,
                                             kShuttingDown,
                                             kBadJson,

@@ -226,6 +226,9 @@ void Node::Flush(NodeId from) {
   for (const auto& [to, m] : sends) Deliver(to, m);
   ArmTimer();
   if (violation && from != proto::kNoNode) Ban(from, *violation);
+  std::vector<proto::PeerVerdict> verdicts = std::move(out_.verdicts);
+  out_.verdicts.clear();
+  for (const proto::PeerVerdict& v : verdicts) KeepAway(v);
 }
 
 void Node::ArmTimer() {
@@ -259,7 +262,8 @@ nlohmann::json Node::StatusJson() const {
     peers.push_back({{"id", NodeHex(id)},
                      {"author", AuthorId(p.conn->peer_key())},
                      {"remote", p.conn->remote()},
-                     {"outbound", p.outbound}});
+                     {"outbound", p.outbound},
+                     {"score", core_->scores().Score(id)}});
   }
   nlohmann::json status = {
       {"author", AuthorId(identity_->key())},
@@ -279,6 +283,7 @@ nlohmann::json Node::StatusJson() const {
         {"entries_over_quota", core_->counters().quota_dropped},
         {"duplicates", core_->counters().duplicates},
         {"bans", counters_.bans},
+        {"peers_scored_out", counters_.scored_out},
         {"refused_connections", counters_.refused_connections},
         {"accept_errors", counters_.accept_errors},
         {"owed_dropped", outflow_.dropped()},

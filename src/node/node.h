@@ -80,6 +80,7 @@ using HttpFactory = std::function<Result<std::unique_ptr<HttpService>>(
 // (The entry counters are the core's, proto::NodeCoreCounters.)
 struct NodeCounters {
   uint64_t bans = 0;
+  uint64_t scored_out = 0;           // Peers closed for a low score (proto/peer_score.h).
   uint64_t refused_connections = 0;  // By PeerGuard: busy, rate-limited or banned.
   uint64_t accept_errors = 0;        // accept() failed (descriptors exhausted, say).
   uint64_t frames_in = 0;
@@ -197,6 +198,8 @@ class Node {
   void OnEntriesFrame(proto::NodeId from, uint32_t group, proto::EntriesFrame& f);
   void OnClosed(net::Connection& conn, const Error& why);
   void Ban(proto::NodeId id, const Error& why);
+  // Closes a peer whose score fell below a threshold and keeps it away (LOW_PEER_SCORE).
+  void KeepAway(const proto::PeerVerdict& verdict);
   void Sweep();
   void SendFrame(Peer& peer, const proto::Frame& frame);
   // Sends what outflow_ owes the peer while its send queue is short; goes on when the queue

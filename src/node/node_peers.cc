@@ -150,6 +150,10 @@ void Node::OnConnected(std::shared_ptr<net::Connection> conn, bool outbound,
   }
   p.conn = conn;
   p.address = outbound ? std::string() : address;
+  {
+    auto remote = ParseEndpoint(conn->remote());
+    core_->scores().OnConnected(id, remote.ok() ? remote->host : conn->remote());
+  }
   p.outbound = outbound;
   p.hello = false;
   p.bound.assign(core_->group_count(), false);
@@ -221,6 +225,7 @@ void Node::OnClosed(net::Connection& conn, const Error& why) {
   peers_.erase(it);
   outflow_.Drop(id);
   guard_.OnPeerGone(id);
+  core_->scores().OnGone(id);
   if (!core_->started() || stopping_) return;
   out_.Clear();
   core_->OnPeerDown(NowMs(), id, *core_host_, out_);
@@ -236,6 +241,18 @@ void Node::Ban(NodeId id, const Error& why) {
                connected ? it->second.conn->remote() : "", config_.ban_duration.count(), why.code,
                why.message);
   if (connected) it->second.conn->Close(why);
+}
+
+void Node::KeepAway(const proto::PeerVerdict& v) {
+  auto it = peers_.find(v.peer);
+  if (it == peers_.end() || !it->second.conn || it->second.conn->closing()) return;
+  guard_.Block(MonoMs(), v.peer, v.keep_away_ms);
+  ++counters_.scored_out;
+  spdlog::warn("closing peer {} ({}) for {} s: its score is {:.1f}", NodeHex(v.peer),
+               it->second.conn->remote(), v.keep_away_ms / 1000, v.score);
+  it->second.conn->Close(Error{codes::kLowPeerScore, "This peer's score here is " +
+                                                         std::to_string(v.score) +
+                                                         " (docs/node.md, \"Peer scores\")."});
 }
 
 void Node::Block(const std::vector<PublicKey>& peers, std::chrono::seconds duration) {

@@ -257,6 +257,10 @@ void Membership::Repair(TimeMs now, MembershipOutbox& out) {
   if (pending_neighbor_ != kNoNode || active_.size() >= config_.active_max) return;
   if (!passive_.empty()) {
     pending_neighbor_ = passive_[rng_.Below(passive_.size())];
+    if (preference_ != nullptr && passive_.size() > 1) {
+      pending_neighbor_ =
+          preference_->Better(pending_neighbor_, passive_[rng_.Below(passive_.size())]);
+    }
     repair_at_ms_ = now + config_.neighbor_retry_ms;
     out.sends.emplace_back(pending_neighbor_,
                            Neighbor{.high_priority = active_.size() < config_.active_min});

@@ -140,6 +140,15 @@ class NodeSet {
   uint8_t size_ = 0;
 };
 
+// Which of two peers a node would rather have as a neighbour (proto/peer_score.h).
+class PeerPreference {
+ public:
+  virtual NodeId Better(NodeId a, NodeId b) const = 0;
+
+ protected:
+  ~PeerPreference() = default;
+};
+
 class Membership {
  public:
   // Aborts if config exceeds the capacities above or is otherwise inconsistent.
@@ -162,6 +171,10 @@ class Membership {
   // Neighbours lost to failures that the node still probes, oldest first.
   std::span<const NodeId> lost() const { return {lost_.data(), lost_count_}; }
   bool IsActive(NodeId peer) const { return active_.Contains(peer); }
+  // With a preference, a repair asks the better of two random passive peers instead of one
+  // random passive peer (more random draws: a simulation without one replays unchanged).
+  // It must outlive the machine, or be unset with nullptr.
+  void SetPreference(const PeerPreference* preference) { preference_ = preference; }
 
   // CHECKs the local invariants: self and kNoNode in no view, views disjoint, no duplicates,
   // sizes within the configured maxima. Every call runs it in debug builds.
@@ -198,6 +211,7 @@ class Membership {
   NodeId self_;
   MembershipConfig config_;
   Rng rng_;
+  const PeerPreference* preference_ = nullptr;
   NodeSet<kActiveCapacity> active_;
   NodeSet<kPassiveCapacity> passive_;
   // The view entries sent in our last shuffle: the first to make room for its reply.

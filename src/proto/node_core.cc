@@ -66,7 +66,12 @@ class NodeCore::ReplicaHostImpl final : public ReplicaHost {
 
 NodeCore::NodeCore(NodeId self, std::vector<std::string> groups, const ReplicaConfig& config,
                    const NodeLimits& limits, uint64_t seed)
-    : limits_(limits), config_(config), replica_(self), quotas_(limits.quota), rng_(seed) {
+    : limits_(limits),
+      config_(config),
+      replica_(self),
+      quotas_(limits.quota),
+      scores_(limits.scores),
+      rng_(seed) {
   replica_.Reserve(groups.size());
   for (std::string& name : groups) {
     const uint32_t k = static_cast<uint32_t>(groups_.size());
@@ -74,6 +79,7 @@ NodeCore::NodeCore(NodeId self, std::vector<std::string> groups, const ReplicaCo
     groups_.push_back(Group{std::move(name), {}, {}});
     replica_.AddGroup(k, config_, rng_.Next());
   }
+  if (limits_.scores.enabled) replica_.SetPreference(&scores_);
 }
 
 void NodeCore::LoadHeld(uint32_t g, std::vector<ReconItem> items, std::vector<uint32_t> sizes) {
@@ -126,6 +132,7 @@ void NodeCore::OnTimer(TimeMs now, NodeCoreHost& host, NodeOutbox& out) {
   ReplicaHostImpl rh(this, now, &host, &out);
   replica_.OnTimer(now, rh, out.replica);
   Expire(now);
+  scores_.Review(now, out.verdicts);
 }
 
 void NodeCore::OnPeerDown(TimeMs now, NodeId peer, NodeCoreHost& host, NodeOutbox& out) {
@@ -239,6 +246,9 @@ Result<std::optional<uint32_t>> NodeCore::Admit(TimeMs now, uint32_t g, const Ar
   }
   if (!quotas_.Charge(now, e, g).ok()) {
     ++counters_.quota_dropped;  // Reconciliation offers it again later.
+    // Pushed to this node unasked, it counts against the peer; entries the node asked for
+    // (reconciliation, WANT) do not.
+    if (from_broadcast_) scores_.OverQuota(from);
     return std::optional<uint32_t>();
   }
   if (e.seq() > head->seq + 1) {
@@ -260,6 +270,7 @@ Result<std::optional<uint32_t>> NodeCore::Admit(TimeMs now, uint32_t g, const Ar
   out.to_store.emplace_back(e, g);
   *head = FeedHead{e.seq(), e.id(), e.timestamp_ms()};
   ++counters_.entries_received;
+  scores_.FirstDelivery(from);
   Release(e.id(), host, out);
   return std::optional<uint32_t>(static_cast<uint32_t>(e.bytes().size()));
 }

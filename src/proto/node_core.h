@@ -48,6 +48,7 @@
 
 #include "core/entry.h"
 #include "core/error.h"
+#include "proto/peer_score.h"
 #include "proto/quota.h"
 #include "proto/replica.h"
 #include "proto/types.h"
@@ -62,6 +63,7 @@ struct NodeLimits {
   TimeMs held_ms_max = 120'000;               // How long one may wait.
   size_t asked_max = 100'000;  // Predecessors remembered as asked for (no second WANT).
   QuotaLimits quota;           // What one author may make the node take (proto/quota.h).
+  PeerScoreConfig scores;      // What the node thinks of its peers (proto/peer_score.h).
 };
 
 // An entry in a message being handled, and whether chain verification of its ENTRIES run has
@@ -96,12 +98,16 @@ struct NodeOutbox {
   std::vector<Hash32> now_held;
   // The sender of the message broke the rules: ban it, with this error.
   std::optional<Error> violation;
+  // Peers whose score fell below a threshold (OnTimer): close each and keep it away for its
+  // keep_away_ms.
+  std::vector<PeerVerdict> verdicts;
 
   void Clear() {
     replica.Clear();
     to_store.clear();
     now_held.clear();
     violation.reset();
+    verdicts.clear();
   }
 };
 
@@ -168,6 +174,9 @@ class NodeCore {
   const Replica& replica() const { return replica_; }
   const NodeLimits& limits() const { return limits_; }
   const AuthorQuotas& quotas() const { return quotas_; }
+  // The runtime tells the scores of connections (OnConnected) and their ends (OnGone).
+  PeerScores& scores() { return scores_; }
+  const PeerScores& scores() const { return scores_; }
 
  private:
   struct Group {
@@ -207,6 +216,7 @@ class NodeCore {
   ReplicaConfig config_;
   Replica replica_;
   AuthorQuotas quotas_;
+  PeerScores scores_;
   Rng rng_;
   bool started_ = false;
   std::vector<Group> groups_;

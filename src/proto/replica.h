@@ -157,6 +157,10 @@ class Replica {
   // (group(0) first). membership_seed seeds the group's Membership Rng.
   void Reserve(size_t groups) { groups_.reserve(groups); }
   void AddGroup(uint32_t group, const ReplicaConfig& config, uint64_t membership_seed);
+  // Every group added so far repairs its overlay with this preference (Membership).
+  void SetPreference(const PeerPreference* preference) {
+    for (GroupState& g : groups_) g.membership.SetPreference(preference);
+  }
 
   // The node came up (first start or restart): joins `group`'s overlay through contact
   // (kNoNode: start a new one) and starts its anti-entropy schedule with sync_phase.

@@ -404,6 +404,32 @@ TEST_F(MisbehaveTest, MoreFramesThanThePerPeerLimitAreAFloodAndBanned) {
   });
 }
 
+// A peer that keeps pushing a fresh author's flood past the node's quota is not banned (it
+// may be an honest relay) but its score falls: the node closes it with LOW_PEER_SCORE and
+// keeps it away for a while (docs/node.md, "Peer scores").
+TEST_F(MisbehaveTest, APeerThatKeepsPushingAFloodOverQuotaIsClosedForItsScore) {
+  StartNode("quota_young_entries_burst = 2\nquota_young_entries_per_s = 1\n");
+  TestPeer peer;
+  ASSERT_TRUE(peer.ConnectAndHear(*node_));
+  peer.Greet();
+  FeedBuilder feed(TestKey(40), "catalog", NowMs());
+  for (int i = 0; i < 120; ++i) {
+    const Entry e = feed.Next("flood " + std::to_string(i));
+    peer.Send(proto::BroadcastFrame{
+        0, proto::Gossip{e.id(), 1, static_cast<uint32_t>(e.bytes().size())}, e.bytes()});
+  }
+  ASSERT_TRUE(peer.WaitClosed(seconds(15))) << "the node kept the flooding peer";
+  ASSERT_TRUE(peer.link().goaway.has_value());
+  EXPECT_EQ(peer.link().goaway->code, codes::kLowPeerScore) << peer.link().goaway->reason;
+  EXPECT_GE(Counter("entries_over_quota").value_or(0), 100u);
+  EXPECT_EQ(Counter("peers_scored_out"), 1u);
+  EXPECT_EQ(Counter("bans"), 0u);
+  // Kept away: it cannot come back at once.
+  ASSERT_TRUE(peer.Connect(*node_));
+  EXPECT_TRUE(peer.WaitClosed(seconds(3))) << "the node took the peer back at once";
+  EXPECT_FALSE(peer.link().hello);
+}
+
 // A banned peer cannot come back at once with a fresh key from the same address; a fresh key
 // from another address is welcome.
 TEST_F(MisbehaveTest, ABannedPeersAddressBringsNoFreshKey) {

@@ -42,6 +42,9 @@ class NodeCoreTest : public ::testing::Test {
     l.held_bytes_max = 64 * 1024;
     l.held_feed_bytes_max = 16 * 1024;
     l.held_ms_max = 60'000;
+    // These tests are about the waiting room: quotas (quota_test.cc) would drop most of
+    // their floods before it.
+    l.quota.enabled = false;
     return l;
   }
   // Delivers `entries` as a GOSSIP each (broadcast) from kPeer.

@@ -1,0 +1,98 @@
+#include "proto/peer_score.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace pando::proto {
+
+std::string AddressRange(std::string_view address) {
+  // IPv4: up to the third dot. IPv6: up to the third colon (the first 48 bits, when the
+  // address is written without "::" in them, which is how Asio writes global addresses).
+  const bool v6 = address.find(':') != std::string_view::npos;
+  const char sep = v6 ? ':' : '.';
+  size_t at = 0;
+  for (int i = 0; i < 3; ++i) {
+    at = address.find(sep, at);
+    if (at == std::string_view::npos) return std::string(address);
+    if (i < 2) ++at;
+  }
+  return std::string(address.substr(0, at));
+}
+
+void PeerScores::OnConnected(NodeId peer, std::string_view address) {
+  auto [it, added] = peers_.try_emplace(peer);
+  if (!added) return;
+  // Loopback peers are this machine's own nodes (a devnet): no crowd to discount.
+  if (address.starts_with("127.") || address == "::1") return;
+  it->second.range = AddressRange(address);
+  ++ranges_[it->second.range];
+}
+
+void PeerScores::OnGone(NodeId peer) {
+  auto it = peers_.find(peer);
+  if (it == peers_.end()) return;
+  if (!it->second.range.empty()) {
+    auto r = ranges_.find(it->second.range);
+    if (r != ranges_.end() && --r->second == 0) ranges_.erase(r);
+  }
+  peers_.erase(it);
+}
+
+void PeerScores::FirstDelivery(NodeId peer) {
+  if (auto it = peers_.find(peer); it != peers_.end()) {
+    it->second.first_deliveries =
+        std::min(config_.first_delivery_cap, it->second.first_deliveries + 1);
+  }
+}
+
+void PeerScores::OverQuota(NodeId peer) {
+  if (auto it = peers_.find(peer); it != peers_.end()) it->second.over_quota += 1;
+}
+
+void PeerScores::BrokenPromise(NodeId peer) {
+  if (auto it = peers_.find(peer); it != peers_.end()) it->second.broken_promises += 1;
+}
+
+double PeerScores::Score(NodeId peer) const {
+  auto it = peers_.find(peer);
+  if (it == peers_.end()) return 0;
+  const Record& r = it->second;
+  double score = config_.first_delivery_weight * r.first_deliveries -
+                 config_.over_quota_weight * r.over_quota -
+                 config_.broken_promise_weight * r.broken_promises;
+  auto range = r.range.empty() ? ranges_.end() : ranges_.find(r.range);
+  const uint32_t n = range == ranges_.end() ? 0 : range->second;
+  if (n > config_.colocation_threshold) {
+    const double excess = n - config_.colocation_threshold;
+    score -= config_.colocation_weight * excess * excess;
+  }
+  return score;
+}
+
+void PeerScores::Review(TimeMs now, std::vector<PeerVerdict>& out) {
+  if (!config_.enabled) return;
+  if (decayed_at_ == 0) decayed_at_ = now;
+  if (now - decayed_at_ >= config_.decay_ms) {
+    const int64_t steps = (now - decayed_at_) / config_.decay_ms;
+    decayed_at_ += steps * config_.decay_ms;
+    const double keep =
+        std::pow(config_.decay, static_cast<double>(std::min<int64_t>(steps, 1000)));
+    for (auto& [id, r] : peers_) {
+      r.first_deliveries *= keep;
+      r.over_quota *= keep;
+      r.broken_promises *= keep;
+    }
+  }
+  for (const auto& [id, r] : peers_) {
+    const double s = Score(id);
+    if (s >= config_.prune_threshold) continue;
+    const bool gray = s < config_.graylist_threshold;
+    out.push_back({id, s, gray ? config_.graylist_ms : config_.prune_ms, gray});
+  }
+  // Worst first, so a runtime that acts on a few at a time acts on these.
+  std::sort(out.begin(), out.end(), [](const PeerVerdict& a, const PeerVerdict& b) {
+    return a.score != b.score ? a.score < b.score : a.peer < b.peer;
+  });
+}
+
+}  // namespace pando::proto

@@ -1,0 +1,102 @@
+// PeerScores: what a node thinks of each connected peer, from what it sees itself (R6), so
+// that peers which waste its work are dropped and the overlays repair towards peers which
+// serve it well, by local decisions alone. Sans-IO: every call gets `now`; NodeCore feeds it
+// from admission and broadcast, the runtime from connections, and NodeCore's timer turns
+// low scores into the verdicts the runtime carries out.
+//
+// A peer's score is the sum of (as in gossipsub v1.1's peer scoring, simplified):
+//   + first_delivery_weight per entry it was first to bring, counted up to
+//     first_delivery_cap (an old friend cannot bank credit for unlimited abuse later);
+//   - over_quota_weight per entry it brought over its author's quota (proto/quota.h): a
+//     peer that keeps relaying a flood pays for it, whoever wrote the flood;
+//   - broken_promise_weight per IHAVE it sent and then did not honour when asked (GRAFT);
+//   - colocation_weight * (n - colocation_threshold)^2 when n connected peers share its
+//     address range (an IPv4 /24 or an IPv6 /48): Sybils from one range count as few.
+//     Loopback peers (a devnet's nodes on this machine) are not counted.
+// The counters decay by `decay` every decay_ms, so a peer recovers from a bad minute and
+// good service long ago does not shield it now.
+//
+// Verdicts, on each Review: a score below prune_threshold closes the peer's connection and
+// keeps it away for prune_ms (its groups repair through other peers); below
+// graylist_threshold, for graylist_ms. Invalid entries and protocol violations are not
+// scored: they ban at once (PeerGuard).
+//
+// Memory: one record per connected peer (removed by OnGone) and one counter per address
+// range in use.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "proto/membership.h"
+#include "proto/types.h"
+
+namespace pando::proto {
+
+struct PeerScoreConfig {
+  bool enabled = true;
+  double first_delivery_weight = 1.0;
+  double first_delivery_cap = 100;
+  double over_quota_weight = 1.0;
+  double broken_promise_weight = 5.0;
+  double colocation_weight = 10.0;
+  uint32_t colocation_threshold = 8;  // Peers from one range before it costs anything.
+  double decay = 0.9;                 // Counters kept per decay_ms.
+  TimeMs decay_ms = 10'000;
+  double prune_threshold = -50;
+  double graylist_threshold = -200;
+  TimeMs prune_ms = 60'000;
+  TimeMs graylist_ms = 600'000;
+};
+
+// The range an address belongs to for colocation: "a.b.c" for IPv4 (its /24), the first
+// three groups for IPv6 (its /48), the whole text for anything else.
+std::string AddressRange(std::string_view address);
+
+struct PeerVerdict {
+  NodeId peer = kNoNode;
+  double score = 0;
+  TimeMs keep_away_ms = 0;  // prune_ms or graylist_ms.
+  bool graylisted = false;
+};
+
+class PeerScores final : public PeerPreference {
+ public:
+  explicit PeerScores(const PeerScoreConfig& config) : config_(config) {}
+
+  // A connection to `peer` from `address` (IP, no port) came up; a peer connected twice is
+  // counted once.
+  void OnConnected(NodeId peer, std::string_view address);
+  void OnGone(NodeId peer);
+
+  void FirstDelivery(NodeId peer);
+  void OverQuota(NodeId peer);
+  void BrokenPromise(NodeId peer);
+
+  double Score(NodeId peer) const;
+  // Of two peers, the one with the higher score (a, when equal or both unknown).
+  NodeId Better(NodeId a, NodeId b) const override { return Score(b) > Score(a) ? b : a; }
+  // Decays the counters when due and appends a verdict for each peer below a threshold (the
+  // runtime closes it; its record goes with OnGone).
+  void Review(TimeMs now, std::vector<PeerVerdict>& out);
+
+  size_t size() const { return peers_.size(); }
+  const PeerScoreConfig& config() const { return config_; }
+
+ private:
+  struct Record {
+    std::string range;  // Empty for a loopback peer.
+    double first_deliveries = 0;
+    double over_quota = 0;
+    double broken_promises = 0;
+  };
+  PeerScoreConfig config_;
+  std::unordered_map<NodeId, Record> peers_;
+  std::unordered_map<std::string, uint32_t> ranges_;  // Connected peers per range.
+  TimeMs decayed_at_ = 0;
+};
+
+}  // namespace pando::proto
