@@ -5,6 +5,7 @@
 #include <gtest/gtest-spi.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <sstream>
@@ -64,6 +65,34 @@ TEST(NameTest, TheGoldenClaimIsTheOneDocsNamesGives) {
   for (size_t i = 0; i < hex.size(); i += 64) wrapped += hex.substr(i, 64) + "\n";
   EXPECT_NE(page.str().find(wrapped), std::string::npos) << "docs/names.md should hold\n"
                                                          << wrapped;
+}
+
+// docs/names.md lists the reserved words in the first code block under "### Reserved names";
+// it must be exactly the list the code refuses.
+TEST(NameTest, TheReservedNamesAreTheOnesDocsNamesLists) {
+  std::ifstream f(std::string(PANDO_SOURCE_DIR) + "/docs/names.md");
+  std::vector<std::string> listed;
+  enum { kBefore, kSection, kBlock, kDone } at = kBefore;
+  for (std::string line; at != kDone && std::getline(f, line);) {
+    if (at == kBefore && line == "### Reserved names") {
+      at = kSection;
+    } else if (line.starts_with("```") && (at == kSection || at == kBlock)) {
+      at = at == kSection ? kBlock : kDone;
+    } else if (at == kBlock) {
+      std::istringstream words(line);
+      for (std::string w; words >> w;) listed.push_back(w);
+    }
+  }
+  ASSERT_EQ(at, kDone) << "docs/names.md has no code block under ### Reserved names";
+  std::vector<std::string> code(kReservedNames.begin(), kReservedNames.end());
+  std::sort(listed.begin(), listed.end());
+  std::sort(code.begin(), code.end());
+  EXPECT_EQ(listed, code);
+  EXPECT_EQ(std::adjacent_find(code.begin(), code.end()), code.end()) << "a word twice";
+  for (std::string_view typed : {"admin", "adm1n", "Admin", "m0d", "rnod", "pand0"}) {
+    EXPECT_EQ(Normalize(typed).code(), codes::kInvalidName) << typed;
+  }
+  for (std::string_view typed : {"admins", "moderators"}) EXPECT_TRUE(Normalize(typed).ok());
 }
 
 TEST(NameTest, ConfusableNamesShareASkeleton) {
