@@ -14,6 +14,7 @@
 #include "names/behaviour.h"
 #include "names/race.h"
 #include "names/registry.h"
+#include "testutil/doc.h"
 #include "testutil/feed.h"
 
 namespace pando::names {
@@ -70,20 +71,13 @@ TEST(NameTest, TheGoldenClaimIsTheOneDocsNamesGives) {
 // docs/names.md lists the reserved words in the first code block under "### Reserved names";
 // it must be exactly the list the code refuses.
 TEST(NameTest, TheReservedNamesAreTheOnesDocsNamesLists) {
-  std::ifstream f(std::string(PANDO_SOURCE_DIR) + "/docs/names.md");
   std::vector<std::string> listed;
-  enum { kBefore, kSection, kBlock, kDone } at = kBefore;
-  for (std::string line; at != kDone && std::getline(f, line);) {
-    if (at == kBefore && line == "### Reserved names") {
-      at = kSection;
-    } else if (line.starts_with("```") && (at == kSection || at == kBlock)) {
-      at = at == kSection ? kBlock : kDone;
-    } else if (at == kBlock) {
-      std::istringstream words(line);
-      for (std::string w; words >> w;) listed.push_back(w);
-    }
+  for (const std::string& line : testing::DocBlockAfter(
+           std::string(PANDO_SOURCE_DIR) + "/docs/names.md", "### Reserved names")) {
+    std::istringstream words(line);
+    for (std::string w; words >> w;) listed.push_back(w);
   }
-  ASSERT_EQ(at, kDone) << "docs/names.md has no code block under ### Reserved names";
+  ASSERT_FALSE(listed.empty()) << "docs/names.md has no code block under ### Reserved names";
   std::vector<std::string> code(kReservedNames.begin(), kReservedNames.end());
   std::sort(listed.begin(), listed.end());
   std::sort(code.begin(), code.end());
