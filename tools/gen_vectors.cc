@@ -4,24 +4,35 @@
 // changes. tests/core/golden_vectors_test.cc hard-codes the same inputs and outputs; if this
 // program ever prints something different, the entry format (or a primitive) has changed.
 //
+// After the valid vectors it prints the refused vectors: bytes that must be refused, each with
+// the code Pando's own checks give it (Entry::Decode, then Store::Add into a fresh store that
+// holds the case's stored entry, if any). tests/store/refused_vectors_test.cc checks the
+// page's cases against the same code.
+//
 // Usage: pando_gen_vectors > vectors.md
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "core/bytes.h"
 #include "core/crypto.h"
 #include "core/entry.h"
+#include "core/error_codes.h"
+#include "testutil/feed.h"
+#include "testutil/verdict.h"
 
 namespace {
 
 using pando::Bytes;
 using pando::Hash32;
 using pando::Seed;
+using pando::Status;
 
 struct Vector {
   std::string name;
@@ -154,11 +165,161 @@ std::vector<Vector> MakeVectors() {
   return v;
 }
 
+// --- Refused vectors ------------------------------------------------------------------------
+
+struct Refused {
+  std::string name;
+  std::string why;              // For the document: what is wrong, and which rule decides.
+  Bytes bytes;                  // The input, without the trailing zeros.
+  size_t zeros = 0;             // Zero bytes appended to `bytes`.
+  std::optional<Bytes> stored;  // An entry stored before the input arrives.
+  int64_t now_ms = 0;
+};
+
+constexpr int64_t kRefusedNowMs = 1700000100000;
+
+void PutU64At(Bytes& b, size_t at, uint64_t v) {
+  for (int i = 0; i < 8; ++i) b[at + i] = static_cast<uint8_t>(v >> (8 * i));
+}
+
+// The entry of seed 01 in group "general" with these fields, properly signed.
+Bytes Signed(uint64_t seq, const Hash32& prev, int64_t timestamp_ms, const std::string& text) {
+  pando::EntryDraft d;
+  d.seq = seq;
+  d.prev = prev;
+  d.timestamp_ms = timestamp_ms;
+  d.group = "general";
+  d.kind = 1;
+  d.payload = BytesOf(text);
+  return pando::testing::SignOrDie(d, pando::KeyPair::FromSeed(FilledSeed(0x01))).bytes();
+}
+
+Bytes BadSignature(Bytes b) {
+  b[b.size() - 64] ^= 1;
+  return b;
+}
+
+std::vector<Refused> MakeRefused(const Bytes& first) {
+  namespace layout = pando::entry_layout;
+  const Hash32 first_id = pando::Blake2b256(first);
+  const int64_t first_ms = 1700000000000;
+  auto with = [&](auto change) {
+    Bytes b = first;
+    change(b);
+    return b;
+  };
+  std::vector<Refused> r;
+  auto add = [&](std::string name, std::string why, Bytes bytes, bool after_first = false) {
+    r.push_back({std::move(name), std::move(why), std::move(bytes), 0,
+                 after_first ? std::optional<Bytes>(first) : std::nullopt, kRefusedNowMs});
+  };
+  add("empty", "No bytes at all (rule 1).", {});
+  add("version-2", "Vector 1 with version 2 (rule 2).", with([](Bytes& b) { b[0] = 2; }));
+  r.push_back({"version-2-oversize",
+               "Version 2 and 65,753 bytes: the version is checked first (rules 2, 3).",
+               {2},
+               65752,
+               std::nullopt,
+               kRefusedNowMs});
+  r.push_back({"oversize",
+               "Version 1 and 65,753 bytes, one more than any entry (rule 3).",
+               {1},
+               65752,
+               std::nullopt,
+               kRefusedNowMs});
+  add("shorter-than-fixed", "The first 151 bytes of vector 1 (rule 4).",
+      Bytes(first.begin(), first.begin() + 151));
+  add("seq-0", "Vector 1 with seq 0 (rule 5).",
+      with([](Bytes& b) { PutU64At(b, layout::kSeq, 0); }));
+  add("seq-2^63", "Vector 1 with seq 2^63 and a non-zero prev (rule 5).", with([](Bytes& b) {
+        PutU64At(b, layout::kSeq, uint64_t{1} << 63);
+        b[layout::kPrev] = 1;
+      }));
+  add("timestamp-2^63", "Vector 1 with timestamp_ms 2^63 (rule 6).",
+      with([](Bytes& b) { PutU64At(b, layout::kTimestamp, uint64_t{1} << 63); }));
+  add("group-past-end", "Vector 1 with group_len 200, past the end of the input (rule 7).",
+      with([](Bytes& b) { b[layout::kGroupLen] = 200; }));
+  add("group-upper-case", "Vector 1 with the group `General` (rule 8).",
+      with([](Bytes& b) { b[layout::kGroup] = 'G'; }));
+  add("group-empty", "Vector 1 with group_len 0 (rule 8).",
+      with([](Bytes& b) { b[layout::kGroupLen] = 0; }));
+  add("payload-len-65537", "Vector 1 with payload_len 65,537 (rule 9, before rule 10).",
+      with([](Bytes& b) {
+        b[layout::kGroup + 7] = 0x01;
+        b[layout::kGroup + 8] = 0x00;
+        b[layout::kGroup + 9] = 0x01;
+        b[layout::kGroup + 10] = 0x00;
+      }));
+  add("trailing-byte", "Vector 1 followed by one zero byte (rule 10).",
+      with([](Bytes& b) { b.push_back(0); }));
+  add("cut-short", "Vector 1 without its last byte (rule 10).",
+      with([](Bytes& b) { b.pop_back(); }));
+  add("seq-1-prev-set", "Vector 1 with a non-zero prev (rule 11).",
+      with([](Bytes& b) { b[layout::kPrev] = 1; }));
+  add("seq-2-prev-zero", "Vector 1 with seq 2 and its all-zero prev (rule 11).",
+      with([](Bytes& b) { PutU64At(b, layout::kSeq, 2); }));
+  add("future", "Signed, timestamp_ms 300,001 ms after now_ms (rule 12).",
+      Signed(1, Hash32{}, kRefusedNowMs + 300001, "From the future."));
+  add("future-bad-signature",
+      "The same with a damaged signature: the clock is checked before the signature.",
+      BadSignature(Signed(1, Hash32{}, kRefusedNowMs + 300001, "From the future.")));
+  add("bad-signature", "Vector 1 with the first signature byte changed (authentication).",
+      BadSignature(first));
+  add("duplicate", "Vector 1 again, once it is stored (rule 14).", first, true);
+  add("fork", "Another seq 1 of the same author and group (rule 15).",
+      Signed(1, Hash32{}, first_ms, "Another first entry."), true);
+  add("seq-gap", "Seq 3 after seq 1 (rule 16).",
+      Signed(3, FilledHash(0x11), first_ms, "Too far ahead."), true);
+  add("seq-gap-bad-signature",
+      "The same with a damaged signature: authentication comes before the feed checks.",
+      BadSignature(Signed(3, FilledHash(0x11), first_ms, "Too far ahead.")), true);
+  add("wrong-prev", "Seq 2 whose prev is not vector 1's id (rule 17).",
+      Signed(2, FilledHash(0x11), first_ms, "Wrong prev."), true);
+  add("timestamp-regression", "Seq 2 after vector 1, 1 ms earlier (rule 18).",
+      Signed(2, first_id, first_ms - 1, "Earlier."), true);
+  return r;
+}
+
+std::string_view Verdict(const Refused& c) {
+  Bytes bytes = c.bytes;
+  bytes.resize(bytes.size() + c.zeros, 0);
+  return pando::testing::EntryVerdict(bytes, c.stored, c.now_ms);
+}
+
+void PrintRefused(const std::vector<Refused>& cases) {
+  std::printf("## Refused vectors\n\n");
+  std::printf(
+      "Inputs that every implementation must refuse, each with the one code Pando gives it:\n"
+      "the first failure in the order of [entry-format.md](entry-format.md#validation)\n"
+      "(structure, clock, authentication, feed). One case per line in the block below:\n\n"
+      "- `case`: the case's name;\n"
+      "- `now_ms`: the receiving node's clock;\n"
+      "- `stored`: the entry the node holds before the input arrives (hex; `-` for none);\n"
+      "  every case that holds one holds vector 1 (`first-entry`), the head of its feed;\n"
+      "- `code`: the verdict;\n"
+      "- `hex`: the input, followed by `zeros` zero bytes when `zeros` is given.\n\n"
+      "`tests/store/refused_vectors_test.cc` gives each input to `Entry::Decode` and then to\n"
+      "`Store::Add` of a fresh store holding `stored`, and checks the code; the cases were\n"
+      "printed the same way by `tools/gen_vectors.cc`.\n\n");
+  for (const Refused& c : cases) std::printf("- `%s`: %s\n", c.name.c_str(), c.why.c_str());
+  std::printf("\n```\n");
+  for (const Refused& c : cases) {
+    std::printf("case=%s now_ms=%lld stored=%s code=%.*s hex=%s", c.name.c_str(),
+                static_cast<long long>(c.now_ms), c.stored ? pando::ToHex(*c.stored).c_str() : "-",
+                static_cast<int>(Verdict(c).size()), Verdict(c).data(),
+                pando::ToHex(c.bytes).c_str());
+    if (c.zeros > 0) std::printf(" zeros=%zu", c.zeros);
+    std::printf("\n");
+  }
+  std::printf("```\n");
+}
+
 }  // namespace
 
 int main() {
   std::vector<Vector> vectors = MakeVectors();
   Hash32 first_id{};
+  Bytes first_bytes;
   for (Vector& v : vectors) {
     pando::KeyPair key = pando::KeyPair::FromSeed(v.seed);
     if (v.prev_is_first_id) v.draft.prev = first_id;
@@ -167,7 +328,10 @@ int main() {
       std::fprintf(stderr, "%s: %s\n", v.name.c_str(), entry.error().ToString().c_str());
       return 1;
     }
-    if (&v == &vectors.front()) first_id = entry->id();
+    if (&v == &vectors.front()) {
+      first_id = entry->id();
+      first_bytes = entry->bytes();
+    }
 
     // The signed message: domain tag, then body (sized up front; GCC 12 warns spuriously
     // about a vector growing from 15 bytes).
@@ -214,5 +378,6 @@ int main() {
         "the signed message is %zu bytes (15 + %zu)\n\n",
         message.size(), entry->body().size());
   }
+  PrintRefused(MakeRefused(first_bytes));
   return 0;
 }

@@ -70,14 +70,17 @@ Status BundleReader::ReadExact(uint8_t* dst, size_t n) {
 Result<std::optional<BundleRecord>> BundleReader::Next() {
   if (done_) return BadBundle("it was already read to the end or failed");
   if (!started_) {
+    // The magic decides first: an input that does not start with it, however short, is not
+    // a bundle rather than a truncated one (docs/bundle-format.md, "Reading", rule 1).
     uint8_t head[9];
-    PANDO_RETURN_IF_ERROR(ReadExact(head, sizeof head));
-    ByteReader h(head);
-    if (AsString(h.Take(8)) != kBundleMagic) {
+    in_->read(reinterpret_cast<char*>(head), static_cast<std::streamsize>(kBundleMagic.size()));
+    if (static_cast<size_t>(in_->gcount()) != kBundleMagic.size() ||
+        AsString(ByteSpan(head, kBundleMagic.size())) != kBundleMagic) {
       done_ = true;
       return BadBundle("it does not start with PANDOBDL");
     }
-    const uint8_t version = h.U8();
+    PANDO_RETURN_IF_ERROR(ReadExact(head + kBundleMagic.size(), 1));
+    const uint8_t version = head[kBundleMagic.size()];
     if (version != kBundleVersion) {
       done_ = true;
       return BadBundle("its version " + std::to_string(version) + " is not supported");

@@ -1,20 +1,10 @@
 #include "core/name_claim.h"
 
-#include <array>
-
 #include "core/byte_reader.h"
 #include "core/error_codes.h"
 
 namespace pando::names {
 namespace {
-
-// Words a site uses for itself or that would mislead readers; compared by skeleton.
-constexpr std::array<std::string_view, 30> kReserved = {
-    "about",     "abuse",  "admin",    "administrator", "api",       "catalog",
-    "contact",   "help",   "info",     "login",         "logout",    "mod",
-    "moderator", "news",   "official", "owner",         "pando",     "postmaster",
-    "register",  "root",   "search",   "security",      "settings",  "signup",
-    "staff",     "static", "support",  "system",        "webmaster", "www"};
 
 Error Invalid(const std::string& why) {
   return Error{codes::kInvalidName, "The name " + why + "."};
@@ -101,7 +91,7 @@ std::string Skeleton(std::string_view normal) {
 
 bool IsReserved(std::string_view normal) {
   const std::string s = Skeleton(normal);
-  for (std::string_view r : kReserved) {
+  for (std::string_view r : kReservedNames) {
     if (Skeleton(r) == s) return true;
   }
   return false;

@@ -2,6 +2,7 @@
 // that the store can index the claims that attestations in the log carry.
 #pragma once
 
+#include <array>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,6 +17,15 @@ inline constexpr size_t kNameMin = 3;
 inline constexpr size_t kNameMax = 32;
 inline constexpr uint8_t kClaimVersion = 1;
 inline constexpr std::string_view kClaimDomain{"pando.name.v1\0", 14};
+// Words a site uses for itself or that would mislead readers; a name whose skeleton is one
+// of theirs is invalid. docs/names.md lists the same words ("Reserved names"), and
+// tests/names/names_test.cc checks that the two lists agree.
+inline constexpr std::array<std::string_view, 30> kReservedNames = {
+    "about",     "abuse",  "admin",    "administrator", "api",       "catalog",
+    "contact",   "help",   "info",     "login",         "logout",    "mod",
+    "moderator", "news",   "official", "owner",         "pando",     "postmaster",
+    "register",  "root",   "search",   "security",      "settings",  "signup",
+    "staff",     "static", "support",  "system",        "webmaster", "www"};
 
 // The normal form of a typed name. Error: INVALID_NAME, saying which rule it breaks.
 Result<std::string> Normalize(std::string_view typed);

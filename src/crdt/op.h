@@ -105,8 +105,10 @@ Result<Op> DecodeOp(ByteSpan payload);
 Bytes EncodeOp(const Op& op);
 Status CheckOp(const Op& op);
 
-// Whether `text` is one JSON text (RFC 8259) in UTF-8, of at most kValueBytesMax bytes, with
-// no byte order mark and no NUL byte, whose arrays and objects nest at most kValueDepthMax deep.
-bool IsJsonValue(std::string_view text);
+// Whether `text` is a value (docs/crdt.md, "Values"): at most kValueBytesMax bytes of UTF-8
+// that are exactly one RFC 8259 JSON text, with every surrogate escape paired, every number
+// finite as a double, and arrays and objects nested at most kValueDepthMax deep. Error:
+// BAD_OPERATION, saying which rule the value breaks.
+Status CheckValue(std::string_view text);
 
 }  // namespace pando::crdt

@@ -19,8 +19,7 @@ class Importer {
     if (Status s = CheckNotFromFuture(e, options_.now_ms); !s.ok()) {
       // Nothing after it in its feed can link, and settling stays in bundle order.
       FlushFeed();
-      Refuse(s);
-      SettleDirect();
+      SettleDirect(std::move(s));
       return;
     }
     if (!pending_.empty() && !SameFeed(pending_.back(), e)) FlushFeed();
@@ -31,10 +30,8 @@ class Importer {
   void AddForkProof(const ForkProof& proof) {
     ++report_->records;
     FlushFeed();
-    Status s = VerifyForkProof(proof);
-    if (!s.ok()) {
-      Refuse(s);
-      SettleDirect();
+    if (Status s = VerifyForkProof(proof); !s.ok()) {
+      SettleDirect(std::move(s));
       return;
     }
     auto fut = store_.SubmitForkProof(proof);
@@ -54,7 +51,9 @@ class Importer {
     size_t count = 0;  // Bundle entries this item settles.
     std::optional<std::future<std::vector<Status>>> run;
     std::optional<std::future<Status>> proof;
-    std::vector<Status> direct;  // Already decided without the store.
+    // Decided without the store (a future timestamp, an invalid proof); counted when the
+    // item is collected, so refusals are reported in bundle order like every other outcome.
+    std::optional<Status> direct;
   };
 
   static bool SameFeed(const Entry& a, const Entry& b) {
@@ -107,9 +106,10 @@ class Importer {
     if (report_->first_errors.size() < 20) report_->first_errors.push_back(s.error().ToString());
   }
 
-  void SettleDirect() {
+  void SettleDirect(Status refusal) {
     InFlight f;
     f.count = 1;
+    f.direct = std::move(refusal);
     Push(std::move(f));
   }
 
@@ -118,6 +118,7 @@ class Importer {
     in_flight_.pop_front();
     std::vector<Status> results;
     if (f.run) results = f.run->get();
+    if (f.direct) Refuse(*f.direct);
     if (f.proof) {
       Status s = f.proof->get();
       if (s.ok())

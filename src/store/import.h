@@ -30,8 +30,9 @@ struct ImportReport {
   int64_t accepted = 0;                         // Newly stored entries.
   int64_t fork_proofs = 0;                      // Fork proofs accepted from the bundle.
   std::map<std::string_view, int64_t> refused;  // By error code; DUPLICATE counts here too.
-  std::string_view first_refusal;               // Code of the first refusal other than DUPLICATE.
-  std::vector<std::string> first_errors;        // Up to 20 messages (not DUPLICATE), for people.
+  // Refusals are counted as records settle, so in bundle order whoever decided them.
+  std::string_view first_refusal;         // Code of the first refusal other than DUPLICATE.
+  std::vector<std::string> first_errors;  // The first 20 messages (not DUPLICATE), for people.
   int64_t signatures_checked = 0;
   Status bundle_status;  // BAD_BUNDLE or a decode error if the bundle itself is damaged.
 };

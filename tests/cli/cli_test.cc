@@ -155,6 +155,44 @@ TEST_F(CliTest, PostLogShow) {
   EXPECT_NE(missing.err.find("NOT_FOUND"), std::string::npos);
 }
 
+// What docs/cli.md shows a command printing: the lines after "$ COMMAND" in its code blocks,
+// up to the next command or the end of the block ("" if the page shows no such command).
+std::string DocOutput(const std::string& command) {
+  std::ifstream page(PANDO_DOCS "/cli.md");
+  std::string line, out;
+  bool in_output = false;
+  while (std::getline(page, line)) {
+    if (in_output && (line.starts_with("$ ") || line.starts_with("```"))) break;
+    if (in_output) out += line + "\n";
+    if (line == "$ " + command) in_output = true;
+  }
+  return out;
+}
+
+// The example session of docs/cli.md: three posts in two feeds, verified, exported and
+// imported twice; each command prints what the page shows.
+TEST_F(CliTest, ExampleSessionPrintsWhatTheDocShows) {
+  ASSERT_EQ(Run({"init"}).exit_code, 0);
+  ASSERT_EQ(Run({"post", "--group", "blog.alice", "Hello, *world*"}).exit_code, 0);
+  ASSERT_EQ(Run({"post", "-g", "blog.alice", "-"}, "Second post\n").exit_code, 0);
+  ASSERT_EQ(Run({"post", "-g", "notes", "-k", "raw", "x"}).exit_code, 0);
+  for (std::string_view command : {"pando verify", "pando verify --all-signatures"}) {
+    const std::string shown = DocOutput(std::string(command));
+    ASSERT_FALSE(shown.empty()) << command;
+    std::vector<std::string> args = {"verify"};
+    if (command.ends_with("--all-signatures")) args.push_back("--all-signatures");
+    Outcome o = Run(args);
+    EXPECT_EQ(o.exit_code, 0) << o.err;
+    EXPECT_EQ(o.out, shown) << command;
+  }
+  const std::string bundle = dir_.path() + "/backup.pbdl", other = dir_.path() + "/b";
+  ASSERT_EQ(Run({"export", bundle}).exit_code, 0);
+  Outcome first = Pando({"import", "--progress", bundle}, Env(other));
+  EXPECT_EQ(first.out, DocOutput("pando --data-dir /tmp/docdemo-b import --progress backup.pbdl"));
+  Outcome again = Pando({"import", bundle}, Env(other));
+  EXPECT_EQ(again.out, DocOutput("pando --data-dir /tmp/docdemo-b import backup.pbdl"));
+}
+
 TEST_F(CliTest, FailuresPrintTheirCodeAndStoreNothing) {
   Outcome no_id = Run({"post", "-g", "g", "x"});
   EXPECT_EQ(no_id.exit_code, 1);

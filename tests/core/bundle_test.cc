@@ -192,6 +192,27 @@ TEST(BundleTest, WrongMagicIsRejected) {
   EXPECT_EQ(ReadAll("").status.code(), codes::kBadBundle);
 }
 
+// The magic decides first: an input that does not start with PANDOBDL, however short, is
+// not a bundle; one that does and then ends is truncated.
+TEST(BundleTest, ShortInputIsJudgedByItsMagic) {
+  const std::string kNotABundle = "it does not start with PANDOBDL";
+  const std::string kTruncated = "it ends early (truncated?)";
+  for (const std::string& input :
+       {std::string(), std::string("x"), std::string("PANDO"), std::string("PANDOBD"),
+        std::string("PANDOBDX"), std::string("hello!!!\x01")}) {
+    Status s = ReadAll(input).status;
+    EXPECT_EQ(s.code(), codes::kBadBundle) << input;
+    EXPECT_NE(s.error().message.find(kNotABundle), std::string::npos)
+        << input << ": " << s.error().message;
+  }
+  for (const std::string& input : {std::string("PANDOBDL"), std::string("PANDOBDL\x01"),
+                                   std::string("PANDOBDL\x01\x01\x00")}) {
+    Status s = ReadAll(input).status;
+    EXPECT_NE(s.error().message.find(kTruncated), std::string::npos)
+        << input << ": " << s.error().message;
+  }
+}
+
 TEST(BundleTest, UnknownVersionIsRejected) {
   EXPECT_TRUE(ReadAll(RawBundle("PANDOBDL", 1, {})).status.ok());
   for (uint8_t version : {0, 2, 255}) {

@@ -318,12 +318,13 @@ namespace {
 // A value nested deeper than kValueDepthMax is not a value: shown values are re-encoded
 // recursively, so a peer's deeply nested value must never reach a printer.
 TEST(CrdtValueTest, DeeplyNestedValuesAreRefused) {
-  EXPECT_TRUE(IsJsonValue(std::string(64, '[') + std::string(64, ']')));
-  EXPECT_FALSE(IsJsonValue(std::string(65, '[') + std::string(65, ']')));
-  EXPECT_FALSE(IsJsonValue(std::string(20'000, '[') + std::string(20'000, ']')));
+  EXPECT_TRUE(CheckValue(std::string(64, '[') + std::string(64, ']')).ok());
+  EXPECT_EQ(CheckValue(std::string(65, '[') + std::string(65, ']')).code(), codes::kBadOperation);
+  EXPECT_EQ(CheckValue(std::string(20'000, '[') + std::string(20'000, ']')).code(),
+            codes::kBadOperation);
   // Brackets inside strings do not count.
-  EXPECT_TRUE(IsJsonValue("\"" + std::string(1000, '[') + "\""));
-  EXPECT_TRUE(IsJsonValue("[\"\\\"[[[\"]"));
+  EXPECT_TRUE(CheckValue("\"" + std::string(1000, '[') + "\"").ok());
+  EXPECT_TRUE(CheckValue("[\"\\\"[[[\"]").ok());
 }
 
 }  // namespace

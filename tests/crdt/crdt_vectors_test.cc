@@ -13,6 +13,7 @@
 #include "core/bytes.h"
 #include "core/error_codes.h"
 #include "crdt/op.h"
+#include "testutil/doc.h"
 
 namespace pando::crdt {
 namespace {
@@ -206,6 +207,49 @@ TEST(CrdtVectorSetTest, CoversEveryActionAndTheDocHasNoOtherVectors) {
     at = doc.find("```\n", close + 4);
   }
   EXPECT_EQ(blocks, v.size());
+}
+
+// A value of docs/crdt.md, "Golden values": HEX, HEX*N (repeated N times) joined by '+', or
+// '-' for none.
+std::optional<std::string> GoldenValue(const std::string& parts) {
+  std::string out;
+  if (parts == "-") return out;
+  std::istringstream in(parts);
+  for (std::string part; std::getline(in, part, '+');) {
+    const size_t star = part.find('*');
+    auto bytes = FromHex(part.substr(0, star));
+    if (!bytes) return std::nullopt;
+    const size_t times = star == std::string::npos ? 1 : std::stoul(part.substr(star + 1));
+    for (size_t i = 0; i < times; ++i) out += AsString(*bytes);
+  }
+  return out;
+}
+
+TEST(CrdtValueTest, GoldenValuesGetTheVerdictDocsGive) {
+  const std::vector<std::string> lines =
+      pando::testing::DocBlockAfter(std::string(PANDO_DOCS) + "/crdt.md", "### Golden values");
+  ASSERT_GE(lines.size(), 40u) << "docs/crdt.md has no block of golden values";
+  size_t accepted = 0, refused = 0;
+  for (const std::string& line : lines) {
+    std::istringstream words(line);
+    std::string verdict, parts;
+    words >> verdict >> parts;
+    ASSERT_TRUE(verdict == "accept" || verdict == "refuse") << line;
+    const auto value = GoldenValue(parts);
+    ASSERT_TRUE(value.has_value()) << line;
+    const bool accept = verdict == "accept";
+    (accept ? accepted : refused) += 1;
+    const Status checked = CheckValue(*value);
+    EXPECT_EQ(checked.ok(), accept) << line.substr(0, 100);
+    EXPECT_EQ(checked.code(), accept ? std::string_view() : codes::kBadOperation);
+    // The decoder gives a payload that carries the value the same verdict.
+    const Op op = MakeOp(false, "m", HlcFromMs(kMs), MapUpdate{{{"k", *value}}});
+    const auto decoded = DecodeOp(EncodeOp(op));
+    EXPECT_EQ(decoded.ok(), accept) << line.substr(0, 100);
+    EXPECT_EQ(decoded.code(), accept ? std::string_view() : codes::kBadOperation);
+  }
+  EXPECT_GE(accepted, 20u);
+  EXPECT_GE(refused, 20u);
 }
 
 }  // namespace

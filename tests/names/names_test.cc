@@ -5,6 +5,7 @@
 #include <gtest/gtest-spi.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <sstream>
@@ -13,6 +14,7 @@
 #include "names/behaviour.h"
 #include "names/race.h"
 #include "names/registry.h"
+#include "testutil/doc.h"
 #include "testutil/feed.h"
 
 namespace pando::names {
@@ -64,6 +66,27 @@ TEST(NameTest, TheGoldenClaimIsTheOneDocsNamesGives) {
   for (size_t i = 0; i < hex.size(); i += 64) wrapped += hex.substr(i, 64) + "\n";
   EXPECT_NE(page.str().find(wrapped), std::string::npos) << "docs/names.md should hold\n"
                                                          << wrapped;
+}
+
+// docs/names.md lists the reserved words in the first code block under "### Reserved names";
+// it must be exactly the list the code refuses.
+TEST(NameTest, TheReservedNamesAreTheOnesDocsNamesLists) {
+  std::vector<std::string> listed;
+  for (const std::string& line : testing::DocBlockAfter(
+           std::string(PANDO_SOURCE_DIR) + "/docs/names.md", "### Reserved names")) {
+    std::istringstream words(line);
+    for (std::string w; words >> w;) listed.push_back(w);
+  }
+  ASSERT_FALSE(listed.empty()) << "docs/names.md has no code block under ### Reserved names";
+  std::vector<std::string> code(kReservedNames.begin(), kReservedNames.end());
+  std::sort(listed.begin(), listed.end());
+  std::sort(code.begin(), code.end());
+  EXPECT_EQ(listed, code);
+  EXPECT_EQ(std::adjacent_find(code.begin(), code.end()), code.end()) << "a word twice";
+  for (std::string_view typed : {"admin", "adm1n", "Admin", "m0d", "rnod", "pand0"}) {
+    EXPECT_EQ(Normalize(typed).code(), codes::kInvalidName) << typed;
+  }
+  for (std::string_view typed : {"admins", "moderators"}) EXPECT_TRUE(Normalize(typed).ok());
 }
 
 TEST(NameTest, ConfusableNamesShareASkeleton) {

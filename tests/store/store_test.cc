@@ -312,6 +312,28 @@ TEST_F(StoreTest, ExportImportRoundTripKeepsTheLog) {
   EXPECT_EQ(again.refused[codes::kDuplicate], 600);
 }
 
+// The importer decides an invalid proof or a future timestamp at once, a seq gap only when
+// the writer answers; the report still gives the refusals in bundle order.
+TEST_F(StoreTest, ImportReportsTheFirstRefusalInBundleOrder) {
+  FeedBuilder a(TestKey(8), "g");
+  const Entry e1 = a.Next("one");
+  const Entry e2 = a.Next("two");
+  FeedBuilder future(TestKey(9), "g", kNow + 3'600'000);
+  std::stringstream bundle;
+  BundleWriter w(&bundle);
+  w.WriteEntry(e2);                         // SEQ_GAP: its seq 1 is not stored.
+  w.WriteForkProof(ForkProof{{e1}, {e1}});  // MALFORMED: one entry on both sides.
+  w.WriteEntry(future.Next());              // FUTURE_TIMESTAMP.
+  ASSERT_TRUE(w.Finish().ok());
+  ImportReport r = ImportBundle(*store_, &bundle, ImportOptions{kNow, nullptr});
+  EXPECT_TRUE(r.bundle_status.ok());
+  EXPECT_EQ(r.first_refusal, codes::kSeqGap);
+  ASSERT_EQ(r.first_errors.size(), 3u);
+  EXPECT_TRUE(r.first_errors[0].starts_with(codes::kSeqGap)) << r.first_errors[0];
+  EXPECT_TRUE(r.first_errors[1].starts_with(codes::kMalformed)) << r.first_errors[1];
+  EXPECT_TRUE(r.first_errors[2].starts_with(codes::kFutureTimestamp)) << r.first_errors[2];
+}
+
 TEST_F(StoreTest, DamagedBundleKeepsWhatWasSettled) {
   FeedBuilder a(TestKey(7), "g");
   std::stringstream bundle;

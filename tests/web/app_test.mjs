@@ -468,6 +468,44 @@ for (const [name, encode] of Object.entries(crdtCases)) {
   });
 }
 
+// docs/crdt.md, "Golden values": one line per value, its verdict and its bytes in hex
+// (HEX*N repeats, + joins, - is empty); tests/crdt/crdt_vectors_test.cc checks the same lines
+// against crdt::CheckValue.
+function goldenValues() {
+  const md = readFileSync(root("docs/crdt.md"), "utf8");
+  const at = md.indexOf("\n### Golden values\n");
+  assert.ok(at >= 0, "docs/crdt.md has no Golden values");
+  const block = /```\n([\s\S]*?)```/.exec(md.slice(at));
+  return block[1].split("\n").filter((l) => l.trim()).map((line) => {
+    const [verdict, parts] = line.split(/\s+/);
+    const chunks = parts === "-" ? [] : parts.split("+").map((p) => {
+      const [hex, times] = p.split("*");
+      return Array(Number(times ?? 1)).fill(fromHex(hex));
+    }).flat();
+    const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+    chunks.reduce((at, c) => (bytes.set(c, at), at + c.length), 0);
+    return { verdict, bytes, line: line.slice(0, 80) };
+  });
+}
+
+test("a value is accepted or refused as docs/crdt.md's golden values say", () => {
+  const values = goldenValues();
+  assert.ok(values.length >= 40, "the golden values");
+  for (const { verdict, bytes, line } of values) {
+    let text;
+    try {
+      text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
+    } catch {
+      // Not UTF-8: no string of the browser's holds these bytes.
+      assert.equal(verdict, "refuse", line);
+      continue;
+    }
+    const encode = () => encodeMapUpdate({ name: "m", hlc: hlcFromMs(MS), fields: { k: text } });
+    if (verdict === "accept") assert.doesNotThrow(encode, line);
+    else assert.throws(encode, { code: "BAD_ARGUMENT" }, line);
+  }
+});
+
 test("the profile and follow operations of the social data", () => {
   const hlc = hlcFromMs(MS) + 1n;
   // Vector 1 is a profile update: name set to "Ada", bio deleted (empty means delete).

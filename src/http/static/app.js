@@ -377,6 +377,7 @@ const OP_NAME_MAX = 128;
 const OP_FIELD_MAX = 255;
 const OP_VALUE_MAX = 65536;
 const OP_ITEMS_MAX = 1024;
+const OP_VALUE_DEPTH_MAX = 64; // crdt::kValueDepthMax: arrays and objects nested in a value.
 const HLC_LIMIT = 1n << 63n;
 const U64 = (1n << 64n) - 1n;
 
@@ -444,17 +445,40 @@ function plainText(text, what, min, max) {
   return b;
 }
 
-// Whether text is one JSON text whose numbers are all within a double's range and whose
-// strings are Unicode text (an escaped lone surrogate, "\ud800", is refused by the node).
+// The deepest nesting of arrays and objects in a JSON text, counted outside strings, as
+// crdt::CheckValue counts it.
+function jsonDepth(text) {
+  let depth = 0, deepest = 0, inString = false, escaped = false;
+  for (const c of text) {
+    if (inString) {
+      if (escaped) escaped = false;
+      else if (c === "\\") escaped = true;
+      else if (c === '"') inString = false;
+    } else if (c === '"') {
+      inString = true;
+    } else if (c === "[" || c === "{") {
+      deepest = Math.max(deepest, ++depth);
+    } else if ((c === "]" || c === "}") && depth > 0) {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
+// Whether text is a value of docs/crdt.md ("Values"), as the node's crdt::CheckValue decides:
+// one JSON text (JSON.parse follows RFC 8259's grammar) nested at most 64 deep, whose
+// numbers are all finite doubles and whose strings are Unicode text (an escaped lone
+// surrogate, "\ud800", is refused). The caller checks UTF-8 and the size.
 function isJsonText(text) {
   const ok = (x) => typeof x === "number" ? Number.isFinite(x)
     : typeof x === "string" ? wellFormed(x)
     : x !== null && typeof x === "object"
       ? Object.entries(x).every(([k, v]) => wellFormed(k) && ok(v)) : true;
+  if (jsonDepth(text) > OP_VALUE_DEPTH_MAX) return false;
   try {
     return ok(JSON.parse(text));
   } catch {
-    return false; // Not JSON, or nested too deep to check.
+    return false; // Not JSON.
   }
 }
 
