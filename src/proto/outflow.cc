@@ -26,6 +26,20 @@ bool EncodingsInFeedOrder(const Bytes& a, const Bytes& b) {
 
 bool SameAuthor(const Bytes& a, const Bytes& b) { return CompareAuthors(a, b) == 0; }
 
+bool EncodingBy(const Bytes& e, const PublicKey& author) {
+  return std::memcmp(e.data() + entry_layout::kAuthor, author.data(), sizeof(PublicKey)) == 0;
+}
+
+void Outflow::Withhold(const PublicKey& author) {
+  for (auto it = owed_.begin(); it != owed_.end();) {
+    Owed& o = it->second;
+    const size_t before = o.ready.size();
+    std::erase_if(o.ready, [&](const auto& r) { return EncodingBy(r.second, author); });
+    total_ -= before - o.ready.size();
+    it = o.empty() ? owed_.erase(it) : std::next(it);
+  }
+}
+
 size_t Outflow::Queue(std::deque<std::pair<uint32_t, Hash32>>& q, const Owed& o, uint32_t handle,
                       std::span<const Hash32> ids) {
   const size_t room =
