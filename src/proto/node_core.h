@@ -185,8 +185,9 @@ class NodeCore {
   bool IsForked(const PublicKey& author) const { return forked_.contains(author); }
   size_t forked_count() const { return forked_.size(); }
 
-  // The store refused entries the core had admitted (their feed heads were wrong here):
-  // forget them and what the core assumed of their feeds.
+  // The store refused entries the core had admitted (their feed heads were wrong here), or
+  // their author is forked (the runtime takes its entries out of the index): forget them and
+  // what the core assumed of their feeds.
   void Forget(std::span<const std::pair<Hash32, uint32_t>> ids,
               std::span<const std::pair<PublicKey, uint32_t>> feeds);
 

@@ -26,15 +26,17 @@ bool EncodingsInFeedOrder(const Bytes& a, const Bytes& b) {
 
 bool SameAuthor(const Bytes& a, const Bytes& b) { return CompareAuthors(a, b) == 0; }
 
-bool EncodingBy(const Bytes& e, const PublicKey& author) {
-  return std::memcmp(e.data() + entry_layout::kAuthor, author.data(), sizeof(PublicKey)) == 0;
+PublicKey AuthorOfEncoding(const Bytes& e) {
+  PublicKey author;
+  std::memcpy(author.data(), e.data() + entry_layout::kAuthor, sizeof author);
+  return author;
 }
 
 void Outflow::Withhold(const PublicKey& author) {
   for (auto it = owed_.begin(); it != owed_.end();) {
     Owed& o = it->second;
     const size_t before = o.ready.size();
-    std::erase_if(o.ready, [&](const auto& r) { return EncodingBy(r.second, author); });
+    std::erase_if(o.ready, [&](const auto& r) { return AuthorOfEncoding(r.second) == author; });
     total_ -= before - o.ready.size();
     it = o.empty() ? owed_.erase(it) : std::next(it);
   }

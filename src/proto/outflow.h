@@ -62,8 +62,8 @@ class OutflowHost {
 bool EncodingsInFeedOrder(const Bytes& a, const Bytes& b);
 // Whether two encodings have the same author (at least entry_layout::kOverhead bytes each).
 bool SameAuthor(const Bytes& a, const Bytes& b);
-// Whether an encoding (at least entry_layout::kOverhead bytes) is by `author`.
-bool EncodingBy(const Bytes& e, const PublicKey& author);
+// The author of an encoding (at least entry_layout::kOverhead bytes).
+PublicKey AuthorOfEncoding(const Bytes& e);
 
 class Outflow {
  public:
