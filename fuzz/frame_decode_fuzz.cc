@@ -1,13 +1,14 @@
 // libFuzzer target: peer frames (proto/frame.h), the first decoder every byte from a peer
 // meets. The input is a byte stream fed to a FrameReader in two pieces; every frame that
 // decodes must re-encode to exactly its bytes, and once the reader fails it must stay
-// failed. A BROADCAST's GOSSIP entry bytes also go through the entry decoder, as the node
-// will do.
+// failed. A BROADCAST's GOSSIP entry bytes also go through the entry decoder, and a
+// FORK_PROOF's proof through the fork proof decoder, as the node will do.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
 #include "core/entry.h"
+#include "core/fork_proof.h"
 #include "fuzz_util.h"
 #include "proto/frame.h"
 
@@ -37,6 +38,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       consumed += again.size();
       if (const auto* b = std::get_if<BroadcastFrame>(&frame)) {
         if (!b->entry.empty()) (void)Entry::Decode(b->entry);
+      }
+      if (const auto* p = std::get_if<ForkProofFrame>(&frame)) {
+        if (auto proof = DecodeForkProof(p->proof); proof.ok()) (void)VerifyForkProof(*proof);
       }
     }
   };

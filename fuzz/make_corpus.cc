@@ -228,6 +228,7 @@ int main(int argc, char** argv) {
         P::ReconcileFrame{1, true, {1, 0, 0, 2, 0}},
         P::WantFrame{1, {a_blog[2].id()}},
         P::EntriesFrame{1, {a_blog[2].bytes(), a_blog[3].bytes()}},
+        P::ForkProofFrame{pando::EncodeForkProof(proof1)},
     };
     Bytes stream;
     int f = 0;

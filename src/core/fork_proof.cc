@@ -54,6 +54,11 @@ Status VerifyForkProof(const ForkProof& proof) {
   return Status::Ok();
 }
 
+Error AuthorForkedError(const PublicKey& author) {
+  return Error{codes::kAuthorForked,
+               "Author " + AuthorId(author) + " signed a fork and is refused by this node."};
+}
+
 void EncodeRun(Bytes& out, std::span<const Entry> run) {
   PutU32(out, static_cast<uint32_t>(run.size()));
   for (const Entry& e : run) {

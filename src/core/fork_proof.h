@@ -33,6 +33,10 @@ Status VerifyForkProof(const ForkProof& proof);
 Bytes EncodeForkProof(const ForkProof& proof);
 Result<ForkProof> DecodeForkProof(ByteSpan bytes);
 
+// The refusal of an entry of an author known to be forked (AUTHOR_FORKED), the same from the
+// store and the node.
+Error AuthorForkedError(const PublicKey& author);
+
 // Encodes a run the same way as one side of a proof.
 void EncodeRun(Bytes& out, std::span<const Entry> run);
 

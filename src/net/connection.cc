@@ -191,14 +191,24 @@ bool Connection::Send(const proto::Frame& frame) {
   return Queue(proto::EncodeFrame(frame));
 }
 
+bool Connection::SendFirst(const proto::Frame& frame) {
+  if (closing_) return false;
+  return Queue(proto::EncodeFrame(frame), /*first=*/true);
+}
+
 bool Connection::SendBytes(Bytes bytes) {
   if (closing_) return false;
   return Queue(std::move(bytes));
 }
 
-bool Connection::Queue(Bytes bytes) {
+bool Connection::Queue(Bytes bytes, bool first) {
   queued_bytes_ += bytes.size();
-  queue_.push_back(std::move(bytes));
+  if (first) {
+    const size_t at = (writing_ ? 1 : 0) + first_++;
+    queue_.insert(queue_.begin() + static_cast<std::ptrdiff_t>(at), std::move(bytes));
+  } else {
+    queue_.push_back(std::move(bytes));
+  }
   if (queued_bytes_ > limits_.send_queue_bytes_max) {
     Finish(Error{codes::kSlowPeer, remote_ + " reads too slowly: " + std::to_string(queued_bytes_) +
                                        " bytes are queued for it, over the limit of " +
@@ -212,6 +222,7 @@ bool Connection::Queue(Bytes bytes) {
 void Connection::WriteNext() {
   if (writing_ || queue_.empty() || finished_) return;
   writing_ = true;
+  if (first_ > 0) --first_;  // The front is the first of them.
   auto self = shared_from_this();
   asio::async_write(stream_, asio::buffer(queue_.front()), [self](const error_code& ec, size_t) {
     self->writing_ = false;
@@ -246,6 +257,7 @@ void Connection::Close(const Error& why) {
     queued_bytes_ -= queue_.back().size();
     queue_.pop_back();
   }
+  first_ = 0;
   Bytes goaway = proto::EncodeFrame(proto::GoAwayFrame{std::string(why.code), Cut(why.message)});
   queued_bytes_ += goaway.size();
   queue_.push_back(std::move(goaway));
@@ -266,6 +278,7 @@ void Connection::Finish(const Error& why) {
   error_code ignored;
   stream_.lowest_layer().close(ignored);
   queue_.clear();
+  first_ = 0;
   queued_bytes_ = 0;
   on_frame_ = nullptr;
   on_drain_ = nullptr;

@@ -68,6 +68,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Queues a frame. Returns false, and sends nothing, once the connection is closing; if the
   // queue passes its limit the connection closes with SLOW_PEER and this returns false.
   bool Send(const proto::Frame& frame);
+  // Queues a frame ahead of every frame not yet being written (after earlier SendFirst
+  // frames): for what must not wait behind megabytes of entries, a fork proof. Otherwise
+  // like Send.
+  bool SendFirst(const proto::Frame& frame);
   // Calls `fn` once, on the io_context's thread, when a finished write leaves less than
   // `below` bytes queued: how a sender paces a large answer without polling. A second call
   // replaces the first; nothing is called once the connection has finished.
@@ -97,7 +101,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void OnRead(size_t n);
   void ArmIdleTimer();
   void WriteNext();
-  bool Queue(Bytes bytes);
+  bool Queue(Bytes bytes, bool first = false);
   // Ends the connection now, without GOAWAY (the socket is unusable, or the peer left).
   void Abort(const Error& why);
   void Finish(const Error& why);
@@ -115,6 +119,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::array<uint8_t, 64 * 1024> read_buffer_{};
   std::deque<Bytes> queue_;
   size_t queued_bytes_ = 0;
+  // Frames queued by SendFirst and not yet being written: they lead queue_ (after the frame
+  // being written, if any).
+  size_t first_ = 0;
   bool writing_ = false;
   bool closing_ = false;  // No more sends; GOAWAY may still be on its way.
   bool finished_ = false;

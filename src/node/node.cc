@@ -219,6 +219,16 @@ void Node::Flush(NodeId from) {
     if (!entry_waiters_.empty()) WakeWaiters(id);
   }
   out_.now_held.clear();
+  for (const PublicKey& author : out_.now_forked) {
+    spdlog::warn("author {} is forked: its entries are refused from now on", AuthorId(author));
+    outflow_.Withhold(author);
+    ForgetAuthor(author);
+  }
+  out_.now_forked.clear();
+  // Proofs first: they go ahead of everything else queued for each peer.
+  std::vector<std::pair<NodeId, PublicKey>> proof_sends = std::move(out_.proof_sends);
+  out_.proof_sends.clear();
+  for (const auto& [to, author] : proof_sends) SendProof(to, author);
   if (!out_.to_store.empty()) FlushStore(std::move(out_.to_store));
   out_.to_store.clear();
   std::vector<std::pair<NodeId, proto::GroupMessage>> sends = std::move(out_.replica.sends);
@@ -281,6 +291,11 @@ nlohmann::json Node::StatusJson() const {
         {"entries_pending_bytes", core_->waiting_bytes()},
         {"entries_dropped", core_->counters().held_dropped},
         {"entries_over_quota", core_->counters().quota_dropped},
+        {"entries_refused_forked", core_->counters().forked_refused},
+        {"forked_authors", core_->forked_count()},
+        {"proofs_received", core_->counters().proofs_received},
+        {"proofs_sent", core_->counters().proofs_sent},
+        {"proofs_too_large", counters_.proofs_too_large},
         {"duplicates", core_->counters().duplicates},
         {"bans", counters_.bans},
         {"peers_scored_out", counters_.scored_out},

@@ -18,6 +18,14 @@
 // Misbehaviour (a frame that does not decode, an entry that fails its checks, a protocol
 // violation, more frames than the rate limit) closes the connection with GOAWAY and bans
 // the peer for config.ban_duration; nothing it sent is stored.
+//
+// Fork proofs (docs/node.md, "Fork proofs"). When the store finds a fork (FORKED) or refuses
+// an author it knows to be forked that the core does not (AUTHOR_FORKED, after an import),
+// the node reads the proof back and hands it to the core; a FORK_PROOF frame from a peer is
+// decoded and handed to it too, and stored if the core took it. The core's proof sends go
+// out ahead of every other frame (Connection::SendFirst); the bytes come from a small cache
+// of recent proofs or from the store. A forked author's entries are no longer served (WANT,
+// GRAFT, ENTRIES owed): EntriesBytes does not find them.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -85,6 +93,8 @@ struct NodeCounters {
   uint64_t accept_errors = 0;        // accept() failed (descriptors exhausted, say).
   uint64_t frames_in = 0;
   uint64_t frames_out = 0;
+  // Fork proofs not sent because their frame would pass kFrameBytesMax.
+  uint64_t proofs_too_large = 0;
 };
 
 class Node {
@@ -196,6 +206,9 @@ class Node {
   void PeerUnreachable(proto::NodeId id);
   void OnFrame(net::Connection& conn, proto::Frame frame);
   void OnEntriesFrame(proto::NodeId from, uint32_t group, proto::EntriesFrame& f);
+  void OnForkProofFrame(proto::NodeId from, proto::ForkProofFrame& f);
+  // Sends `author`'s fork proof to the peer, ahead of its other frames.
+  void SendProof(proto::NodeId to, const PublicKey& author);
   void OnClosed(net::Connection& conn, const Error& why);
   void Ban(proto::NodeId id, const Error& why);
   // Closes a peer whose score fell below a threshold and keeps it away (LOW_PEER_SCORE).
@@ -229,6 +242,17 @@ class Node {
   // Submits what the core admitted: one store run per stretch of one feed and one waiter job
   // for them all. An entry the store refuses is forgotten by the core again.
   void FlushStore(std::vector<std::pair<Entry, uint32_t>> to_store);
+  // The store holds a fork proof of `author` the core may not know of: reads it and hands it
+  // to the core, which spreads it.
+  void LearnStoredFork(const PublicKey& author);
+  // Takes a forked author's stored entries out of the core's index: they stay in the store
+  // (and its log) but are no longer offered to reconciliation, where peers that know of the
+  // fork would ask for them in vain.
+  void ForgetAuthor(const PublicKey& author);
+  // Keeps a proof's bytes for sending; the most recent kRecentProofs.
+  void RememberProof(const PublicKey& author, Bytes bytes);
+  // A proof's bytes, from memory or the store; nullopt if neither has it.
+  std::optional<Bytes> ProofBytes(const PublicKey& author);
 
   NodeConfig config_;
   boost::asio::io_context io_;
@@ -268,6 +292,10 @@ class Node {
   // Bytes of recently held entries, so relaying does not read the store.
   std::unordered_map<Hash32, Bytes, HashOf32> recent_;
   std::deque<Hash32> recent_order_;
+  // Bytes of recent fork proofs, so relaying one does not read the store (nor wait for its
+  // commit).
+  std::unordered_map<PublicKey, Bytes, HashOf32> proofs_;
+  std::deque<PublicKey> proofs_order_;
   // Entries of the frame being handled, for relaying while it is handled.
   std::unordered_map<Hash32, const Entry*, HashOf32> arriving_;
   NodeCounters counters_;

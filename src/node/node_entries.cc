@@ -13,6 +13,13 @@ namespace asio = boost::asio;
 namespace {
 // Entries whose bytes stay in memory for relaying, most recent first out last.
 constexpr size_t kRecentEntries = 16'384;
+// Fork proofs whose bytes stay in memory for relaying (each at most kFrameBytesMax to be
+// sent at all, usually a few hundred bytes).
+constexpr size_t kRecentProofs = 64;
+
+bool IsForkCode(std::string_view code) {
+  return code == codes::kForked || code == codes::kAuthorForked;
+}
 }  // namespace
 
 Status Node::LoadIndex() {
@@ -30,7 +37,61 @@ Status Node::LoadIndex() {
     spdlog::info("group {}: {} entries", core_->group_name(g), recon.size());
     core_->LoadHeld(g, std::move(recon), std::move(sizes));
   }
+  auto forked = store_->ForkedAuthors();
+  if (!forked.ok()) return forked.error();
+  if (!forked->empty()) spdlog::info("{} forked authors", forked->size());
+  core_->LoadForked(*forked);
   return {};
+}
+
+void Node::RememberProof(const PublicKey& author, Bytes bytes) {
+  if (!proofs_.insert_or_assign(author, std::move(bytes)).second) return;
+  proofs_order_.push_back(author);
+  if (proofs_order_.size() > kRecentProofs) {
+    proofs_.erase(proofs_order_.front());
+    proofs_order_.pop_front();
+  }
+}
+
+std::optional<Bytes> Node::ProofBytes(const PublicKey& author) {
+  if (auto it = proofs_.find(author); it != proofs_.end()) return it->second;
+  auto stored = store_->ForkProofOf(author);
+  if (!stored.ok()) {
+    spdlog::error("reading the fork proof of {}: {}", AuthorId(author), stored.error().message);
+    return std::nullopt;
+  }
+  return std::move(stored).value();
+}
+
+void Node::ForgetAuthor(const PublicKey& author) {
+  store::LogQuery q;
+  q.author = author;
+  auto entries = store_->Log(q);
+  if (!entries.ok()) {
+    spdlog::error("reading the entries of {}: {}", AuthorId(author), entries.error().message);
+    return;
+  }
+  std::vector<std::pair<Hash32, uint32_t>> ids;
+  for (const Entry& e : *entries) {
+    if (auto g = core_->GroupOf(e.group())) ids.emplace_back(e.id(), *g);
+  }
+  core_->Forget(ids, {});
+}
+
+void Node::LearnStoredFork(const PublicKey& author) {
+  if (core_->IsForked(author)) return;
+  std::optional<Bytes> bytes = ProofBytes(author);
+  if (!bytes) return;
+  auto proof = DecodeForkProof(*bytes);
+  if (!proof.ok()) {
+    spdlog::error("the stored fork proof of {} does not decode: {}", AuthorId(author),
+                  proof.error().message);
+    return;
+  }
+  RememberProof(author, std::move(*bytes));
+  out_.Clear();
+  core_->OnForkProof(NowMs(), proto::kNoNode, *proof, *core_host_, out_);
+  Flush();
 }
 
 std::optional<Bytes> Node::EntryBytes(const Hash32& id) {
@@ -49,15 +110,25 @@ std::vector<std::optional<Bytes>> Node::EntriesBytes(std::span<const Hash32> ids
       stored.push_back(ids[i]);
     }
   }
-  if (stored.empty()) return out;
-  auto read = store_->GetRaw(stored);
-  if (!read.ok()) {
-    spdlog::error("reading {} entries: {}", stored.size(), read.error().message);
-    return out;
+  if (!stored.empty()) {
+    auto read = store_->GetRaw(stored);
+    if (!read.ok()) {
+      spdlog::error("reading {} entries: {}", stored.size(), read.error().message);
+      return out;
+    }
+    size_t next = 0;
+    for (size_t i = 0; i < ids.size(); ++i) {
+      if (!out[i]) out[i] = std::move((*read)[next++]);
+    }
   }
-  size_t next = 0;
-  for (size_t i = 0; i < ids.size(); ++i) {
-    if (!out[i]) out[i] = std::move((*read)[next++]);
+  // A forked author's entries are served no more, whatever asks for them.
+  if (core_->forked_count() > 0) {
+    for (std::optional<Bytes>& b : out) {
+      if (b && b->size() >= entry_layout::kOverhead &&
+          core_->IsForked(proto::AuthorOfEncoding(*b))) {
+        b.reset();
+      }
+    }
   }
   return out;
 }
@@ -158,13 +229,16 @@ void Node::FlushStore(std::vector<std::pair<Entry, uint32_t>> to_store) {
     asio::post(io_, [this, refused = std::move(refused)] {
       std::vector<std::pair<Hash32, uint32_t>> ids;
       std::vector<std::pair<PublicKey, uint32_t>> feeds;
+      std::vector<PublicKey> forked;
       for (const auto& [e, s] : refused) {
         spdlog::info("entry {} not stored: {}: {}", ToHex(e.id), s.error().code, s.error().message);
         // Forget it, and what the core assumed of its feed: the store knows better.
         ids.emplace_back(e.id, e.group);
         feeds.emplace_back(e.author, e.group);
+        if (IsForkCode(s.error().code)) forked.push_back(e.author);
       }
       core_->Forget(ids, feeds);
+      for (const PublicKey& author : forked) LearnStoredFork(author);
     });
   });
 }
@@ -176,6 +250,7 @@ void Node::PostLocal(Entry entry, std::function<void(pando::Status)> done) {
                       "This node does not carry group '" + std::string(entry.group()) +
                           "'; start it with --group " + std::string(entry.group()) + "."});
   }
+  if (core_->IsForked(entry.author())) return done(AuthorForkedError(entry.author()));
   if (auto s = CheckArrival(entry, NowMs()); !s.ok()) return done(s);
   // A client's entry counts against its author's quotas, as a peer's does. The node's own
   // entries do not: they were signed already (refusing one now would leave its seq to be
@@ -196,6 +271,8 @@ void Node::PostLocal(Entry entry, std::function<void(pando::Status)> done) {
           if (stored_listener_) stored_listener_(entry);
         }
         Flush();
+      } else if (IsForkCode(s.error().code)) {
+        LearnStoredFork(entry.author());  // This post proved a fork: spread the proof.
       }
       done(s);
     });

@@ -493,6 +493,9 @@ void Node::OnFrame(net::Connection& conn, proto::Frame frame) {
           auto g = group_of(f.handle);
           if (!g) return unbound(f.handle);
           OnEntriesFrame(id, *g, f);
+        } else {
+          static_assert(std::is_same_v<T, proto::ForkProofFrame>);
+          OnForkProofFrame(id, f);
         }
       },
       frame);
@@ -515,6 +518,39 @@ void Node::OnHello(Peer& p, net::Connection& conn, const std::string& listen_add
     want_contact_ = false;
     StartGroups(p.id);
   }
+}
+
+void Node::OnForkProofFrame(NodeId from, proto::ForkProofFrame& f) {
+  auto proof = DecodeForkProof(f.proof);
+  if (!proof.ok()) return Ban(from, proof.error());
+  const PublicKey author = proof->author();
+  out_.Clear();
+  core_->OnForkProof(NowMs(), from, *proof, *core_host_, out_);
+  if (std::find(out_.now_forked.begin(), out_.now_forked.end(), author) != out_.now_forked.end()) {
+    spdlog::warn("peer {} proved that author {} forked", NodeHex(from), AuthorId(author));
+    RememberProof(author, std::move(f.proof));
+    auto stored = std::make_shared<std::future<Status>>(store_->SubmitForkProof(*std::move(proof)));
+    waiter_->Add([stored, author] {
+      if (Status s = stored->get(); !s.ok()) {
+        spdlog::error("storing the fork proof of {}: {}", AuthorId(author), s.error().message);
+      }
+    });
+  }
+  Flush(from);
+}
+
+void Node::SendProof(NodeId to, const PublicKey& author) {
+  auto it = peers_.find(to);
+  if (it == peers_.end() || !it->second.conn || it->second.conn->closing()) return;
+  std::optional<Bytes> bytes = ProofBytes(author);
+  if (!bytes) return;
+  if (bytes->size() + 1 > proto::kFrameBytesMax) {
+    ++counters_.proofs_too_large;
+    return;
+  }
+  it->second.conn->SendFirst(proto::ForkProofFrame{std::move(*bytes)});
+  it->second.last_used = it->second.last_sent = Clock::now();
+  ++counters_.frames_out;
 }
 
 void Node::OnEntriesFrame(NodeId from, uint32_t group, proto::EntriesFrame& f) {

@@ -19,6 +19,7 @@ enum class FrameType : uint8_t {
   kGroup = 2,
   kGoAway = 3,
   kPing = 4,
+  kForkProof = 5,
   kMembership = 16,
   kBroadcast = 17,
   kReconcile = 18,
@@ -180,6 +181,11 @@ Result<Frame> DecodeFields(uint8_t type, ByteReader& r, NodeId sender, NodeId re
     }
     case FrameType::kPing:
       return Frame(PingFrame{});
+    case FrameType::kForkProof: {
+      const ByteSpan proof = r.Rest();
+      if (proof.empty()) return Malformed("a FORK_PROOF frame carries no proof");
+      return Frame(ForkProofFrame{Bytes(proof.begin(), proof.end())});
+    }
     case FrameType::kMembership: {
       const uint32_t handle = r.U32();
       if (!r.ok()) return CutShort();
@@ -258,6 +264,10 @@ void EncodeFrame(const Frame& frame, Bytes& out) {
           Append(out, AsBytes(f.reason));
         } else if constexpr (std::is_same_v<T, PingFrame>) {
           out.push_back(static_cast<uint8_t>(FrameType::kPing));
+        } else if constexpr (std::is_same_v<T, ForkProofFrame>) {
+          out.push_back(static_cast<uint8_t>(FrameType::kForkProof));
+          CHECK(!f.proof.empty());
+          Append(out, f.proof);
         } else if constexpr (std::is_same_v<T, MembershipFrame>) {
           out.push_back(static_cast<uint8_t>(FrameType::kMembership));
           PutU32(out, f.handle);

@@ -4,8 +4,8 @@
 //
 // The decoder checks each frame's own structure (lengths, counts, strings, peer records
 // against the ids their membership message names, broadcast headers). It passes entry
-// bytes and reconciliation messages on undecoded: their consumers decode them with their
-// own decoders, which have their own fuzz targets. Binding of group handles is the
+// bytes, reconciliation messages and fork proofs on undecoded: their consumers decode them
+// with their own decoders, which have their own fuzz targets. Binding of group handles is the
 // runtime's business.
 #pragma once
 
@@ -63,6 +63,12 @@ struct GoAwayFrame {
 struct PingFrame {
   bool operator==(const PingFrame&) const = default;
 };
+// A fork proof (core/fork_proof.h, in EncodeForkProof's form), undecoded: about an author in
+// every group, so it names no group handle. At least one byte.
+struct ForkProofFrame {
+  Bytes proof;
+  bool operator==(const ForkProofFrame&) const = default;
+};
 struct MembershipFrame {
   uint32_t handle = 0;
   MembershipMessage message;
@@ -93,7 +99,7 @@ struct EntriesFrame {
 };
 
 using Frame = std::variant<HelloFrame, GroupFrame, GoAwayFrame, PingFrame, MembershipFrame,
-                           BroadcastFrame, ReconcileFrame, WantFrame, EntriesFrame>;
+                           BroadcastFrame, ReconcileFrame, WantFrame, EntriesFrame, ForkProofFrame>;
 
 // Appends the whole frame, length prefix included. CHECKs the limits a decoder enforces
 // (string and count sizes, the frame size): building an invalid frame is a bug.

@@ -136,6 +136,7 @@ void NodeCore::OnTimer(TimeMs now, NodeCoreHost& host, NodeOutbox& out) {
 }
 
 void NodeCore::OnPeerDown(TimeMs now, NodeId peer, NodeCoreHost& host, NodeOutbox& out) {
+  proof_peers_.erase(peer);
   if (!started_) return;
   ReplicaHostImpl rh(this, now, &host, &out);
   replica_.OnPeerDown(now, peer, rh, out.replica);
@@ -143,7 +144,7 @@ void NodeCore::OnPeerDown(TimeMs now, NodeId peer, NodeCoreHost& host, NodeOutbo
 
 bool NodeCore::AddLocal(TimeMs now, const Entry& e, NodeCoreHost& host, NodeOutbox& out) {
   auto g = GroupOf(e.group());
-  if (!g || groups_[*g].sizes.contains(e.id())) return false;
+  if (!g || groups_[*g].sizes.contains(e.id()) || IsForked(e.author())) return false;
   Hold(*g, e, out);
   heads_[FeedKey{e.author(), *g}] = FeedHead{e.seq(), e.id(), e.timestamp_ms()};
   ++counters_.entries_posted;
@@ -155,6 +156,86 @@ bool NodeCore::AddLocal(TimeMs now, const Entry& e, NodeCoreHost& host, NodeOutb
   }
   RelayReleased(now, kNoNode, host, out);
   return true;
+}
+
+void NodeCore::LoadForked(std::span<const PublicKey> authors) {
+  for (const PublicKey& a : authors) {
+    if (forked_.size() >= limits_.forked_authors_max) break;
+    forked_.insert(a);
+  }
+}
+
+NodeCore::ProofPeer& NodeCore::ProofPeerOf(NodeId peer, TimeMs now) {
+  auto it = proof_peers_.find(peer);
+  if (it == proof_peers_.end()) {
+    it = proof_peers_
+             .emplace(
+                 peer,
+                 ProofPeer{TokenBucket(limits_.proofs_per_s_max, limits_.proofs_burst, now), {}})
+             .first;
+  }
+  return it->second;
+}
+
+uint8_t NodeCore::PeerKnows(TimeMs now, NodeId peer, const PublicKey& author, uint8_t how) {
+  ProofPeer& p = ProofPeerOf(peer, now);
+  // Bounded: forgetting only means a proof may go to the peer once more, or a repeat from it
+  // goes unnoticed.
+  if (p.knows.size() >= limits_.peer_known_proofs_max) p.knows.clear();
+  uint8_t& known = p.knows[author];
+  const uint8_t before = known;
+  known |= how;
+  return before;
+}
+
+void NodeCore::SendProof(TimeMs now, NodeId peer, const PublicKey& author, NodeOutbox& out) {
+  if (peer == kNoNode || PeerKnows(now, peer, author, kProofToPeer) != 0) return;
+  out.proof_sends.emplace_back(peer, author);
+  ++counters_.proofs_sent;
+}
+
+bool NodeCore::CutOff(const PublicKey& author, NodeOutbox& out) {
+  if (forked_.size() >= limits_.forked_authors_max || !forked_.insert(author).second) return false;
+  out.now_forked.push_back(author);
+  // Its entries waiting for a predecessor will never be admitted now.
+  std::vector<Hash32> drop;
+  for (const auto& [id, w] : waiting_) {
+    if (w.entry.author() == author) drop.push_back(id);
+  }
+  for (const Hash32& id : drop) DropWaiting(id);
+  return true;
+}
+
+void NodeCore::OnForkProof(TimeMs now, NodeId from, const ForkProof& proof, NodeCoreHost& host,
+                           NodeOutbox& out) {
+  const PublicKey author = proof.author();
+  if (from != kNoNode) {
+    ProofPeer& p = ProofPeerOf(from, now);
+    if (!p.bucket.Take(1, now)) {
+      out.violation = Error{codes::kFlood, "The peer sent more than " +
+                                               std::to_string(limits_.proofs_per_s_max) +
+                                               " fork proofs per second."};
+      return;
+    }
+    if (PeerKnows(now, from, author, kProofFromPeer) & kProofFromPeer) {
+      out.violation = Error{codes::kProtocol, "The peer sent the fork proof of author " +
+                                                  AuthorId(author) + " twice."};
+      return;
+    }
+    if (IsForked(author)) {
+      ++counters_.proofs_duplicate;
+      return;
+    }
+    if (Status s = host.VerifyProof(proof); !s.ok()) {
+      out.violation = s.error();
+      return;
+    }
+    ++counters_.proofs_received;
+  }
+  if (!CutOff(author, out)) return;
+  for (NodeId peer : replica_.Connections()) {
+    if (peer != from) SendProof(now, peer, author, out);
+  }
 }
 
 void NodeCore::Forget(std::span<const std::pair<Hash32, uint32_t>> ids,
@@ -224,6 +305,11 @@ Result<std::optional<uint32_t>> NodeCore::Admit(TimeMs now, uint32_t g, const Ar
   if (e.group() != group.name) {
     return Error{codes::kProtocol, "An entry of group '" + std::string(e.group()) +
                                        "' came in a message of group '" + group.name + "'."};
+  }
+  if (IsForked(e.author())) {
+    ++counters_.forked_refused;
+    SendProof(now, from, e.author(), out);  // The sender may not know yet.
+    return std::optional<uint32_t>();
   }
   if (group.sizes.contains(e.id()) || waiting_.contains(e.id())) {
     ++counters_.duplicates;

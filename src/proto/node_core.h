@@ -9,22 +9,34 @@
 // Admission of one arriving entry (Admit), in order:
 //   1. its group is the group of the message it came in (else PROTOCOL_ERROR: a violation,
 //      the runtime bans the sender);
-//   2. it is not held already (a duplicate);
-//   3. its timestamp is not more than limits::kFutureSkewMsMax ahead of `now` (else it is
+//   2. its author is not forked (else it is dropped, AUTHOR_FORKED, and the sender is sent
+//      the fork proof unless it is known to hold it);
+//   3. it is not held already (a duplicate);
+//   4. its timestamp is not more than limits::kFutureSkewMsMax ahead of `now` (else it is
 //      dropped for now; reconciliation offers it again later);
-//   4. its signature verifies, unless chain verification of its ENTRIES run authenticated it
+//   5. its signature verifies, unless chain verification of its ENTRIES run authenticated it
 //      (else BAD_SIGNATURE: a violation);
-//   5. against its feed's head: at or below the head, the store decides (a duplicate or a
+//   6. against its feed's head: at or below the head, the store decides (a duplicate or a
 //      fork proof);
-//   6. its author's quotas in its group (proto/quota.h): over one, it is dropped for now
+//   7. its author's quotas in its group (proto/quota.h): over one, it is dropped for now
 //      (reconciliation offers it again once the bucket has refilled);
-//   7. the direct successor is admitted, stored, and releases what waited for it; further
+//   8. the direct successor is admitted, stored, and releases what waited for it; further
 //      ahead, it is held until its predecessor arrives.
 // A held entry is not "held" in the index: it is neither offered to reconciliation nor
 // relayed nor reported by HasEntry until its gap fills, so a peer cannot use the node to
 // spread entries whose feed nobody can verify. Held entries are bounded by count, by bytes,
 // by bytes per feed, and by age (NodeLimits); when a limit is reached the oldest held
 // entries go first, and an entry over its feed's share is dropped.
+//
+// Fork proofs (docs/node.md, "Fork proofs"). The core keeps the set of forked authors (loaded
+// from the store at start, LoadForked). A proof reaches it from a peer (a FORK_PROOF frame) or
+// from the node's own store, which found a fork (a FORKED answer). A new, valid proof cuts the
+// author off: its entries waiting for a predecessor are dropped, none is admitted from then
+// on, and the proof goes to every connected peer not known to hold it already (NodeOutbox::
+// proof_sends; the runtime sends it ahead of all other frames). One proof per author is
+// enough: a proof of an author already forked is dropped unchecked. From one peer, a proof
+// that does not verify, a second proof of one author, or more proofs than the peer's rate
+// (NodeLimits::proofs_per_s_max) is a violation.
 //
 // The runtime lends a NodeCoreHost (the store's feed heads, signature verification) on each
 // call, as proto::Replica borrows a ReplicaHost; NodeCore itself is the Replica's host.
@@ -48,6 +60,8 @@
 
 #include "core/entry.h"
 #include "core/error.h"
+#include "core/fork_proof.h"
+#include "core/token_bucket.h"
 #include "proto/peer_score.h"
 #include "proto/quota.h"
 #include "proto/replica.h"
@@ -64,6 +78,14 @@ struct NodeLimits {
   size_t asked_max = 100'000;  // Predecessors remembered as asked for (no second WANT).
   QuotaLimits quota;           // What one author may make the node take (proto/quota.h).
   PeerScoreConfig scores;      // What the node thinks of its peers (proto/peer_score.h).
+  // Forked authors remembered (48 bytes each). Past it, a proof is still stored by the
+  // runtime and the store refuses the author's entries, but the core no longer cuts it off.
+  size_t forked_authors_max = 1'000'000;
+  // New fork proofs accepted from one peer: per second, and in a burst.
+  double proofs_per_s_max = 20;
+  double proofs_burst = 200;
+  // Authors a peer is remembered to hold the proof of (sent by or to it), per peer.
+  size_t peer_known_proofs_max = 4096;
 };
 
 // An entry in a message being handled, and whether chain verification of its ENTRIES run has
@@ -83,6 +105,9 @@ class NodeCoreHost {
   // Checks an entry's own signature (the simulator shares one verdict per entry between all
   // its nodes). Error: BAD_SIGNATURE.
   virtual Status Verify(const Entry& entry) = 0;
+  // Checks a fork proof from a peer (the simulator shares one verdict per proof). Errors:
+  // those of VerifyForkProof.
+  virtual Status VerifyProof(const ForkProof& proof) { return VerifyForkProof(proof); }
 
  protected:
   ~NodeCoreHost() = default;
@@ -101,6 +126,13 @@ struct NodeOutbox {
   // Peers whose score fell below a threshold (OnTimer): close each and keep it away for its
   // keep_away_ms.
   std::vector<PeerVerdict> verdicts;
+  // Fork proofs to send, ahead of every other frame: (peer, author). The runtime finds the
+  // author's proof (it stored it, or was just handed it).
+  std::vector<std::pair<NodeId, PublicKey>> proof_sends;
+  // Authors cut off by this call. For a proof from a peer, the runtime stores the proof it
+  // handed in (Store::SubmitForkProof) when its author is here; it also stops sending the
+  // author's entries it owes (Outflow::Withhold).
+  std::vector<PublicKey> now_forked;
 
   void Clear() {
     replica.Clear();
@@ -108,6 +140,8 @@ struct NodeOutbox {
     now_held.clear();
     violation.reset();
     verdicts.clear();
+    proof_sends.clear();
+    now_forked.clear();
   }
 };
 
@@ -120,6 +154,10 @@ struct NodeCoreCounters {
   uint64_t future_dropped = 0;    // Entries from more than 300 s ahead, dropped for now.
   uint64_t gap_wants = 0;         // WANTs sent for a missing feed predecessor.
   uint64_t quota_dropped = 0;     // Entries over their author's quota, dropped for now.
+  uint64_t forked_refused = 0;    // Entries of a forked author refused (AUTHOR_FORKED).
+  uint64_t proofs_received = 0;   // New, valid fork proofs from peers.
+  uint64_t proofs_duplicate = 0;  // Proofs of authors already forked, dropped unchecked.
+  uint64_t proofs_sent = 0;       // Proof sends asked of the runtime.
 };
 
 class NodeCore {
@@ -147,10 +185,21 @@ class NodeCore {
   void OnTimer(TimeMs now, NodeCoreHost& host, NodeOutbox& out);
   void OnPeerDown(TimeMs now, NodeId peer, NodeCoreHost& host, NodeOutbox& out);
   // A local entry (posted on this machine) was committed by the store: hold it and push it.
-  // Returns false if it was held already.
+  // Returns false if it was held already, or its author is forked.
   bool AddLocal(TimeMs now, const Entry& e, NodeCoreHost& host, NodeOutbox& out);
-  // The store refused entries the core had admitted (their feed heads were wrong here):
-  // forget them and what the core assumed of their feeds.
+  // Loads the authors the store knows to be forked (at start).
+  void LoadForked(std::span<const PublicKey> authors);
+  // A fork proof: from peer `from` (a FORK_PROOF frame, decoded by the runtime), or, with
+  // `from` kNoNode, from this node's store, which found the fork (verified already). See the
+  // file comment.
+  void OnForkProof(TimeMs now, NodeId from, const ForkProof& proof, NodeCoreHost& host,
+                   NodeOutbox& out);
+  bool IsForked(const PublicKey& author) const { return forked_.contains(author); }
+  size_t forked_count() const { return forked_.size(); }
+
+  // The store refused entries the core had admitted (their feed heads were wrong here), or
+  // their author is forked (the runtime takes its entries out of the index): forget them and
+  // what the core assumed of their feeds.
   void Forget(std::span<const std::pair<Hash32, uint32_t>> ids,
               std::span<const std::pair<PublicKey, uint32_t>> feeds);
 
@@ -211,6 +260,14 @@ class NodeCore {
   void Expire(TimeMs now);
   void DropWaiting(const Hash32& id);
   FeedHead* HeadOf(const FeedKey& feed, NodeCoreHost& host);
+  // Cuts `author` off (see the file comment); false if it was already, or the set is full.
+  bool CutOff(const PublicKey& author, NodeOutbox& out);
+  // Asks the runtime to send `author`'s proof to `peer` unless the peer is known to hold it.
+  void SendProof(TimeMs now, NodeId peer, const PublicKey& author, NodeOutbox& out);
+  // Remembers that `peer` holds `author`'s proof, as `how` (kProofFromPeer, kProofToPeer);
+  // returns what was known before (0: nothing).
+  uint8_t PeerKnows(TimeMs now, NodeId peer, const PublicKey& author, uint8_t how);
+  static constexpr uint8_t kProofFromPeer = 1, kProofToPeer = 2;
 
   NodeLimits limits_;
   ReplicaConfig config_;
@@ -235,6 +292,15 @@ class NodeCore {
   std::unordered_map<FeedKey, uint64_t, FeedKeyHash> waiting_feed_bytes_;
   uint64_t waiting_bytes_ = 0;
   std::unordered_set<Hash32, HashOf32> asked_;  // Predecessors asked for already.
+  std::unordered_set<PublicKey, HashOf32> forked_;
+  // Per connected peer: its rate of proofs, and the authors it holds the proof of (sent by
+  // it or to it: a proof may cross one going the other way, which is no violation).
+  struct ProofPeer {
+    TokenBucket bucket;
+    std::unordered_map<PublicKey, uint8_t, HashOf32> knows;
+  };
+  std::unordered_map<NodeId, ProofPeer> proof_peers_;
+  ProofPeer& ProofPeerOf(NodeId peer, TimeMs now);
   std::map<std::pair<NodeId, uint32_t>, std::unique_ptr<SyncSession>> sessions_;
   // Entries released from the waiting room during a call: relayed once the call is done,
   // since no machine saw them arrive. (group, id, size)

@@ -26,6 +26,22 @@ bool EncodingsInFeedOrder(const Bytes& a, const Bytes& b) {
 
 bool SameAuthor(const Bytes& a, const Bytes& b) { return CompareAuthors(a, b) == 0; }
 
+PublicKey AuthorOfEncoding(const Bytes& e) {
+  PublicKey author;
+  std::memcpy(author.data(), e.data() + entry_layout::kAuthor, sizeof author);
+  return author;
+}
+
+void Outflow::Withhold(const PublicKey& author) {
+  for (auto it = owed_.begin(); it != owed_.end();) {
+    Owed& o = it->second;
+    const size_t before = o.ready.size();
+    std::erase_if(o.ready, [&](const auto& r) { return AuthorOfEncoding(r.second) == author; });
+    total_ -= before - o.ready.size();
+    it = o.empty() ? owed_.erase(it) : std::next(it);
+  }
+}
+
 size_t Outflow::Queue(std::deque<std::pair<uint32_t, Hash32>>& q, const Owed& o, uint32_t handle,
                       std::span<const Hash32> ids) {
   const size_t room =

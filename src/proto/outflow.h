@@ -62,6 +62,8 @@ class OutflowHost {
 bool EncodingsInFeedOrder(const Bytes& a, const Bytes& b);
 // Whether two encodings have the same author (at least entry_layout::kOverhead bytes each).
 bool SameAuthor(const Bytes& a, const Bytes& b);
+// The author of an encoding (at least entry_layout::kOverhead bytes).
+PublicKey AuthorOfEncoding(const Bytes& e);
 
 class Outflow {
  public:
@@ -76,6 +78,11 @@ class Outflow {
   // now to `out`. Returns whether anything is still owed (then the runtime calls again when
   // the queue drains below queue_bytes_max).
   bool Pump(NodeId peer, size_t queued, OutflowHost& host, std::vector<Frame>& out);
+
+  // `author` is forked (docs/node.md, "Fork proofs"): drops its entries read and waiting to
+  // be sent to any peer. Ids not read yet are the host's to refuse (ReadEntries gives nullopt
+  // for them).
+  void Withhold(const PublicKey& author);
 
   bool Owes(NodeId peer) const;
   // The peer is gone: forgets what it was owed.

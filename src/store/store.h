@@ -167,6 +167,10 @@ class Store {
   Result<std::vector<AuthorInfo>> Authors();
   Result<std::vector<FeedInfo>> Feeds();
   Result<std::vector<ForkProof>> ForkProofs();
+  // The authors known to be forked (a node's set at start).
+  Result<std::vector<PublicKey>> ForkedAuthors();
+  // The stored proof of `author`, as stored (EncodeForkProof's bytes); nullopt if none.
+  Result<std::optional<Bytes>> ForkProofOf(const PublicKey& author);
   Result<StoreStats> Stats();
   // The post index (posts.h). Newest first, by (timestamp, id): entries of `kind`
   // (kinds::kPost or kCatalog), those before `before` when given.

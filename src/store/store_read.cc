@@ -349,6 +349,35 @@ Result<std::vector<ForkProof>> Store::ForkProofs() {
   return out;
 }
 
+Result<std::vector<PublicKey>> Store::ForkedAuthors() {
+  MutexLock lock(&read_mu_);
+  auto stmt = reader_->Prepare("SELECT key FROM authors WHERE forked != 0");
+  if (!stmt.ok()) return stmt.error();
+  std::vector<PublicKey> out;
+  while (true) {
+    auto row = stmt->Step();
+    if (!row.ok()) return row.error();
+    if (!*row) break;
+    auto key = stmt->Blob32(0);
+    if (!key) return Corrupt("an author key is not 32 bytes");
+    out.push_back(*key);
+  }
+  return out;
+}
+
+Result<std::optional<Bytes>> Store::ForkProofOf(const PublicKey& author) {
+  MutexLock lock(&read_mu_);
+  auto stmt = reader_->Prepare(
+      "SELECT p.proof FROM fork_proofs p JOIN authors a USING (author_ref) WHERE a.key = ?");
+  if (!stmt.ok()) return stmt.error();
+  stmt->Bind(1, ByteSpan(author));
+  auto row = stmt->Step();
+  if (!row.ok()) return row.error();
+  if (!*row) return std::optional<Bytes>();
+  const ByteSpan proof = stmt->Blob(0);
+  return std::optional<Bytes>(Bytes(proof.begin(), proof.end()));
+}
+
 Result<StoreStats> Store::Stats() {
   MutexLock lock(&read_mu_);
   auto stmt = reader_->Prepare(

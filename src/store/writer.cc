@@ -211,10 +211,7 @@ Status Store::Writer::ApplyEntry(const Run& run, size_t i) {
   const PublicKey key = e.author();
   auto author = Author(key);
   if (!author.ok()) return author.error();
-  if ((*author)->forked) {
-    return Error{codes::kAuthorForked,
-                 "Author " + AuthorId(key) + " signed a fork and is refused by this node."};
-  }
+  if ((*author)->forked) return AuthorForkedError(key);
   auto feed = Feed(**author, key, e.group());
   if (!feed.ok()) return feed.error();
   FeedState& f = **feed;

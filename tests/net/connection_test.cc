@@ -226,5 +226,24 @@ TEST_F(ConnectionTest, DrainNoticeComesOnceWhenTheQueueFallsBelowTheMark) {
   EXPECT_EQ(notices, 1);
 }
 
+TEST_F(ConnectionTest, SendFirstGoesAheadOfEveryFrameNotYetBeingWritten) {
+  AcceptOne({});
+  Dial(server_id_->key());
+  ASSERT_TRUE(RunUntil([&] { return server_.conn && client_.conn; }));
+  const proto::Frame big = proto::ReconcileFrame{1, false, Bytes(256 * 1024, 3)};
+  for (int i = 0; i < 8; ++i) ASSERT_TRUE(server_.conn->Send(big));
+  ASSERT_TRUE(server_.conn->SendFirst(proto::ForkProofFrame{{1}}));
+  ASSERT_TRUE(server_.conn->SendFirst(proto::ForkProofFrame{{2}}));
+  ASSERT_TRUE(RunUntil([&] { return client_.frames.size() == 10; }));
+  // The first big frame was being written already; both urgent ones follow it, in order.
+  EXPECT_TRUE(std::holds_alternative<proto::ReconcileFrame>(client_.frames[0]));
+  EXPECT_EQ(client_.frames[1], proto::Frame(proto::ForkProofFrame{{1}}));
+  EXPECT_EQ(client_.frames[2], proto::Frame(proto::ForkProofFrame{{2}}));
+  for (size_t i = 3; i < 10; ++i) {
+    EXPECT_TRUE(std::holds_alternative<proto::ReconcileFrame>(client_.frames[i])) << i;
+  }
+  EXPECT_EQ(server_.conn->queued_bytes(), 0u);
+}
+
 }  // namespace
 }  // namespace pando::net

@@ -1,7 +1,8 @@
 // Integration tests of `pando node` against a peer that speaks the protocol badly: a test
 // peer with a key of its own connects over TLS to a real node process on 127.0.0.1 and sends
 // garbage, an oversize frame, a frame before HELLO, badly signed entries (in GOSSIP and in
-// ENTRIES), a GOSSIP whose header id is not its entry's, or a flood of frames. For each, the
+// ENTRIES), a GOSSIP whose header id is not its entry's, a flood of frames, or fork proofs
+// that are forged, garbage, oversize or repeated. For each, the
 // node must say GOAWAY with the misbehaviour's code and close, ban the peer (its counter, its
 // log, and a new connection from the same key refused with BANNED), store nothing of what
 // the peer sent, and go on replicating with a well-behaved node. Every wait is bounded.
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "core/error_codes.h"
+#include "core/fork_proof.h"
 #include "net/connection.h"
 #include "net/tls.h"
 #include "node/config.h"
@@ -428,6 +430,99 @@ TEST_F(MisbehaveTest, APeerThatKeepsPushingAFloodOverQuotaIsClosedForItsScore) {
   ASSERT_TRUE(peer.Connect(*node_));
   EXPECT_TRUE(peer.WaitClosed(seconds(3))) << "the node took the peer back at once";
   EXPECT_FALSE(peer.link().hello);
+}
+
+// Two catalog entries `author` signed for seq 1: the sides of a fork proof.
+ForkProof ForkOf(const KeyPair& author) {
+  EntryDraft d;
+  d.group = "catalog";
+  d.kind = 1;
+  d.timestamp_ms = NowMs();
+  d.payload = {'a'};
+  Entry x = SignOrDie(d, author);
+  d.payload = {'b'};
+  Entry y = SignOrDie(d, author);
+  return ForkProof{{x}, {y}};
+}
+
+TEST_F(MisbehaveTest, AForgedForkProofIsABadSignatureAndBanned) {
+  StartNode();
+  const KeyPair victim = KeyPair::Generate();
+  ExpectBanned(codes::kBadSignature, [&](TestPeer& peer) {
+    // An honest author framed: one side is not the author's signature.
+    ForkProof forged = ForkOf(victim);
+    forged.b = {WithBadSignature(forged.b.front())};
+    peer.Greet();
+    peer.Send(proto::ForkProofFrame{EncodeForkProof(forged)});
+  });
+  EXPECT_EQ(Counter("forked_authors"), 0u);
+  // The framed author still posts.
+  EntryDraft d;
+  d.group = "catalog";
+  d.kind = 1;
+  d.timestamp_ms = NowMs();
+  d.payload = {'c'};
+  const Entry e = SignOrDie(d, victim);
+  EXPECT_TRUE(node_->api().Post("/api/v1/entries", {{"entry", ToHex(e.bytes())}}).ok());
+}
+
+TEST_F(MisbehaveTest, AForkProofThatDoesNotDecodeIsMalformedAndBanned) {
+  StartNode();
+  ExpectBanned(codes::kMalformed, [](TestPeer& peer) {
+    peer.Greet();
+    peer.Send(proto::ForkProofFrame{{0xde, 0xad, 0xbe, 0xef}});
+  });
+  EXPECT_EQ(Counter("forked_authors"), 0u);
+}
+
+TEST_F(MisbehaveTest, AnOversizeForkProofFrameIsRefusedFromItsLengthAndBanned) {
+  StartNode();
+  ExpectBanned(codes::kOversize, [](TestPeer& peer) {
+    peer.Greet();
+    Bytes b;
+    PutU32(b, static_cast<uint32_t>(proto::kFrameBytesMax + 1));
+    b.push_back(5);  // FORK_PROOF; no body follows.
+    peer.SendBytes(std::move(b));
+  });
+}
+
+TEST_F(MisbehaveTest, OneAuthorsProofTwiceFromOnePeerIsAProtocolErrorAndBanned) {
+  StartNode();
+  const KeyPair author = KeyPair::Generate();
+  ExpectBanned(codes::kProtocol, [&](TestPeer& peer) {
+    const Bytes proof = EncodeForkProof(ForkOf(author));
+    peer.Greet();
+    peer.Send(proto::ForkProofFrame{proof});
+    peer.Send(proto::ForkProofFrame{proof});
+  });
+  // The first one was a valid proof: the author is cut off all the same.
+  EXPECT_EQ(Counter("forked_authors"), 1u);
+}
+
+// A valid proof from a peer is no misbehaviour: the node cuts the author off and keeps the
+// peer.
+TEST_F(MisbehaveTest, AValidForkProofCutsTheAuthorOffWithoutABan) {
+  StartNode();
+  const KeyPair author = KeyPair::Generate();
+  const ForkProof proof = ForkOf(author);
+  TestPeer peer;
+  ASSERT_TRUE(peer.ConnectAndHear(*node_));
+  peer.Greet();
+  peer.Send(proto::ForkProofFrame{EncodeForkProof(proof)});
+  ASSERT_TRUE(peer.RunUntil(seconds(5), [&] { return Counter("forked_authors") == 1u; }));
+  EXPECT_EQ(Counter("proofs_received"), 1u);
+  EXPECT_EQ(Counter("bans"), 0u);
+  EXPECT_FALSE(peer.link().closed);
+  // Its entries are refused from the API and from the peer.
+  auto posted = node_->api().Post("/api/v1/entries", {{"entry", ToHex(proof.a[0].bytes())}});
+  ASSERT_FALSE(posted.ok());
+  EXPECT_EQ(posted.error().code, codes::kAuthorForked);
+  const Entry& e = proof.b[0];
+  peer.Send(proto::BroadcastFrame{
+      0, proto::Gossip{e.id(), 1, static_cast<uint32_t>(e.bytes().size())}, e.bytes()});
+  ASSERT_TRUE(peer.RunUntil(seconds(5), [&] { return Counter("entries_refused_forked") == 1u; }));
+  EXPECT_EQ(LogSize(), own_.size());
+  EXPECT_FALSE(peer.link().closed);
 }
 
 // A banned peer cannot come back at once with a fresh key from the same address; a fresh key

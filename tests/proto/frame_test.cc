@@ -9,6 +9,8 @@
 
 #include "core/crypto.h"
 #include "core/error_codes.h"
+#include "core/fork_proof.h"
+#include "testutil/feed.h"
 
 namespace pando::proto {
 namespace {
@@ -58,6 +60,44 @@ TEST(FrameTest, GoldenVectors) {
                 ToHex(k) + "0d31302e302e302e323a37303030");
 }
 
+// The fork proof of vector 6 of docs/frame-format.md: entry vector 1 of
+// docs/entry-vectors.md (seed 01..01, seq 1, group `general`, "Hello, Pando!") and a second
+// entry its author signed for the same seq, with the payload "Hello, fork!".
+ForkProof VectorProof() {
+  EntryDraft d;
+  d.seq = 1;
+  d.timestamp_ms = 1700000000000;
+  d.kind = 1;
+  d.group = "general";
+  const std::string_view a = "Hello, Pando!", b = "Hello, fork!";
+  const KeyPair key = testing::TestKey(1);
+  d.payload.assign(a.begin(), a.end());
+  Entry x = testing::SignOrDie(d, key);
+  d.payload.assign(b.begin(), b.end());
+  Entry y = testing::SignOrDie(d, key);
+  return ForkProof{{x}, {y}};
+}
+
+TEST(FrameTest, ForkProofGoldenVector) {
+  const ForkProof proof = VectorProof();
+  ASSERT_TRUE(VerifyForkProof(proof).ok());
+  EXPECT_EQ(ToHex(proof.a.front().id()),
+            "23322cf49360aeb34a2ffd15fdf902ff5a9599204191b0cc791793484a50f473");
+  EXPECT_EQ(ToHex(proof.b.front().id()),
+            "c009c40f9ad030071f44a0195d5e60f349dca2d8db61ec8484d4ad4a5b78f81a");
+  const std::string second =
+      "018a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f"
+      "5c01000000000000000000000000000000000000000000000000000000000000"
+      "0000000000000000000068e5cf8b01000001000767656e6572616c0c00000048"
+      "656c6c6f2c20666f726b21247ac93eb512bea85c8b3e9b7de50b00cf1835e5ff"
+      "5c91b61d1a1d5d366fcef5a9d036eea46714e2174319acf92c8b5b2ca4abf510"
+      "467bcc0d99cc202aadc00f";
+  EXPECT_EQ(ToHex(proof.b.front().bytes()), second);
+  EXPECT_EQ(
+      Hex(ForkProofFrame{EncodeForkProof(proof)}),
+      "680100000501000000ac000000" + ToHex(proof.a.front().bytes()) + "01000000ab000000" + second);
+}
+
 TEST(FrameTest, NodeIdIsTheKeysHashPrefix) {
   const Hash32 key = Filled(0x01);
   const Hash32 h = Blake2b256(key);
@@ -87,6 +127,8 @@ TEST(FrameTest, EveryTypeRoundTrips) {
       ReconcileFrame{6, false, {1, 2, 3}},
       WantFrame{7, {}},
       EntriesFrame{8, {{1}, {}, Bytes(70'000, 7)}},
+      ForkProofFrame{{0}},
+      ForkProofFrame{Bytes(kFrameBytesMax - 1, 3)},
   };
   for (const Frame& f : frames) {
     const Bytes wire = EncodeFrame(f);
@@ -104,6 +146,7 @@ TEST(FrameTest, RefusesMalformedFrames) {
   EXPECT_EQ(CodeOf("00000000"), malformed);          // Length 0.
   EXPECT_EQ(CodeOf("020000000101"), malformed);      // HELLO cut short.
   EXPECT_EQ(CodeOf("0400000001010000"), malformed);  // Bytes after the last field.
+  EXPECT_EQ(CodeOf("0100000005"), malformed);        // FORK_PROOF without a proof.
   EXPECT_EQ(CodeOf("03000000010200"),                // HELLO version 2.
             std::string(codes::kUnknownVersion));
   EXPECT_EQ(CodeOf("0700000002070000000161"), "ok");       // GROUP "a".

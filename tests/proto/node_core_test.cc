@@ -27,6 +27,10 @@ class FakeHost final : public NodeCoreHost {
     ++verified;
     return VerifyEntrySignature(e);
   }
+  Status VerifyProof(const ForkProof& proof) override {
+    ++verified;
+    return VerifyForkProof(proof);
+  }
   int verified = 0;
 };
 
@@ -45,14 +49,15 @@ class NodeCoreTest : public ::testing::Test {
     // These tests are about the waiting room: quotas (quota_test.cc) would drop most of
     // their floods before it.
     l.quota.enabled = false;
+    l.proofs_burst = 20;
     return l;
   }
-  // Delivers `entries` as a GOSSIP each (broadcast) from kPeer.
-  NodeOutbox Gossip(TimeMs now, const Entry& e) {
+  // Delivers `entries` as a GOSSIP each (broadcast) from `from`.
+  NodeOutbox Gossip(TimeMs now, const Entry& e, NodeId from = kPeer) {
     NodeOutbox out;
     ArrivingEntry a{&e, false};
-    core_.OnMessage(now, kPeer, GroupMessage{1, proto::Gossip{e.id(), 0, 0}}, std::span(&a, 1),
-                    true, host_, out);
+    core_.OnMessage(now, from, GroupMessage{1, proto::Gossip{e.id(), 0, 0}}, std::span(&a, 1), true,
+                    host_, out);
     return out;
   }
   NodeOutbox Entries(TimeMs now, const std::vector<Entry>& entries) {
@@ -189,6 +194,139 @@ TEST_F(NodeCoreTest, ARefusedEntryIsForgotten) {
   core_.Forget(ids, feeds);
   EXPECT_FALSE(core_.HasEntry(e.id()));
   EXPECT_EQ(core_.held_count(1), 0u);
+}
+
+// Fork proofs (docs/node.md, "Fork proofs").
+class NodeCoreForkTest : public NodeCoreTest {
+ protected:
+  static constexpr NodeId kOther = 78, kThird = 79;
+  NodeCoreForkTest()
+      : author_(TestKey(5)),
+        feed_(author_, "blog"),
+        first_(feed_.Next("first")),
+        x_(feed_.At(2, first_.id(), "one version")),
+        y_(feed_.At(2, first_.id(), "another version")) {
+    // kPeer and kOther join the node's overlays: they are its connections.
+    for (NodeId p : {kPeer, kOther}) {
+      NodeOutbox out;
+      core_.OnMessage(kNow, p, GroupMessage{0, Join{}}, {}, false, host_, out);
+    }
+  }
+  ForkProof Proof() const { return ForkProof{{x_}, {y_}}; }
+  NodeOutbox Proof(NodeId from, const ForkProof& proof, TimeMs now = kNow) {
+    NodeOutbox out;
+    core_.OnForkProof(now, from, proof, host_, out);
+    return out;
+  }
+  static std::vector<NodeId> SentTo(const NodeOutbox& out) {
+    std::vector<NodeId> to;
+    for (const auto& [peer, author] : out.proof_sends) to.push_back(peer);
+    std::sort(to.begin(), to.end());
+    return to;
+  }
+
+  KeyPair author_;
+  FeedBuilder feed_;
+  Entry first_, x_, y_;
+};
+
+TEST_F(NodeCoreForkTest, AValidProofCutsTheAuthorOffAndGoesToEveryOtherPeerOnce) {
+  ASSERT_EQ(core_.replica().Connections().size(), 2u);
+  NodeOutbox out = Proof(kPeer, Proof());
+  EXPECT_FALSE(out.violation);
+  ASSERT_EQ(out.now_forked.size(), 1u);
+  EXPECT_EQ(out.now_forked[0], author_.public_key());
+  EXPECT_TRUE(core_.IsForked(author_.public_key()));
+  EXPECT_EQ(SentTo(out), std::vector<NodeId>{kOther});  // Not back to its sender.
+  EXPECT_EQ(core_.counters().proofs_received, 1u);
+  // The same proof from another peer: dropped unchecked, not relayed again.
+  const int verified = host_.verified;
+  out = Proof(kOther, Proof());
+  EXPECT_FALSE(out.violation);
+  EXPECT_TRUE(out.now_forked.empty());
+  EXPECT_TRUE(out.proof_sends.empty());
+  EXPECT_EQ(core_.counters().proofs_duplicate, 1u);
+  EXPECT_EQ(host_.verified, verified);
+}
+
+TEST_F(NodeCoreForkTest, AForkedAuthorsEntriesAreRefusedAndTheSenderIsToldOnce) {
+  Proof(kPeer, Proof());
+  const Entry later = feed_.At(3, x_.id(), "later");
+  // From a peer that holds the proof (it sent it): refused, nothing sent.
+  NodeOutbox out = Gossip(kNow, first_, kPeer);
+  EXPECT_FALSE(core_.HasEntry(first_.id()));
+  EXPECT_TRUE(out.to_store.empty());
+  EXPECT_TRUE(out.proof_sends.empty());
+  // From a peer that may not: it gets the proof, once.
+  out = Gossip(kNow, later, kThird);
+  EXPECT_FALSE(out.violation);
+  EXPECT_EQ(SentTo(out), std::vector<NodeId>{kThird});
+  out = Entries(kNow, {first_});
+  EXPECT_TRUE(out.to_store.empty());
+  EXPECT_EQ(core_.counters().forked_refused, 3u);
+  EXPECT_EQ(core_.counters().entries_received, 0u);
+  // A local entry of the author is not held either.
+  EXPECT_FALSE(core_.AddLocal(kNow, first_, host_, out));
+}
+
+TEST_F(NodeCoreForkTest, TheAuthorsWaitingEntriesAreDropped) {
+  const Entry ahead = feed_.At(5, x_.id(), "ahead");
+  FeedBuilder other(TestKey(6), "blog");
+  const std::vector<Entry> others = other.Take(3);
+  Gossip(kNow, ahead);
+  Gossip(kNow, others[2]);
+  ASSERT_EQ(core_.waiting_count(), 2u);
+  Proof(kPeer, Proof());
+  EXPECT_EQ(core_.waiting_count(), 1u);  // Only the other author's.
+}
+
+TEST_F(NodeCoreForkTest, AProofThatDoesNotVerifyIsAViolation) {
+  NodeOutbox out = Proof(kPeer, ForkProof{{x_}, {testing::WithBadSignature(y_)}});
+  ASSERT_TRUE(out.violation);
+  EXPECT_EQ(out.violation->code, codes::kBadSignature);
+  EXPECT_FALSE(core_.IsForked(author_.public_key()));
+  EXPECT_TRUE(out.proof_sends.empty());
+  out = Proof(kOther, ForkProof{{x_}, {x_}});  // One entry twice proves nothing.
+  ASSERT_TRUE(out.violation);
+  EXPECT_EQ(out.violation->code, codes::kMalformed);
+}
+
+TEST_F(NodeCoreForkTest, OnePeerSendingOneAuthorsProofTwiceIsAViolation) {
+  EXPECT_FALSE(Proof(kPeer, Proof()).violation);
+  NodeOutbox out = Proof(kPeer, Proof());
+  ASSERT_TRUE(out.violation);
+  EXPECT_EQ(out.violation->code, codes::kProtocol);
+}
+
+TEST_F(NodeCoreForkTest, AProofCrossingOneSentToThePeerIsNoViolation) {
+  // Found here first and sent to kOther, which found it too and sent it here.
+  NodeOutbox out = Proof(kNoNode, Proof());
+  EXPECT_EQ(SentTo(out), (std::vector<NodeId>{kPeer, kOther}));
+  out = Proof(kOther, Proof());
+  EXPECT_FALSE(out.violation);
+  EXPECT_TRUE(out.proof_sends.empty());
+}
+
+TEST_F(NodeCoreForkTest, MoreProofsThanThePeersRateIsAFlood) {
+  const size_t burst = static_cast<size_t>(Limits().proofs_burst);
+  std::optional<Error> violation;
+  size_t sent = 0;
+  for (uint8_t k = 10; !violation && sent < burst + 1; ++k, ++sent) {
+    FeedBuilder f(TestKey(k), "blog");
+    const Entry a = f.At(1, Hash32{}, "a"), b = f.At(1, Hash32{}, "b");
+    violation = Proof(kPeer, ForkProof{{a}, {b}}).violation;
+  }
+  ASSERT_TRUE(violation);
+  EXPECT_EQ(violation->code, codes::kFlood);
+  EXPECT_EQ(sent, burst + 1);
+}
+
+TEST_F(NodeCoreForkTest, ForkedAuthorsLoadedAtStartAreRefused) {
+  const PublicKey a = author_.public_key();
+  core_.LoadForked(std::span(&a, 1));
+  NodeOutbox out = Gossip(kNow, first_);
+  EXPECT_FALSE(core_.HasEntry(first_.id()));
+  EXPECT_EQ(core_.counters().forked_refused, 1u);
 }
 
 TEST(PeerGuardTest, ABannedPeerCannotComeBackWithAFreshKeyFromItsAddress) {

@@ -140,6 +140,33 @@ TEST(OutflowTest, ReadsAWindowAtATimeInFeedOrderAndSkipsEntriesNoLongerHeld) {
   EXPECT_FALSE(SameAuthor(sent[1], sent[2]));
 }
 
+TEST(OutflowTest, AForkedAuthorsEntriesReadButNotSentAreWithheld) {
+  OutflowLimits limits;
+  limits.frame_bytes_max = 1;   // One entry per frame.
+  limits.queue_bytes_max = 64;  // One frame per pump.
+  Outflow flow(limits);
+  Shelf shelf;
+  FeedBuilder a(TestKey(3), "blog"), b(TestKey(4), "blog");
+  std::vector<Entry> fa = a.Take(2), fb = b.Take(2);
+  for (const auto* f : {&fa, &fb}) {
+    for (const Entry& e : *f) shelf.Put(e);
+  }
+  const std::vector<Hash32> ids = {fa[0].id(), fb[0].id(), fa[1].id(), fb[1].id()};
+  flow.Owe(kPeer, 1, ids);
+  std::vector<Frame> out;
+  EXPECT_TRUE(flow.Pump(kPeer, 0, shelf, out));  // All four read; the first sent.
+  ASSERT_EQ(out.size(), 1u);
+  // Feed order puts one author first (by key); the other is forked.
+  const bool a_first = std::get<EntriesFrame>(out[0]).entries[0] == fa[0].bytes();
+  flow.Withhold((a_first ? TestKey(4) : TestKey(3)).public_key());
+  EXPECT_EQ(flow.owed_ids(), 1u);
+  out.clear();
+  EXPECT_FALSE(flow.Pump(kPeer, 0, shelf, out));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(std::get<EntriesFrame>(out[0]).entries[0], (a_first ? fa : fb)[1].bytes());
+  EXPECT_EQ(flow.owed_ids(), 0u);
+}
+
 TEST(OutflowTest, APeersShareIsBoundedAndDroppedWhenItLeaves) {
   OutflowLimits limits;
   limits.owed_ids_max = 10;

@@ -199,6 +199,9 @@ TEST_F(StoreTest, ForkIsProvenStoredAndRefusesTheAuthorEverywhere) {
   auto authors = store_->Authors().value();
   ASSERT_EQ(authors.size(), 1u);
   EXPECT_TRUE(authors[0].forked);
+  EXPECT_EQ(store_->ForkedAuthors().value(), std::vector<PublicKey>{TestKey(3).public_key()});
+  EXPECT_EQ(store_->ForkProofOf(TestKey(3).public_key()).value(), EncodeForkProof(proofs[0]));
+  EXPECT_FALSE(store_->ForkProofOf(TestKey(4).public_key()).value());
 
   EXPECT_EQ(AddOne(a.Next("three")).code(), codes::kAuthorForked);
   EXPECT_EQ(AddOne(other_group.Next("elsewhere")).code(), codes::kAuthorForked);
