@@ -300,7 +300,8 @@ void PrintRefused(const std::vector<Refused>& cases) {
       "- `hex`: the input, followed by `zeros` zero bytes when `zeros` is given.\n\n"
       "`tests/store/refused_vectors_test.cc` gives each input to `Entry::Decode` and then to\n"
       "`Store::Add` of a fresh store holding `stored`, and checks the code; the cases were\n"
-      "printed the same way by `tools/gen_vectors.cc`.\n\n");
+      "printed the same way by `tools/gen_vectors.cc`. `tests/web/app_test.mjs` checks the\n"
+      "browser's decoder against the cases refused by the bytes alone.\n\n");
   for (const Refused& c : cases) std::printf("- `%s`: %s\n", c.name.c_str(), c.why.c_str());
   std::printf("\n```\n");
   for (const Refused& c : cases) {

@@ -111,9 +111,10 @@ void AddKv(CLI::App& app, Context& ctx) {
 
   get->callback([&ctx, args] {
     if (auto node = ctx.RunningNode()) {
+      // The value's bytes as signed, not the node's re-encoding of them.
       const json answer = Check(node->Get(MapPath(args->group, args->map) + "/" +
                                           Segment(args->key) + OwnerQuery(args->owner)));
-      std::cout << answer["value"].dump() << "\n";
+      std::cout << answer.value("raw", "") << "\n";
       return;
     }
     auto store = Check(ctx.OpenStore(false));
@@ -125,18 +126,19 @@ void AddKv(CLI::App& app, Context& ctx) {
     std::cout << *cell->value << "\n";
   });
   list->callback([&ctx, args] {
-    json fields;
+    // Each key's value as the bytes signed (raw_fields), in byte order of the keys.
+    json raw;
     if (auto node = ctx.RunningNode()) {
       auto answer = node->Get(MapPath(args->group, args->map) + OwnerQuery(args->owner));
       if (!answer.ok() && answer.error().code == codes::kNotFound) return;
-      fields = Check(std::move(answer))["fields"];
+      raw = Check(std::move(answer))["raw_fields"];
     } else {
       auto store = Check(ctx.OpenStore(false));
       auto o = Check(store->LoadCrdt(MapKeyOf(args->group, args->map, args->owner)));
       if (!o) return;
-      fields = data::StateJson(*o)["fields"];
+      raw = data::StateJson(*o)["raw_fields"];
     }
-    for (auto& [k, v] : fields.items()) std::cout << k << "\t" << v.dump() << "\n";
+    for (auto& [k, v] : raw.items()) std::cout << k << "\t" << v.get<std::string>() << "\n";
   });
 }
 

@@ -76,6 +76,7 @@ void KvGet(Context& ctx, const Call& call, const Params& p, Respond& respond) {
   Answer(respond, call,
          json{{"key", p[2]},
               {"value", v.ok() ? *v : json(nullptr)},
+              {"raw", *(*cell)->value},
               {"entry", ToHex((*cell)->stamp.entry)},
               {"hlc", (*cell)->stamp.hlc}});
 }

@@ -115,13 +115,14 @@ std::string ChangeMessage(Context& ctx, const Entry& e) {
     nlohmann::json changes = nlohmann::json::array();
     for (const auto& f : u->fields) {
       auto cell = store.CrdtMapField(key, f.field);
-      nlohmann::json v = nullptr;
+      nlohmann::json v = nullptr, raw = nullptr;
       if (cell.ok() && *cell && (*cell)->value) {
         // Signed by the writer, perhaps elsewhere: bounded like a body (http.h).
         auto bounded = BoundedJson(*(*cell)->value, "a value within the bounds");
         if (bounded.ok()) v = std::move(bounded).value();
+        raw = *(*cell)->value;
       }
-      changes.push_back({{"key", f.field}, {"value", v}});
+      changes.push_back({{"key", f.field}, {"value", v}, {"raw", raw}});
     }
     j["changes"] = std::move(changes);
   } else {

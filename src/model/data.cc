@@ -107,26 +107,35 @@ nlohmann::json ObjectKeyJson(const crdt::ObjectKey& k) {
 nlohmann::json StateJson(const store::CrdtObject& o) {
   nlohmann::json j = ObjectKeyJson(o.key);
   j["changed_by"] = ToHex(o.changed_by);
+  // Each value twice: parsed, and as the exact bytes signed (a JSON string holding the JSON
+  // text), which parsing may not keep (1e308 prints as 1e+308, -0 as 0, a repeated name is
+  // dropped).
   if (const auto* m = std::get_if<crdt::MapState>(&o.state)) {
-    nlohmann::json fields = nlohmann::json::object();
+    nlohmann::json fields = nlohmann::json::object(), raw = nlohmann::json::object();
     for (const auto& [f, cell] : m->cells()) {
-      if (cell.value) fields[f] = JsonOf(*cell.value);
+      if (!cell.value) continue;
+      fields[f] = JsonOf(*cell.value);
+      raw[f] = *cell.value;
     }
     j["fields"] = std::move(fields);
+    j["raw_fields"] = std::move(raw);
   } else if (const auto* s = std::get_if<crdt::SetState>(&o.state)) {
-    nlohmann::json elements = nlohmann::json::array(), tags = nlohmann::json::array();
+    nlohmann::json elements = nlohmann::json::array(), raw = nlohmann::json::array(),
+                   tags = nlohmann::json::array();
     for (const auto& e : s->Elements()) {
       elements.push_back(JsonOf(e));
+      raw.push_back(e);
       nlohmann::json t = nlohmann::json::array();
       for (const crdt::ElemId& id : s->Tags(e)) t.push_back(ElemIdText(id));
       tags.push_back(std::move(t));
     }
     j["elements"] = std::move(elements);
+    j["raw_elements"] = std::move(raw);
     j["tags"] = std::move(tags);
   } else if (const auto* q = std::get_if<crdt::SeqState>(&o.state)) {
     nlohmann::json items = nlohmann::json::array();
     for (const auto& [id, v] : q->Values()) {
-      items.push_back({{"id", ElemIdText(id)}, {"value", JsonOf(v)}});
+      items.push_back({{"id", ElemIdText(id)}, {"value", JsonOf(v)}, {"raw", v}});
     }
     j["items"] = std::move(items);
   } else {

@@ -53,10 +53,12 @@ Result<std::vector<Followed>> FollowingWithTags(store::Store& store, const Publi
 // An element id as text: "ENTRY_ID_HEX:INDEX".
 std::string ElemIdText(const crdt::ElemId& id);
 
-// An object's state as JSON: {"type","group","owner","name","changed_by", and "fields"
-// (map: {field: value}), "elements" and "tags" (set: [values], and for each element in the
-// same order its live add tags as ["ENTRY_ID_HEX:INDEX", ...]), "items" (seq:
-// [{"id","value"}]) or "value" (counter)}. Values are JSON, not strings holding JSON.
+// An object's state as JSON: {"type","group","owner","name","changed_by", and "fields" and
+// "raw_fields" (map: {field: value} and {field: raw}), "elements", "raw_elements" and "tags"
+// (set: [value], [raw] and for each element in the same order its live add tags as
+// ["ENTRY_ID_HEX:INDEX", ...]), "items" (seq: [{"id","value","raw"}]) or "value" (counter)}.
+// A value is JSON; its raw is a string holding the value's exact bytes as signed
+// (docs/api.md, "Values and their bytes").
 nlohmann::json StateJson(const store::CrdtObject& o);
 nlohmann::json ObjectKeyJson(const crdt::ObjectKey& k);
 

@@ -286,6 +286,51 @@ TEST_F(DataTest, ClockAndFollowTagsLetAClientUnfollowByItsOwnEntry) {
   EXPECT_EQ((*still)["tags"][b], json(b_tags));
 }
 
+// Values another signer wrote as bytes that parsing would not keep: `pando kv get` and
+// `kv list` print them exactly as signed, through the running node and on the store alone.
+TEST_F(DataTest, KvPrintsTheBytesSigned) {
+  NodeProcess& a = Start({"--group", "kv"});
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  crdt::Op op;
+  op.name = "m";
+  op.hlc = crdt::HlcFromMs(now);
+  op.action = crdt::MapUpdate{
+      {{"big", "1e308"}, {"dup", "{\"a\":1,\"a\":2}"}, {"neg", "-0"}, {"ws", " [1 ,2] "}}};
+  ASSERT_TRUE(crdt::CheckOp(op).ok());
+  EntryDraft d;
+  d.group = "kv";
+  d.kind = kinds::kCrdt;
+  d.payload = crdt::EncodeOp(op);
+  d.timestamp_ms = now;
+  auto e = Entry::Sign(d, KeyPair::Generate());
+  ASSERT_TRUE(e.ok());
+  ASSERT_TRUE(a.api().Post("/api/v1/entries", {{"entry", ToHex(e->bytes())}}).ok());
+  ASSERT_TRUE(
+      WaitFor(std::chrono::seconds(5), [&] { return a.api().Get("/api/v1/kv/kv/m/ws").ok(); }));
+  auto got = a.api().Get("/api/v1/kv/kv/m/dup");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ((*got)["raw"], "{\"a\":1,\"a\":2}");
+
+  const std::string listed = "big\t1e308\ndup\t{\"a\":1,\"a\":2}\nneg\t-0\nws\t [1 ,2] \n";
+  auto kv = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--data-dir", a.dir(), "kv"});
+    std::string err;
+    auto [code, out] = RunPando(args, &err);
+    EXPECT_EQ(code, 0) << err;
+    return out;
+  };
+  EXPECT_EQ(kv({"get", "-g", "kv", "-m", "m", "big"}), "1e308\n");
+  EXPECT_EQ(kv({"get", "-g", "kv", "-m", "m", "neg"}), "-0\n");
+  EXPECT_EQ(kv({"get", "-g", "kv", "-m", "m", "dup"}), "{\"a\":1,\"a\":2}\n");
+  EXPECT_EQ(kv({"list", "-g", "kv", "-m", "m"}), listed);
+  // Without the node, from the store: the same bytes.
+  ASSERT_EQ(a.Stop(), 0);
+  EXPECT_EQ(kv({"get", "-g", "kv", "-m", "m", "big"}), "1e308\n");
+  EXPECT_EQ(kv({"list", "-g", "kv", "-m", "m"}), listed);
+}
+
 TEST_F(DataTest, BadRequestsGetTheirCodeAndSignNothing) {
   NodeProcess& a = Start({"--group", "kv"});
   auto api = a.api();

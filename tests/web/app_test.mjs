@@ -76,6 +76,38 @@ async function seedKey(seed) {
   return subtle.importKey("pkcs8", seedToPkcs8(seed), { name: "Ed25519" }, true, ["sign"]);
 }
 
+// docs/entry-vectors.md, "Refused vectors": one key=value line per input;
+// tests/store/refused_vectors_test.cc checks the same lines against the node's checks.
+function refusedVectors() {
+  const md = readFileSync(root("docs/entry-vectors.md"), "utf8");
+  const at = md.indexOf("\n## Refused vectors\n");
+  assert.ok(at >= 0, "docs/entry-vectors.md has no refused vectors");
+  const block = /```\n([\s\S]*?)```/.exec(md.slice(at));
+  return block[1].split("\n").filter((l) => l.trim()).map((line) =>
+    Object.fromEntries(line.split(/\s+/).map((w) => [w.slice(0, w.indexOf("=")),
+      w.slice(w.indexOf("=") + 1)])));
+}
+
+test("decodeEntry refuses the refused vectors with the node's decode codes", async () => {
+  const cases = refusedVectors();
+  assert.ok(cases.length >= 20, "the refused vectors");
+  const decodeCodes = ["MALFORMED", "UNKNOWN_VERSION", "OVERSIZE", "INVALID_GROUP"];
+  for (const c of cases) {
+    const hex = fromHex(c.hex);
+    const bytes = new Uint8Array(hex.length + Number(c.zeros ?? 0));
+    bytes.set(hex);
+    // WRONG_PREV is a decode code when the input alone shows it (prev against seq), a feed
+    // code when a stored head does.
+    const atDecode = decodeCodes.includes(c.code) || (c.code === "WRONG_PREV" && c.stored === "-");
+    if (atDecode) {
+      assert.throws(() => decodeEntry(bytes), { code: c.code }, c.case);
+    } else {
+      assert.doesNotThrow(() => decodeEntry(bytes), c.case);
+      if (c.code === "BAD_SIGNATURE") assert.equal(await verifyEntry(bytes), false, c.case);
+    }
+  }
+});
+
 test("the golden file holds every vector of its summary", () => {
   const md = readFileSync(root("docs/entry-vectors.md"), "utf8");
   const rows = md.match(/^\| \d+\. [^|]+\| `[0-9a-f]{64}` \|$/gm) || [];
