@@ -71,8 +71,8 @@ struct NodeLimits {
   uint64_t held_feed_bytes_max = 4ull << 20;  // Their bytes, in one feed.
   TimeMs held_ms_max = 120'000;               // How long one may wait.
   size_t asked_max = 100'000;  // Predecessors remembered as asked for (no second WANT).
-  // Forked authors remembered (48 bytes each). Past it, a proof is still stored by the
-  // runtime and the store refuses the author's entries, but the core no longer cuts it off.
+  // Forked authors remembered (about 48 bytes each). Past it, a proof from a peer is dropped;
+  // one the node's own store found stays there (the store refuses the author) unspread.
   size_t forked_authors_max = 1'000'000;
   // New fork proofs accepted from one peer: per second, and in a burst.
   double proofs_per_s_max = 20;
