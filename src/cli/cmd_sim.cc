@@ -41,6 +41,7 @@ struct SimOptions {
   int64_t prune_guard_ms = sim::ScenarioConfig{}.prune_guard_ms;
   bool real_entries = false;
   uint32_t authors = sim::RealScenarioConfig{}.authors;
+  std::string attack;
 };
 
 bool ParseLatency(const std::string& text, int64_t* min_ms, int64_t* max_ms);
@@ -54,6 +55,7 @@ void RunReal(const SimOptions& o) {
   config.seed = o.seed;
   config.warmup_ms = o.warmup_ms;
   config.drain_limit_ms = o.drain_limit_ms;
+  config.fork = o.attack == "fork";
   if (o.post_interval_ms != sim::ScenarioConfig{}.post_interval_ms) {
     config.post_interval_ms = o.post_interval_ms;
   }
@@ -220,8 +222,17 @@ void AddSim(CLI::App& app, Context&) {
                 "signed feeds instead of synthetic entries (catalog only; docs/sim.md)");
   cmd->add_option("--authors", opts->authors,
                   "With --real-entries: feeds the entries are spread over (default 10)");
+  cmd->add_option("--attack", opts->attack,
+                  "With --real-entries: an attack to run beside the honest feeds. fork: one "
+                  "author signs two entries with one seq, posts them at two far-apart nodes and "
+                  "goes on posting; the report's \"fork\" says how fast the proof reached every "
+                  "node and whether any later entry got past it")
+      ->check(CLI::IsMember({"fork"}));
   cmd->callback([opts, cmd] {
     if (!opts->scenario_file.empty()) ApplyScenarioFile(opts->scenario_file, *cmd);
+    if (!opts->attack.empty() && !opts->real_entries) {
+      Fail(Error{codes::kBadArgument, "--attack runs with --real-entries only."});
+    }
     if (opts->real_entries) return RunReal(*opts);
     sim::ScenarioConfig config;
     config.groups = opts->groups;

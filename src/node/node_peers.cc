@@ -541,15 +541,22 @@ void Node::OnForkProofFrame(NodeId from, proto::ForkProofFrame& f) {
 
 void Node::SendProof(NodeId to, const PublicKey& author) {
   auto it = peers_.find(to);
-  if (it == peers_.end() || !it->second.conn || it->second.conn->closing()) return;
+  if (it == peers_.end() || (it->second.conn && it->second.conn->closing())) return;
   std::optional<Bytes> bytes = ProofBytes(author);
   if (!bytes) return;
   if (bytes->size() + 1 > proto::kFrameBytesMax) {
     ++counters_.proofs_too_large;
     return;
   }
-  it->second.conn->SendFirst(proto::ForkProofFrame{std::move(*bytes)});
-  it->second.last_used = it->second.last_sent = Clock::now();
+  Peer& p = it->second;
+  proto::ForkProofFrame frame{std::move(*bytes)};
+  if (!p.conn) {
+    // Being dialled: first of what waits for the connection.
+    p.queue.insert(p.queue.begin(), std::move(frame));
+    return;
+  }
+  p.conn->SendFirst(frame);
+  p.last_used = p.last_sent = Clock::now();
   ++counters_.frames_out;
 }
 

@@ -213,7 +213,7 @@ void NodeCore::OnForkProof(TimeMs now, NodeId from, const ForkProof& proof, Node
     ProofPeer& p = ProofPeerOf(from, now);
     if (!p.bucket.Take(1, now)) {
       out.violation = Error{codes::kFlood, "The peer sent more than " +
-                                               std::to_string(limits_.proofs_per_s_max) +
+                                               std::to_string(static_cast<uint64_t>(limits_.proofs_per_s_max)) +
                                                " fork proofs per second."};
       return;
     }

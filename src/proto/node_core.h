@@ -78,8 +78,8 @@ struct NodeLimits {
   size_t asked_max = 100'000;  // Predecessors remembered as asked for (no second WANT).
   QuotaLimits quota;           // What one author may make the node take (proto/quota.h).
   PeerScoreConfig scores;      // What the node thinks of its peers (proto/peer_score.h).
-  // Forked authors remembered (48 bytes each). Past it, a proof is still stored by the
-  // runtime and the store refuses the author's entries, but the core no longer cuts it off.
+  // Forked authors remembered (about 48 bytes each). Past it, a proof from a peer is dropped;
+  // one the node's own store found stays there (the store refuses the author) unspread.
   size_t forked_authors_max = 1'000'000;
   // New fork proofs accepted from one peer: per second, and in a burst.
   double proofs_per_s_max = 20;

@@ -26,12 +26,25 @@ struct RealScenarioConfig {
   proto::TimeMs join_window_ms = 10'000;
   proto::TimeMs warmup_ms = 30'000;
   proto::TimeMs drain_limit_ms = 60'000;
+
+  // The fork attack (`--attack fork`): at fork_at_ms after the first post, one more author
+  // signs two entries with one seq and posts one at its home node and the other at another
+  // node; then it goes on after the first of them from its home node, fork_later_entries
+  // entries fork_later_interval_ms apart (each refused there once the home node holds the
+  // proof).
+  bool fork = false;
+  proto::TimeMs fork_at_ms = 1'000;
+  uint32_t fork_later_entries = 20;
+  proto::TimeMs fork_later_interval_ms = 100;
 };
 
 // result: the scenario; delivery; replication delay percentiles; verification (calls by
 // nodes and signatures actually checked: one per distinct entry); gap filling (WANTs of a
 // missing predecessor, the most entries one node held back); violations (0 for honest
-// nodes); the simulator's counters.
+// nodes); the simulator's counters. With `fork`, also "fork": the nodes whose store found
+// it, when; how long the proof took from the first detection to reach each node (p50, p99,
+// max) and how many it reached; the forker's later entries held anywhere, held or stored by
+// a node that had the proof already (0), and refused at its home node.
 Report RunRealScenario(const RealScenarioConfig& config);
 
 }  // namespace pando::sim

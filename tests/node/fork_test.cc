@@ -107,6 +107,12 @@ TEST_F(ForkNodesTest, AProofReachesEveryNodeOfALineAndEachRefusesTheAuthor) {
   ASSERT_FALSE(honest.empty());
   EXPECT_TRUE(WaitFor(seconds(20), [&] { return c.Ids().contains(honest); }));
   for (const NodeProcess* n : {&a, &b, &c}) EXPECT_FALSE(n->Ids().contains(ToHex(later.id())));
+
+  // A restarted node loads the forked author from its store.
+  ASSERT_EQ(b.Stop(), 0);
+  ASSERT_TRUE(b.Start({"--bootstrap", a.bootstrap()}));
+  EXPECT_EQ(Counter(b, "forked_authors"), 1u);
+  EXPECT_EQ(PostCode(b, later), codes::kAuthorForked);
 }
 
 }  // namespace

@@ -31,12 +31,44 @@ TEST(RealSim, TenThousandNodesReplicateRealFeedsThroughTheNodeCore) {
   EXPECT_LT(r["delay_ms"]["p99_ms"].get<int64_t>(), 2'000);
 }
 
+// The fork attack: an author signs two entries with one seq, posts them at two far-apart
+// nodes and goes on posting after one of them. The nodes where the two sides meet find the
+// fork in their store; the proof must reach every node, and no node may hold or store any
+// entry of the author once it has the proof.
+TEST(RealSim, AForkProofReachesEveryNodeAndNothingOfTheAuthorPassesIt) {
+  RealScenarioConfig config;
+  config.nodes = 3'000;
+  config.entries = 20;
+  config.authors = 2;
+  config.fork = true;
+  const Report report = RunRealScenario(config);
+  const Json& r = report.result;
+  SCOPED_TRACE(report.ResultText());
+  const Json& fork = r["fork"];
+  EXPECT_GT(fork["detected_by_store"].get<uint64_t>(), 0u);
+  EXPECT_TRUE(fork["complete"].get<bool>());
+  EXPECT_EQ(fork["nodes_with_proof"].get<uint64_t>(), config.nodes);
+  EXPECT_LT(fork["spread_ms"]["p99_ms"].get<int64_t>(), 2'000);
+  EXPECT_EQ(fork["later_entries_held_after_proof"].get<uint64_t>(), 0u);
+  EXPECT_EQ(fork["stored_after_proof"].get<uint64_t>(), 0u);
+  // The author's home node took the proof while the author still posted, and refused the rest.
+  EXPECT_GT(fork["later_posts_refused_at_home"].get<uint64_t>(), 0u);
+  // One verification of the one proof, however many nodes received it.
+  EXPECT_EQ(fork["proof_verifications"].get<uint64_t>(), 1u);
+  EXPECT_GE(r["stats"]["by_type"]["fork_proof"]["delivered"].get<uint64_t>(), config.nodes - 1);
+  // The honest feeds are untouched, and nobody took anybody for a misbehaving peer.
+  EXPECT_TRUE(r["delivery"]["complete"].get<bool>());
+  EXPECT_EQ(r["violations"].get<uint64_t>(), 0u);
+}
+
 TEST(RealSim, TheSameSeedGivesTheSameReport) {
   RealScenarioConfig config;
   config.nodes = 300;
   config.entries = 20;
   config.authors = 2;
   config.post_interval_ms = 20;
+  EXPECT_EQ(RunRealScenario(config).ResultText(), RunRealScenario(config).ResultText());
+  config.fork = true;
   EXPECT_EQ(RunRealScenario(config).ResultText(), RunRealScenario(config).ResultText());
 }
 
