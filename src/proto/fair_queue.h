@@ -15,6 +15,9 @@
 // the sizes of its items, and a group that asks for less than its share is served as soon
 // as its turn comes: it waits at most one round of the ring.
 //
+// Items should be small next to what the node admits per second: DRR serves an item whole,
+// so the runtime cuts a message of many entries into pieces (piece_bytes_max, ForEachPiece).
+//
 // Bounded: at most group_bytes_max queued per group and total_bytes_max in all. An item
 // that would pass its group's bound is dropped (the newest: what is queued keeps its
 // order, so each feed still arrives in seq order). When the total would pass its bound, the
@@ -48,7 +51,30 @@ struct FairQueueLimits {
   uint64_t quantum_bytes = 16 * 1024;
   uint64_t group_bytes_max = 8ull << 20;   // Queued bytes of one group.
   uint64_t total_bytes_max = 32ull << 20;  // Queued bytes of all groups.
+  // The runtime queues a message with more entries than this many bytes (an ENTRIES answer
+  // of a catch-up) in pieces of at most this much: an item, once taken, is admitted whole,
+  // and one of thousands of entries would hold every other group back for its whole time.
+  // 64 KiB is about 200 entries; a piece's linked runs still cost one signature each.
+  uint64_t piece_bytes_max = 64 * 1024;
 };
+
+// Cuts `count` items of sizes size(i) into consecutive pieces of at most `bytes_max` bytes
+// (an item larger than that alone): calls piece(begin, end, bytes) for each.
+template <typename Size, typename Piece>
+void ForEachPiece(size_t count, uint64_t bytes_max, Size size, Piece piece) {
+  size_t begin = 0;
+  uint64_t bytes = 0;
+  for (size_t i = 0; i < count; ++i) {
+    const uint64_t s = size(i);
+    if (i > begin && bytes + s > bytes_max) {
+      piece(begin, i, bytes);
+      begin = i;
+      bytes = 0;
+    }
+    bytes += s;
+  }
+  if (count > begin) piece(begin, count, bytes);
+}
 
 // What happened to one group's work.
 struct FairQueueGroupStats {
@@ -135,6 +161,13 @@ class FairQueue {
       return Served{g, it.bytes, it.entries, std::move(it.item)};
     }
     return std::nullopt;
+  }
+
+  // The item Pop just gave out cost less work than it was queued at (its entries turned
+  // out to be held already, say): gives `bytes` back to its group's credit for the rest of
+  // its turn, so that credit counts work done. Nothing if the group's turn is over.
+  void Refund(uint32_t group, uint64_t bytes) {
+    if (visiting_ && !ring_.empty() && ring_.front() == group) flows_[group].deficit += bytes;
   }
 
   bool empty() const { return items_ == 0; }

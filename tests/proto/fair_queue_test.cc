@@ -96,6 +96,28 @@ TEST(FairQueueTest, AnIdleGroupKeepsNoCredit) {
   EXPECT_EQ(order, "22112211");
 }
 
+TEST(FairQueueTest, ARefundLetsTheGroupGoOnWithItsTurn) {
+  Queue q(Limits(1'000));
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(q.Push(1, i, 500, 1));
+    ASSERT_TRUE(q.Push(2, i, 500, 1));
+  }
+  // Group 1's first item was a copy of one held already: its credit comes back, and its turn
+  // goes on for two more items before group 2's.
+  auto first = q.Pop();
+  ASSERT_EQ(first->group, 1u);
+  q.Refund(1, 500);
+  std::string order = "1";
+  for (int i = 0; i < 5; ++i) order += std::to_string(q.Pop()->group);
+  EXPECT_EQ(order, "111221");
+  // A refund once the group's turn is over gives it nothing.
+  order.clear();
+  for (int i = 0; i < 2; ++i) order += std::to_string(q.Pop()->group);
+  q.Refund(1, 10'000);
+  for (int i = 0; i < 4; ++i) order += std::to_string(q.Pop()->group);
+  EXPECT_EQ(order, "122112");
+}
+
 TEST(FairQueueTest, AnItemLargerThanTheQuantumWaitsForCreditAndDoesNotStall) {
   Queue q(Limits(100));
   ASSERT_TRUE(q.Push(1, 1, 450, 3));  // Needs five turns of credit.
