@@ -262,8 +262,11 @@ nlohmann::json Node::StatusJson() const {
   for (size_t i = 0; i < core_->group_count(); ++i) {
     nlohmann::json neighbours = nlohmann::json::array();
     for (NodeId n : core_->replica().membership(i).active()) neighbours.push_back(NodeHex(n));
+    const proto::FairQueueGroupStats ingest = ingest_.stats(static_cast<uint32_t>(i));
     groups.push_back({{"name", core_->group_name(static_cast<uint32_t>(i))},
                       {"entries", core_->held_count(static_cast<uint32_t>(i))},
+                      {"entries_queued", ingest.queued_entries},
+                      {"entries_queue_dropped", ingest.dropped_entries},
                       {"neighbours", neighbours}});
   }
   nlohmann::json peers = nlohmann::json::array();
@@ -296,6 +299,9 @@ nlohmann::json Node::StatusJson() const {
         {"proofs_received", core_->counters().proofs_received},
         {"proofs_sent", core_->counters().proofs_sent},
         {"proofs_too_large", counters_.proofs_too_large},
+        {"entries_queued", ingest_.total().queued_entries},
+        {"entries_queued_bytes", ingest_.bytes()},
+        {"entries_queue_dropped", ingest_.total().dropped_entries},
         {"duplicates", core_->counters().duplicates},
         {"bans", counters_.bans},
         {"peers_scored_out", counters_.scored_out},

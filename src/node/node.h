@@ -58,6 +58,7 @@
 #include "net/tls.h"
 #include "node/config.h"
 #include "proto/address_book.h"
+#include "proto/fair_queue.h"
 #include "proto/frame.h"
 #include "proto/node_core.h"
 #include "proto/outflow.h"
@@ -186,6 +187,15 @@ class Node {
   };
   class CoreHost;
   class Waiter;
+  // A message that carries entries (a GOSSIP, an ENTRIES answer), decoded and checked
+  // against its frame, waiting in ingest_ for its turn to be admitted.
+  struct Arrival {
+    proto::NodeId from = proto::kNoNode;
+    uint32_t group = 0;
+    proto::PeerBody body;
+    std::vector<Entry> entries;
+    bool from_broadcast = false;
+  };
 
   explicit Node(NodeConfig config);
   Status Init(const HttpFactory& http);
@@ -253,6 +263,12 @@ class Node {
   void RememberProof(const PublicKey& author, Bytes bytes);
   // A proof's bytes, from memory or the store; nullopt if neither has it.
   std::optional<Bytes> ProofBytes(const PublicKey& author);
+  // Queues a message with entries in ingest_ under its group (dropped, and counted, when the
+  // group's share is full) and makes sure a turn of DrainIngest is coming.
+  void Ingest(Arrival a);
+  // One turn: hands the core what ingest_ serves next, up to a budget of entries and bytes,
+  // then lets the loop run other work before the next turn.
+  void DrainIngest();
 
   NodeConfig config_;
   boost::asio::io_context io_;
@@ -298,6 +314,10 @@ class Node {
   std::deque<PublicKey> proofs_order_;
   // Entries of the frame being handled, for relaying while it is handled.
   std::unordered_map<Hash32, const Entry*, HashOf32> arriving_;
+  // Messages with entries waiting to be admitted, per group (R4: a flood in one group does
+  // not delay the others), and whether a turn of DrainIngest is posted.
+  proto::FairQueue<Arrival> ingest_;
+  bool ingest_posted_ = false;
   NodeCounters counters_;
 
   // WaitForEntry callers, by entry id.

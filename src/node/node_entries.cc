@@ -3,6 +3,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include "core/chain.h"
 #include "core/error_codes.h"
 #include "node/node.h"
 #include "node/node_internal.h"
@@ -20,6 +21,43 @@ constexpr size_t kRecentProofs = 64;
 bool IsForkCode(std::string_view code) {
   return code == codes::kForked || code == codes::kAuthorForked;
 }
+
+// What one turn of DrainIngest admits at most, so the loop goes back to its sockets, timers
+// and HTTP requests every few tens of milliseconds however much waits: about 20 ms of
+// signature checks (12,000 a second on one core), or one large ENTRIES answer.
+constexpr size_t kIngestEntriesPerTurn = 256;
+constexpr uint64_t kIngestBytesPerTurn = 512 * 1024;
+
+// Puts entries in feed order (author, then seq), so each finds its predecessor held.
+void SortByFeed(std::vector<Entry>& entries) {
+  const auto feed_order = [](const Entry& a, const Entry& b) {
+    return proto::EncodingsInFeedOrder(a.bytes(), b.bytes());
+  };
+  if (!std::is_sorted(entries.begin(), entries.end(), feed_order)) {
+    std::stable_sort(entries.begin(), entries.end(), feed_order);
+  }
+}
+
+// Authenticates each linked run of one feed among entries in feed order by the signature of
+// its last entry (chain verification), so the core checks no other signature of the run.
+std::vector<proto::ArrivingEntry> AuthenticateRuns(std::vector<Entry>& entries) {
+  std::vector<proto::ArrivingEntry> arriving(entries.size());
+  for (size_t k = 0; k < entries.size(); ++k) arriving[k].entry = &entries[k];
+  size_t i = 0;
+  while (i < entries.size()) {
+    size_t j = i + 1;
+    while (j < entries.size() && proto::SameAuthor(entries[j].bytes(), entries[i].bytes())) {
+      ++j;
+    }
+    if (j - i > 1) {
+      RunVerdict v = AuthenticateRun(std::span(entries).subspan(i, j - i));
+      for (size_t k = 0; k < v.authenticated; ++k) arriving[i + k].authenticated = true;
+    }
+    i = j;
+  }
+  return arriving;
+}
+
 }  // namespace
 
 Status Node::LoadIndex() {
@@ -277,6 +315,84 @@ void Node::PostLocal(Entry entry, std::function<void(pando::Status)> done) {
       done(s);
     });
   });
+}
+
+void Node::Ingest(Arrival a) {
+  // Entries the node holds already cost nothing (no signature, no store): a message of only
+  // those does not wait (a second GOSSIP is how Plumtree prunes a link), and an answer's
+  // pieces carry only the others.
+  const auto held = [this](const Entry& e) { return core_->HasEntry(e.id()); };
+  if (std::all_of(a.entries.begin(), a.entries.end(), held)) {
+    std::vector<proto::ArrivingEntry> arriving;
+    for (const Entry& e : a.entries) arriving.push_back({&e, false});
+    if (auto* m = std::get_if<proto::Entries>(&a.body)) {
+      for (const Entry& e : a.entries) m->ids.push_back(e.id());
+    }
+    return OnMessage(a.from, a.group, std::move(a.body), arriving, a.from_broadcast);
+  }
+  if (std::holds_alternative<proto::Entries>(a.body)) std::erase_if(a.entries, held);
+  const auto push = [this](Arrival piece, uint64_t bytes) {
+    const uint32_t group = piece.group;
+    const auto count = static_cast<uint32_t>(piece.entries.size());
+    // Dropped when its group's share is full: reconciliation offers the entries again later.
+    return ingest_.Push(group, std::move(piece), bytes, count);
+  };
+  bool queued = false;
+  if (std::holds_alternative<proto::Entries>(a.body)) {
+    // Feeds in seq order, so that each piece holds whole stretches of feeds (linked runs for
+    // chain verification), then pieces of at most piece_bytes_max.
+    SortByFeed(a.entries);
+    proto::ForEachPiece(
+        a.entries.size(), ingest_.limits().piece_bytes_max,
+        [&](size_t i) { return a.entries[i].bytes().size(); },
+        [&](size_t begin, size_t end, uint64_t bytes) {
+          Arrival piece{a.from, a.group, proto::Entries{{}, bytes}, {}, false};
+          piece.entries.assign(std::make_move_iterator(a.entries.begin() + begin),
+                               std::make_move_iterator(a.entries.begin() + end));
+          queued |= push(std::move(piece), bytes);
+        });
+  } else {
+    uint64_t bytes = 0;
+    for (const Entry& e : a.entries) bytes += e.bytes().size();
+    queued = push(std::move(a), bytes);
+  }
+  if (!queued || ingest_posted_) return;
+  ingest_posted_ = true;
+  asio::post(io_, [this] { DrainIngest(); });
+}
+
+void Node::DrainIngest() {
+  ingest_posted_ = false;
+  if (stopping_) return;
+  size_t entries = 0;
+  uint64_t bytes = 0;
+  while (entries < kIngestEntriesPerTurn && bytes < kIngestBytesPerTurn) {
+    std::optional<proto::FairQueue<Arrival>::Served> s = ingest_.Pop();
+    if (!s) break;
+    entries += s->entries;
+    bytes += s->bytes;
+    Arrival& a = s->item;
+    // Its sender was banned while it waited: nothing it sent is taken.
+    if (guard_.Banned(MonoMs(), a.from)) continue;
+    std::vector<proto::ArrivingEntry> arriving;
+    if (auto* m = std::get_if<proto::Entries>(&a.body)) {
+      arriving = AuthenticateRuns(a.entries);
+      m->ids.reserve(a.entries.size());
+      for (const Entry& e : a.entries) m->ids.push_back(e.id());
+    } else {
+      for (const Entry& e : a.entries) arriving.push_back({&e, false});
+    }
+    const uint64_t duplicates = core_->counters().duplicates;
+    OnMessage(a.from, a.group, std::move(a.body), arriving, a.from_broadcast);
+    // Copies of entries that arrived while this one waited cost no work: the group's credit
+    // goes back, so a group's turn counts the entries it really made the node check.
+    if (const uint64_t copies = core_->counters().duplicates - duplicates; copies > 0) {
+      ingest_.Refund(s->group, s->bytes * std::min<uint64_t>(copies, s->entries) / s->entries);
+    }
+  }
+  if (ingest_.empty() || ingest_posted_) return;
+  ingest_posted_ = true;
+  asio::post(io_, [this] { DrainIngest(); });
 }
 
 }  // namespace pando::node

@@ -9,7 +9,6 @@
 #include <fstream>
 #include <random>
 
-#include "core/chain.h"
 #include "core/error_codes.h"
 #include "core/identity.h"
 #include "node/node.h"
@@ -466,21 +465,19 @@ void Node::OnFrame(net::Connection& conn, proto::Frame frame) {
         } else if constexpr (std::is_same_v<T, proto::BroadcastFrame>) {
           auto g = group_of(f.handle);
           if (!g) return unbound(f.handle);
-          std::optional<Entry> entry;
           if (auto* gossip = std::get_if<proto::Gossip>(&f.message)) {
             auto e = Entry::Decode(std::move(f.entry));
             if (!e.ok()) return Ban(id, e.error());
             if (e->id() != gossip->id) {
               return Ban(id, Error{codes::kProtocol, "A GOSSIP's entry does not have its id."});
             }
-            entry = std::move(e).value();
+            // An entry waits for its group's turn (node_entries.cc, DrainIngest).
+            std::vector<Entry> entries;
+            entries.push_back(std::move(e).value());
+            return Ingest(Arrival{id, *g, *gossip, std::move(entries), true});
           }
-          const proto::ArrivingEntry arriving{entry ? &*entry : nullptr, false};
-          std::span<const proto::ArrivingEntry> entries;
-          if (entry) entries = std::span(&arriving, 1);
-          std::visit(
-              [&](auto& m) { OnMessage(id, *g, proto::PeerBody(std::move(m)), entries, true); },
-              f.message);
+          std::visit([&](auto& m) { OnMessage(id, *g, proto::PeerBody(std::move(m)), {}, true); },
+                     f.message);
         } else if constexpr (std::is_same_v<T, proto::ReconcileFrame>) {
           auto g = group_of(f.handle);
           if (!g) return unbound(f.handle);
@@ -570,32 +567,8 @@ void Node::OnEntriesFrame(NodeId from, uint32_t group, proto::EntriesFrame& f) {
     if (!e.ok()) return Ban(from, e.error());
     entries.push_back(std::move(e).value());
   }
-  // Feeds in seq order, so each entry finds its predecessor stored; a linked run of one feed
-  // is authenticated by the signature of its last entry (chain verification).
-  const auto feed_order = [](const Entry& a, const Entry& b) {
-    return proto::EncodingsInFeedOrder(a.bytes(), b.bytes());
-  };
-  if (!std::is_sorted(entries.begin(), entries.end(), feed_order)) {
-    std::stable_sort(entries.begin(), entries.end(), feed_order);
-  }
-  std::vector<proto::ArrivingEntry> arriving(entries.size());
-  for (size_t k = 0; k < entries.size(); ++k) arriving[k].entry = &entries[k];
-  size_t i = 0;
-  while (i < entries.size()) {
-    size_t j = i + 1;
-    while (j < entries.size() && proto::SameAuthor(entries[j].bytes(), entries[i].bytes())) {
-      ++j;
-    }
-    if (j - i > 1) {
-      RunVerdict v = AuthenticateRun(std::span(entries).subspan(i, j - i));
-      for (size_t k = 0; k < v.authenticated; ++k) arriving[i + k].authenticated = true;
-    }
-    i = j;
-  }
-  proto::Entries m{{}, bytes};
-  m.ids.reserve(entries.size());
-  for (const Entry& e : entries) m.ids.push_back(e.id());
-  OnMessage(from, group, std::move(m), arriving, false);
+  // Chain verification and admission wait for the group's turn (node_entries.cc).
+  Ingest(Arrival{from, group, proto::Entries{{}, bytes}, std::move(entries), false});
 }
 
 }  // namespace pando::node

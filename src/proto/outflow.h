@@ -7,6 +7,10 @@
 // at a time and sent in feed order (author, then seq), so each frame carries long linked runs
 // of few feeds and the receiver checks one signature per run (chain verification).
 //
+// What a peer is owed is kept per group, and the groups take turns, one frame each (a
+// group's WANTs before its ENTRIES): a catch-up of millions of entries in one group delays
+// another group's few by one frame at most, instead of queueing them behind it (R4).
+//
 // What peers can make the node owe is bounded, per peer (owed_ids_max) and in all
 // (owed_ids_total_max): ids beyond are dropped and counted, and asked for again through
 // reconciliation. The caps hold a catch-up of two million entries from one peer.
@@ -42,7 +46,7 @@ struct OutflowLimits {
   // Owed entries read and put in feed order at a time: about five ENTRIES frames.
   size_t read_window = 8192;
   // Most ids (WANT and owed entries together) waiting for one peer, and for all peers
-  // (36 bytes each: 72 MiB and 144 MiB).
+  // (32 bytes each: 64 MiB and 128 MiB).
   size_t owed_ids_max = size_t{1} << 21;
   size_t owed_ids_total_max = size_t{1} << 22;
 };
@@ -94,23 +98,30 @@ class Outflow {
   const OutflowLimits& limits() const { return limits_; }
 
  private:
-  struct Owed {
-    std::deque<std::pair<uint32_t, Hash32>> wants;    // (handle, id) to ask for.
-    std::deque<std::pair<uint32_t, Hash32>> entries;  // (handle, id) to send.
-    // The next entries, read and in feed order: (handle, encoding).
-    std::deque<std::pair<uint32_t, Bytes>> ready;
-    size_t ids() const { return wants.size() + entries.size() + ready.size(); }
+  // What one peer is owed in one of its groups (by the peer's handle).
+  struct Lane {
+    std::deque<Hash32> wants;    // Ids to ask for.
+    std::deque<Hash32> entries;  // Ids to send.
+    std::deque<Bytes> ready;     // The next entries, read and in feed order.
     bool empty() const { return wants.empty() && entries.empty() && ready.empty(); }
   };
-  size_t Queue(std::deque<std::pair<uint32_t, Hash32>>& q, const Owed& o, uint32_t handle,
-               std::span<const Hash32> ids);
-  // Moves the next owed entries of one handle from entries to ready.
-  void Read(Owed& o, OutflowHost& host);
+  struct Owed {
+    std::unordered_map<uint32_t, Lane> lanes;
+    std::deque<uint32_t> turns;  // Handles with something owed; the next to send first.
+    size_t ids = 0;              // Ids in all lanes.
+  };
+  size_t Queue(Owed& o, uint32_t handle, bool want, std::span<const Hash32> ids);
+  // One frame of the lane: a WANT if it has ids to ask for, else ENTRIES. Returns its bytes.
+  size_t SendWant(Owed& o, uint32_t handle, Lane& lane, std::vector<Frame>& out);
+  size_t SendEntries(Owed& o, uint32_t handle, Lane& lane, OutflowHost& host,
+                     std::vector<Frame>& out);
+  // Moves the lane's next owed entries from entries to ready.
+  void Read(Owed& o, Lane& lane, OutflowHost& host);
 
   OutflowLimits limits_;
   std::unordered_map<NodeId, Owed> owed_;
   uint64_t dropped_ = 0;
-  size_t total_ = 0;  // Sum of Owed::ids() over owed_.
+  size_t total_ = 0;  // Sum of Owed::ids over owed_.
 };
 
 }  // namespace pando::proto

@@ -205,6 +205,42 @@ TEST(OutflowTest, AllPeersTogetherAreBoundedAndSentIdsLeaveTheCount) {
   EXPECT_EQ(flow.Owe(kPeer + 1, 1, ids), 0u);
 }
 
+TEST(OutflowTest, GroupsTakeTurnsSoACatchUpDoesNotStarveAnotherGroup) {
+  OutflowLimits limits;
+  limits.frame_bytes_max = 1024;
+  Outflow flow(limits);
+  Shelf shelf;
+  FeedBuilder big(TestKey(5), "flood"), small(TestKey(6), "quiet");
+  std::vector<Entry> flood;
+  for (int i = 0; i < 100; ++i) flood.push_back(big.Next(std::string(300, 'x')));
+  const std::vector<Entry> quiet = small.Take(2);
+  for (const Entry& e : flood) shelf.Put(e);
+  for (const Entry& e : quiet) shelf.Put(e);
+  flow.Owe(kPeer, 1, IdsOf(flood));
+  flow.Want(kPeer, 3, MadeUpIds(kWantIdsMax + 1));
+  flow.Owe(kPeer, 2, IdsOf(quiet));
+  std::vector<Frame> out;
+  EXPECT_FALSE(flow.Pump(kPeer, 0, shelf, out));
+  // One frame per group in turn: the quiet group's entries go third, not after the
+  // flood's thirty-odd frames; the other group's WANTs go second and fifth.
+  ASSERT_GT(out.size(), 30u);
+  EXPECT_EQ(std::get<EntriesFrame>(out[0]).handle, 1u);
+  EXPECT_EQ(std::get<WantFrame>(out[1]).ids.size(), kWantIdsMax);
+  EXPECT_EQ(std::get<EntriesFrame>(out[2]).handle, 2u);
+  EXPECT_EQ(std::get<EntriesFrame>(out[2]).entries.size(), 2u);
+  EXPECT_EQ(std::get<WantFrame>(out[4]).ids.size(), 1u);
+  // The flood's entries all go, in feed order.
+  std::vector<Bytes> sent;
+  for (const Frame& f : out) {
+    if (const auto* e = std::get_if<EntriesFrame>(&f); e != nullptr && e->handle == 1) {
+      sent.insert(sent.end(), e->entries.begin(), e->entries.end());
+    }
+  }
+  ASSERT_EQ(sent.size(), flood.size());
+  for (size_t i = 0; i < flood.size(); ++i) EXPECT_EQ(sent[i], flood[i].bytes()) << i;
+  EXPECT_EQ(flow.owed_ids(), 0u);
+}
+
 using Queue = SignQueue<std::string>;
 
 TEST(SignQueueTest, SignsOneAtATimeInOrder) {
