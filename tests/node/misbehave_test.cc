@@ -423,7 +423,9 @@ TEST_F(MisbehaveTest, APeerThatKeepsPushingAFloodOverQuotaIsClosedForItsScore) {
   ASSERT_TRUE(peer.WaitClosed(seconds(15))) << "the node kept the flooding peer";
   ASSERT_TRUE(peer.link().goaway.has_value());
   EXPECT_EQ(peer.link().goaway->code, codes::kLowPeerScore) << peer.link().goaway->reason;
-  EXPECT_GE(Counter("entries_over_quota").value_or(0), 100u);
+  // It is closed once its score passes the prune threshold (-50): some of the flood may
+  // never have been read.
+  EXPECT_GE(Counter("entries_over_quota").value_or(0), 50u);
   EXPECT_EQ(Counter("peers_scored_out"), 1u);
   EXPECT_EQ(Counter("bans"), 0u);
   // Kept away: it cannot come back at once.
