@@ -212,9 +212,10 @@ void NodeCore::OnForkProof(TimeMs now, NodeId from, const ForkProof& proof, Node
   if (from != kNoNode) {
     ProofPeer& p = ProofPeerOf(from, now);
     if (!p.bucket.Take(1, now)) {
-      out.violation = Error{codes::kFlood, "The peer sent more than " +
-                                               std::to_string(static_cast<uint64_t>(limits_.proofs_per_s_max)) +
-                                               " fork proofs per second."};
+      out.violation =
+          Error{codes::kFlood, "The peer sent more than " +
+                                   std::to_string(static_cast<uint64_t>(limits_.proofs_per_s_max)) +
+                                   " fork proofs per second."};
       return;
     }
     if (PeerKnows(now, from, author, kProofFromPeer) & kProofFromPeer) {
