@@ -4,7 +4,10 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
+#include "core/crypto.h"
+#include "core/entry.h"
 #include "proto/types.h"
 #include "sim/report.h"
 
@@ -33,5 +36,12 @@ struct RealScenarioConfig {
 // missing predecessor, the most entries one node held back); violations (0 for honest
 // nodes); the simulator's counters.
 Report RunRealScenario(const RealScenarioConfig& config);
+
+// The key of simulated author `author` in a run seeded with `seed`.
+KeyPair SimAuthorKey(uint64_t seed, uint64_t author);
+// Signs the next entry of a feed whose head is `head` (and moves `head` to it): kind 1 in
+// `group`, a payload of `payload_bytes` that begins "entry K ".
+Entry SignNextEntry(const KeyPair& key, FeedHead& head, const std::string& group,
+                    proto::TimeMs timestamp_ms, uint32_t payload_bytes, uint64_t k);
 
 }  // namespace pando::sim
