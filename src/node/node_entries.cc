@@ -308,7 +308,8 @@ void Node::DrainIngest() {
     OnMessage(a.from, a.group, std::move(a.body), arriving, a.from_broadcast);
     // Copies of entries that arrived while this one waited cost no work: the group's credit
     // goes back, so a group's turn counts the entries it really made the node check.
-    if (const uint64_t copies = core_->counters().duplicates - duplicates; copies > 0) {
+    if (const uint64_t copies = core_->counters().duplicates - duplicates;
+        copies > 0 && s->entries > 0) {
       ingest_.Refund(s->group, s->bytes * std::min<uint64_t>(copies, s->entries) / s->entries);
     }
   }

@@ -90,6 +90,10 @@ TEST_F(QuotaTest, APeerRelayingMoreThanTheQuotaIsThrottledAndBothEndEqual) {
   EXPECT_TRUE(WaitFor(seconds(90), [&] { return Holds(b, es); }))
       << "b holds " << b.Ids().size() << " entries";
   EXPECT_EQ(a.Ids(), b.Ids());
+  // What b took passed its ingest queue (docs/node.md, "Overload"): empty at the end, and too
+  // little arrived to drop any.
+  EXPECT_EQ(Counter(b, "entries_queued"), 0);
+  EXPECT_EQ(Counter(b, "entries_queue_dropped"), 0);
 }
 
 }  // namespace
