@@ -10,6 +10,7 @@
 #include "cli/common.h"
 #include "core/error_codes.h"
 #include "proto/membership.h"
+#include "sim/fair_scenario.h"
 #include "sim/real_scenario.h"
 #include "sim/scenario.h"
 
@@ -42,6 +43,11 @@ struct SimOptions {
   bool real_entries = false;
   uint32_t authors = sim::RealScenarioConfig{}.authors;
   std::string attack;
+  bool group_flood = false;
+  double capacity_per_s = sim::FairShareConfig{}.capacity_per_s;
+  double flood_factor = sim::FairShareConfig{}.flood_factor;
+  double quiet_share = sim::FairShareConfig{}.quiet_share;
+  int64_t flood_for_ms = sim::FairShareConfig{}.post_ms;
 };
 
 bool ParseLatency(const std::string& text, int64_t* min_ms, int64_t* max_ms);
@@ -64,6 +70,27 @@ void RunReal(const SimOptions& o) {
                "--latency takes MIN-MAX in milliseconds with MIN <= MAX, e.g. 20-150."});
   }
   std::cout << sim::RunRealScenario(config).ToText();
+}
+
+// `pando sim --group-flood`: one group floods nodes of limited ingest capacity; the quiet
+// groups' share and delay with per-group queues, next to one FIFO queue.
+void RunGroupFlood(const SimOptions& o, const CLI::App& cmd) {
+  sim::FairShareConfig config;
+  // This scenario's own defaults where the flag was not given: a small network, 4 groups.
+  if (cmd.get_option("--nodes")->count() > 0) config.nodes = std::max<uint64_t>(2, o.nodes);
+  if (cmd.get_option("--groups")->count() > 0)
+    config.quiet_groups = std::max<uint32_t>(1, o.groups);
+  if (cmd.get_option("--drain-limit")->count() > 0) config.drain_ms = o.drain_limit_ms;
+  config.capacity_per_s = o.capacity_per_s;
+  config.flood_factor = o.flood_factor;
+  config.quiet_share = o.quiet_share;
+  config.post_ms = o.flood_for_ms;
+  config.seed = o.seed;
+  if (!ParseLatency(o.latency, &config.latency_min_ms, &config.latency_max_ms)) {
+    Fail(Error{codes::kBadArgument,
+               "--latency takes MIN-MAX in milliseconds with MIN <= MAX, e.g. 20-150."});
+  }
+  std::cout << sim::RunFairShareComparison(config).dump(2) << "\n";
 }
 
 // Reads a scenario file: a JSON object whose keys are the long flag names without dashes
@@ -228,12 +255,35 @@ void AddSim(CLI::App& app, Context&) {
                   "goes on posting; the report's \"fork\" says how fast the proof reached every "
                   "node and whether any later entry got past it")
       ->check(CLI::IsMember({"fork"}));
+  cmd->add_flag("--group-flood", opts->group_flood,
+                "Fair share under overload (docs/sim.md): nodes that admit --capacity entries "
+                "a second, one group posting --flood-factor times that, --groups quiet groups "
+                "(default 4) posting --quiet-share of their fair share each, 16 nodes unless "
+                "--nodes; runs per-group fair queues and one FIFO queue on the same entries and "
+                "prints {\"fair_queue\": report, \"fifo\": report, \"figure\": ...}");
+  cmd->add_option("--capacity", opts->capacity_per_s,
+                  "With --group-flood: entries one node admits per simulated second")
+      ->capture_default_str()
+      ->check(CLI::Range(1.0, 1'000'000.0));
+  cmd->add_option("--flood-factor", opts->flood_factor,
+                  "With --group-flood: the flood posts this many times --capacity")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1'000.0));
+  cmd->add_option("--quiet-share", opts->quiet_share,
+                  "With --group-flood: each quiet group posts this fraction of its fair share")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 10.0));
+  cmd->add_option("--flood-for", opts->flood_for_ms,
+                  "With --group-flood: simulated ms every group posts for")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1'000}, int64_t{10'000'000}));
   cmd->callback([opts, cmd] {
     if (!opts->scenario_file.empty()) ApplyScenarioFile(opts->scenario_file, *cmd);
     if (!opts->attack.empty() && !opts->real_entries) {
       Fail(Error{codes::kBadArgument, "--attack runs with --real-entries only."});
     }
     if (opts->real_entries) return RunReal(*opts);
+    if (opts->group_flood) return RunGroupFlood(*opts, *cmd);
     sim::ScenarioConfig config;
     config.groups = opts->groups;
     config.flooding = opts->flooding;

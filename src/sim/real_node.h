@@ -16,10 +16,18 @@
 // simulated store holds nothing of its own, so it finds a fork where a real one would: an
 // entry the core hands it (to_store) is one side of RealShared::fork while the node holds
 // the other side; the node then hands the proof to its core, as the network node does.
+//
+// Ingest capacity (RealShared::ingest_entries_per_s, the fair-share scenario of
+// sim/fair_scenario.h): a node then checks at most that many entries (signatures) per
+// simulated second; a second copy of an entry it holds costs nothing.
+// Messages that carry entries wait in a proto::FairQueue, the network node's own, per group
+// (or all in one queue for the FIFO baseline), and the node serves them in turns of
+// ingest_turn_ms with a turn's worth of budget, as the network node's event loop does.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <iterator>
 #include <memory>
 #include <optional>
@@ -32,6 +40,7 @@
 #include "core/entry.h"
 #include "core/error_codes.h"
 #include "core/fork_proof.h"
+#include "proto/fair_queue.h"
 #include "proto/node_core.h"
 #include "sim/pando_node.h"
 #include "sim/simulator.h"
@@ -103,6 +112,15 @@ struct RealShared {
   uint64_t violations = 0;     // Messages a node found misbehaving (none expected).
   uint64_t waiting_peak = 0;   // The most entries one node held back at once.
   LatencyHistogram delay;
+  // Ingest capacity: 0 admits every message at once. Else each node admits at most this many
+  // entries per second through its fair queue, served every ingest_turn_ms; with ingest_fifo
+  // all groups share one queue (the baseline the fair queue is measured against).
+  double ingest_entries_per_s = 0;
+  TimeMs ingest_turn_ms = 10;
+  proto::FairQueueLimits ingest_limits;
+  bool ingest_fifo = false;
+  // Told of every (entry k, node) pair the first time the node holds it.
+  std::function<void(uint32_t k, NodeId node, TimeMs now)> on_held;
   proto::NodeOutbox out;  // Scratch, reused by every call.
 
   std::vector<ForkProof> proofs;  // By index.
@@ -184,26 +202,14 @@ class RealNode {
       return Finish(now, ctx);
     }
     const PandoMessage& m = rm.message;
-    std::vector<proto::ArrivingEntry> arriving;
-    bool broadcast = false;
-    if (const auto* g = std::get_if<proto::Gossip>(&m.body)) {
-      broadcast = true;
-      if (const Entry* e = shared_->Find(g->id)) arriving.push_back({e, false});
-    } else if (const auto* es = std::get_if<proto::Entries>(&m.body)) {
-      for (const Hash32& id : es->ids) {
-        if (const Entry* e = shared_->Find(id)) arriving.push_back({e, false});
-      }
-    } else {
-      broadcast =
-          m.body.index() >= proto::kFirstBroadcastIndex && m.body.index() < proto::kFirstSyncIndex;
-    }
-    Host host(shared_);
-    core_->OnMessage(now, from, m, arriving, broadcast, host, Scratch());
+    if (shared_->ingest_entries_per_s > 0 && Queue(now, from, m)) return Finish(now, ctx);
+    Handle(now, from, m, ctx);
     Finish(now, ctx);
   }
 
   void OnTimer(TimeMs now, Context<RealMessage>& ctx) {
     armed_ = kNever;
+    if (ingest_ && now >= ingest_->next_turn) Serve(now, ctx);
     Host host(shared_);
     core_->OnTimer(now, host, Scratch());
     Finish(now, ctx);
@@ -233,6 +239,10 @@ class RealNode {
 
   const proto::NodeCore& core() const { return *core_; }
   const proto::Membership& membership(size_t i = 0) const { return core_->replica().membership(i); }
+  // The node's ingest queue; nullptr without an ingest capacity.
+  const proto::FairQueue<std::pair<NodeId, PandoMessage>>* ingest() const {
+    return ingest_ ? &ingest_->queue : nullptr;
+  }
 
  private:
   class Host final : public proto::NodeCoreHost {
@@ -248,6 +258,107 @@ class RealNode {
    private:
     RealShared* shared_;
   };
+
+  // Messages with entries waiting for the node's ingest capacity, and its budget.
+  struct Ingest {
+    explicit Ingest(const proto::FairQueueLimits& limits) : queue(limits) {}
+    proto::FairQueue<std::pair<NodeId, PandoMessage>> queue;
+    double budget = 0;  // Entries the node may still admit (negative: a large item overdrew).
+    TimeMs budget_at = 0;
+    TimeMs next_turn = kNever;  // kNever: nothing queued.
+  };
+
+  // Queues a message that carries entries (returns false for any other). It is served at
+  // once if the node has budget left.
+  bool Queue(TimeMs now, NodeId from, const PandoMessage& m) {
+    // Entries the node holds already cost nothing: a message of only those does not wait.
+    const auto fresh = [&](const Hash32& id) {
+      const Entry* e = shared_->Find(id);
+      return e != nullptr && !core_->HasEntry(id) ? e : nullptr;
+    };
+    const Entry* gossiped = nullptr;
+    std::optional<proto::Entries> answer;
+    if (const auto* g = std::get_if<proto::Gossip>(&m.body)) {
+      gossiped = fresh(g->id);
+    } else if (const auto* es = std::get_if<proto::Entries>(&m.body)) {
+      answer.emplace();
+      for (const Hash32& id : es->ids) {
+        if (fresh(id) != nullptr) answer->ids.push_back(id);
+      }
+    }
+    if (gossiped == nullptr && (!answer || answer->ids.empty())) return false;
+    if (!ingest_) {
+      ingest_ = std::make_unique<Ingest>(shared_->ingest_limits);
+      ingest_->budget_at = now;
+      ingest_->budget = TurnBudget();
+    }
+    const uint32_t flow = shared_->ingest_fifo ? 0 : m.group;
+    if (gossiped != nullptr) {
+      ingest_->queue.Push(flow, {from, m}, gossiped->bytes().size(), 1);
+    } else {
+      // An answer of many entries goes in pieces, as the network node queues it.
+      const auto size = [&](size_t i) -> uint64_t {
+        return shared_->Find(answer->ids[i])->bytes().size();
+      };
+      proto::ForEachPiece(
+          answer->ids.size(), ingest_->queue.limits().piece_bytes_max, size,
+          [&](size_t begin, size_t end, uint64_t bytes) {
+            proto::Entries piece{{answer->ids.begin() + begin, answer->ids.begin() + end}, bytes};
+            ingest_->queue.Push(flow, {from, PandoMessage{m.group, std::move(piece)}}, bytes,
+                                static_cast<uint32_t>(end - begin));
+          });
+    }
+    if (ingest_->next_turn == kNever) ingest_->next_turn = now;
+    return true;
+  }
+
+  // What the node admits in one turn.
+  double TurnBudget() const {
+    return shared_->ingest_entries_per_s * static_cast<double>(shared_->ingest_turn_ms) / 1000.0;
+  }
+
+  // One turn: refills the budget for the time since the last (at most one turn's worth, so
+  // an idle node saves up nothing), then admits queued work while budget is left.
+  void Serve(TimeMs now, Context<RealMessage>& ctx) {
+    Ingest& in = *ingest_;
+    const double turn = TurnBudget();
+    in.budget = std::min(turn, in.budget + shared_->ingest_entries_per_s *
+                                               static_cast<double>(now - in.budget_at) / 1000.0);
+    in.budget_at = now;
+    while (in.budget > 0) {
+      auto s = in.queue.Pop();
+      if (!s) break;
+      // The capacity is signature checks: an entry held already (a second copy) costs none.
+      const uint64_t before = shared_->verify_calls;
+      Handle(now, s->item.first, s->item.second, ctx);
+      const uint64_t checked = shared_->verify_calls - before;
+      in.budget -= static_cast<double>(checked);
+      // Copies of entries that arrived while this one waited: the group's credit goes back.
+      if (checked < s->entries) {
+        in.queue.Refund(s->group, s->bytes * (s->entries - checked) / s->entries);
+      }
+      Emit(now, ctx);
+    }
+    in.next_turn = in.queue.empty() ? kNever : now + shared_->ingest_turn_ms;
+  }
+
+  void Handle(TimeMs now, NodeId from, const PandoMessage& m, Context<RealMessage>&) {
+    std::vector<proto::ArrivingEntry> arriving;
+    bool broadcast = false;
+    if (const auto* g = std::get_if<proto::Gossip>(&m.body)) {
+      broadcast = true;
+      if (const Entry* e = shared_->Find(g->id)) arriving.push_back({e, false});
+    } else if (const auto* es = std::get_if<proto::Entries>(&m.body)) {
+      for (const Hash32& id : es->ids) {
+        if (const Entry* e = shared_->Find(id)) arriving.push_back({e, false});
+      }
+    } else {
+      broadcast =
+          m.body.index() >= proto::kFirstBroadcastIndex && m.body.index() < proto::kFirstSyncIndex;
+    }
+    Host host(shared_);
+    core_->OnMessage(now, from, m, arriving, broadcast, host, Scratch());
+  }
 
   proto::NodeOutbox& Scratch() {
     shared_->out.Clear();
@@ -283,7 +394,8 @@ class RealNode {
     }
   }
 
-  void Finish(TimeMs now, Context<RealMessage>& ctx) {
+  // Carries out the outbox of the last core call.
+  void Emit(TimeMs now, Context<RealMessage>& ctx) {
     proto::NodeOutbox& out = shared_->out;
     if (shared_->fork) WatchFork(now, out);
     for (const Hash32& id : out.now_held) {
@@ -294,6 +406,7 @@ class RealNode {
       ++shared_->deliveries;
       const TimeMs posted = shared_->posted_ms[it->second];
       if (posted != kNever && posted != now) shared_->delay.Add(now - posted);
+      if (shared_->on_held) shared_->on_held(it->second, core_->replica().self(), now);
     }
     for (const auto& [to, author] : out.proof_sends) {
       ctx.Send(to, RealMessage{{}, shared_->fork->proof, shared_->fork->proof_bytes});
@@ -302,8 +415,15 @@ class RealNode {
       ctx.Send(to, RealMessage{std::move(m)});
     }
     if (out.violation) ++shared_->violations;
+    out.Clear();
+  }
+
+  void Finish(TimeMs now, Context<RealMessage>& ctx) {
+    Emit(now, ctx);
     shared_->waiting_peak = std::max<uint64_t>(shared_->waiting_peak, core_->waiting_count());
-    const TimeMs next = core_->replica().NextTimerAt();
+    if (ingest_ && ingest_->next_turn <= now) Serve(now, ctx);
+    TimeMs next = core_->replica().NextTimerAt();
+    if (ingest_) next = std::min(next, ingest_->next_turn);
     if (next != armed_ && next != kNever) {
       armed_ = next;
       ctx.SetTimer(next);
@@ -312,9 +432,36 @@ class RealNode {
 
   std::unique_ptr<proto::NodeCore> core_;
   RealShared* shared_;
+  std::unique_ptr<Ingest> ingest_;  // With an ingest capacity, once something was queued.
   TimeMs armed_ = kNever;
 };
 
 using RealSim = Simulator<RealNode, RealMessage>;
+
+// A simulator of `nodes` RealNodes over `shared` (seeded with shared.seed), node i starting
+// at i * join_window_ms / nodes, each joining through a pseudo-random earlier node.
+inline std::unique_ptr<RealSim> StartRealSim(RealShared& shared, uint64_t nodes,
+                                             TimeMs latency_min_ms, TimeMs latency_max_ms,
+                                             TimeMs join_window_ms) {
+  NetworkConfig net;
+  net.seed = shared.seed;
+  net.latency_min_ms = latency_min_ms;
+  net.latency_max_ms = latency_max_ms;
+  RealShared* s = &shared;
+  auto sim = std::make_unique<RealSim>(net, nodes, [s](NodeId id) { return RealNode(id, s); });
+  for (NodeId id = 0; id < nodes; ++id) {
+    const auto at = static_cast<TimeMs>(id * join_window_ms / nodes);
+    sim->At(at, [id](RealSim& r) { r.Start(id); });
+  }
+  return sim;
+}
+
+// Node `home` posts entry k of RealShared::entries at `at`.
+inline void SchedulePost(RealSim& sim, NodeId home, uint32_t k, TimeMs at) {
+  sim.At(at, [home, k](RealSim& s) {
+    s.Invoke(home,
+             [k](RealNode& node, Context<RealMessage>& ctx) { node.Post(ctx.Now(), k, ctx); });
+  });
+}
 
 }  // namespace pando::sim

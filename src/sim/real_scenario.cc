@@ -28,22 +28,12 @@ void SignEntries(const RealScenarioConfig& config, proto::TimeMs first_post_ms,
                  RealShared& shared) {
   std::vector<KeyPair> keys;
   std::vector<FeedHead> heads(config.authors);
-  for (uint32_t a = 0; a < config.authors; ++a) keys.push_back(AuthorKey(config.seed, 0xa0 + a));
+  for (uint32_t a = 0; a < config.authors; ++a) keys.push_back(SimAuthorKey(config.seed, a));
   for (uint64_t k = 0; k < config.entries; ++k) {
     const uint32_t a = static_cast<uint32_t>(k % config.authors);
-    EntryDraft d;
-    d.group = shared.groups[0];
-    d.kind = 1;
-    d.seq = heads[a].seq + 1;
-    d.prev = heads[a].id;
-    d.timestamp_ms = first_post_ms + static_cast<proto::TimeMs>(k) * config.post_interval_ms;
-    const std::string text = "entry " + std::to_string(k) + " ";
-    d.payload.resize(std::max<size_t>(config.payload_bytes, text.size()), '.');
-    std::copy(text.begin(), text.end(), d.payload.begin());
-    auto e = Entry::Sign(d, keys[a]);
-    CHECK(e.ok());
-    heads[a] = FeedHead{e->seq(), e->id(), e->timestamp_ms()};
-    shared.Add(std::move(e).value());
+    const proto::TimeMs ts =
+        first_post_ms + static_cast<proto::TimeMs>(k) * config.post_interval_ms;
+    shared.Add(SignNextEntry(keys[a], heads[a], shared.groups[0], ts, config.payload_bytes, k));
   }
 }
 
@@ -114,6 +104,25 @@ Json ForkReport(const RealShared& shared, uint64_t n) {
 
 }  // namespace
 
+KeyPair SimAuthorKey(uint64_t seed, uint64_t author) { return AuthorKey(seed, 0xa0 + author); }
+
+Entry SignNextEntry(const KeyPair& key, FeedHead& head, const std::string& group,
+                    proto::TimeMs timestamp_ms, uint32_t payload_bytes, uint64_t k) {
+  EntryDraft d;
+  d.group = group;
+  d.kind = 1;
+  d.seq = head.seq + 1;
+  d.prev = head.id;
+  d.timestamp_ms = timestamp_ms;
+  const std::string text = "entry " + std::to_string(k) + " ";
+  d.payload.resize(std::max<size_t>(payload_bytes, text.size()), '.');
+  std::copy(text.begin(), text.end(), d.payload.begin());
+  auto e = Entry::Sign(d, key);
+  CHECK(e.ok());
+  head = FeedHead{e->seq(), e->id(), e->timestamp_ms()};
+  return std::move(e).value();
+}
+
 Report RunRealScenario(const RealScenarioConfig& config) {
   CHECK(config.nodes >= 1 && config.authors >= 1 && config.entries >= 1);
   InitCrypto();
@@ -127,25 +136,12 @@ Report RunRealScenario(const RealScenarioConfig& config) {
       config.fork ? SignFork(config, first_post_ms + config.fork_at_ms, shared) : 0;
   if (config.fork) shared.fork->proof_at.assign(n, kNever);
 
-  NetworkConfig net;
-  net.seed = config.seed;
-  net.latency_min_ms = config.latency_min_ms;
-  net.latency_max_ms = config.latency_max_ms;
   auto sim =
-      std::make_unique<RealSim>(net, n, [&shared](NodeId id) { return RealNode(id, &shared); });
-  for (NodeId id = 0; id < n; ++id) {
-    const proto::TimeMs at = static_cast<proto::TimeMs>(id * config.join_window_ms / n);
-    sim->At(at, [id](RealSim& s) { s.Start(id); });
-  }
+      StartRealSim(shared, n, config.latency_min_ms, config.latency_max_ms, config.join_window_ms);
   for (uint64_t k = 0; k < config.entries; ++k) {
     const uint32_t a = static_cast<uint32_t>(k % config.authors);
     const NodeId home = MixHash(MixHash(config.seed, kHomeTag), a) % n;
-    const uint32_t index = static_cast<uint32_t>(k);
-    sim->At(shared.entries[k].timestamp_ms(), [home, index](RealSim& s) {
-      s.Invoke(home, [index](RealNode& node, Context<RealMessage>& ctx) {
-        node.Post(ctx.Now(), index, ctx);
-      });
-    });
+    SchedulePost(*sim, home, static_cast<uint32_t>(k), shared.entries[k].timestamp_ms());
   }
   if (config.fork) {
     const NodeId home = MixHash(MixHash(config.seed, kHomeTag), kForkerTag) % n;

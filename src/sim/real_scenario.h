@@ -4,7 +4,10 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
+#include "core/crypto.h"
+#include "core/entry.h"
 #include "proto/types.h"
 #include "sim/report.h"
 
@@ -46,5 +49,12 @@ struct RealScenarioConfig {
 // max) and how many it reached; the forker's later entries held anywhere, held or stored by
 // a node that had the proof already (0), and refused at its home node.
 Report RunRealScenario(const RealScenarioConfig& config);
+
+// The key of simulated author `author` in a run seeded with `seed`.
+KeyPair SimAuthorKey(uint64_t seed, uint64_t author);
+// Signs the next entry of a feed whose head is `head` (and moves `head` to it): kind 1 in
+// `group`, a payload of `payload_bytes` that begins "entry K ".
+Entry SignNextEntry(const KeyPair& key, FeedHead& head, const std::string& group,
+                    proto::TimeMs timestamp_ms, uint32_t payload_bytes, uint64_t k);
 
 }  // namespace pando::sim
