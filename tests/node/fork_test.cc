@@ -19,12 +19,6 @@ namespace {
 
 using std::chrono::seconds;
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 class ForkNodesTest : public NodesTest {
  protected:
   // Whether the node's log names `author` among its forked authors.

@@ -37,6 +37,13 @@ namespace pando::testing {
 using Clock = std::chrono::steady_clock;
 
 // Polls pred every 50 ms until it holds or `limit` passes; returns whether it held.
+// This machine's clock in milliseconds since the epoch: an entry timestamp for now.
+inline int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 inline bool WaitFor(std::chrono::milliseconds limit, const std::function<bool()>& pred) {
   const auto deadline = Clock::now() + limit;
   while (Clock::now() < deadline) {
@@ -193,10 +200,7 @@ class NodeProcess {
     d.group = group;
     d.kind = 1;
     d.payload.assign(text.begin(), text.end());
-    d = store::NextDraft(h, std::move(d),
-                         std::chrono::duration_cast<std::chrono::milliseconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count());
+    d = store::NextDraft(h, std::move(d), NowMs());
     auto e = Entry::Sign(d, *key);
     if (!e.ok()) return std::nullopt;
     return std::move(e).value();

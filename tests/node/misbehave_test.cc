@@ -37,12 +37,6 @@ using std::chrono::seconds;
 // The rate limit the flood test configures (frames per second, over a ten-second window).
 constexpr uint32_t kFloodFramesPerSecond = 5;
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // How a node names a peer in its log: the node id as 16 hex digits.
 std::string NodeHex(proto::NodeId id) {
   char buf[17];

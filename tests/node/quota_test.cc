@@ -20,12 +20,6 @@ namespace {
 
 using std::chrono::seconds;
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 class QuotaTest : public NodesTest {
  protected:
   // A config file giving a young feed `burst` entries at once and one a second.

@@ -19,6 +19,7 @@
 #include "core/post.h"
 #include "store/store.h"
 #include "testutil/feed.h"
+#include "testutil/post_feed.h"
 
 namespace pando::store {
 namespace {
@@ -29,40 +30,7 @@ using pando::testing::TestKey;
 constexpr int64_t kNow = 1'800'000'000'000;
 constexpr int64_t kT0 = 1'700'000'000'000;
 
-// Consecutive entries of one feed, of any kind, at chosen times.
-class Feed {
- public:
-  Feed(const KeyPair& key, std::string group) : key_(key), group_(std::move(group)) {}
-
-  Entry Next(uint16_t kind, std::string_view payload, int64_t ts) {
-    EntryDraft d;
-    d.seq = seq_ + 1;
-    d.prev = prev_;
-    d.timestamp_ms = ts;
-    d.group = group_;
-    d.kind = kind;
-    d.payload.assign(payload.begin(), payload.end());
-    Entry e = Entry::Sign(d, key_).value();
-    seq_ = e.seq();
-    prev_ = e.id();
-    entries_.push_back(e);
-    return e;
-  }
-  Entry Post(std::string_view markdown, int64_t ts) { return Next(kinds::kPost, markdown, ts); }
-  Entry Catalog(const Entry& post, std::string title, int64_t ts) {
-    const Bytes payload =
-        EncodeCatalogRecord({std::move(title), std::string(post.group()), post.id()});
-    return Next(kinds::kCatalog, AsString(payload), ts);
-  }
-  const std::vector<Entry>& entries() const { return entries_; }
-
- private:
-  KeyPair key_;
-  std::string group_;
-  uint64_t seq_ = 0;
-  Hash32 prev_{};
-  std::vector<Entry> entries_;
-};
+using Feed = pando::testing::PostFeed;
 
 // What a view shows of a post, as one comparable string per post.
 std::vector<std::string> Shown(const std::vector<PostInfo>& posts) {
