@@ -63,17 +63,17 @@ Status AuthorQuotas::Charge(TimeMs now, const Entry& e, uint32_t g) {
                      " in group '" + std::string(e.group()) + "'; the entry is taken again in " +
                      std::to_string((wait_ms + 999) / 1000) + " s."};
   };
-  if (entries != nullptr && entries->WaitMs(1, now) > 0) {
+  if (const int64_t wait = entries != nullptr ? entries->WaitMs(1, now) : 0; wait > 0) {
     ++counters_.refused_entries;
-    return refuse("entries per second", entries->WaitMs(1, now));
+    return refuse("entries per second", wait);
   }
-  if (group != nullptr && group->WaitMs(1, now) > 0) {
+  if (const int64_t wait = group != nullptr ? group->WaitMs(1, now) : 0; wait > 0) {
     ++counters_.refused_entries;
-    return refuse("entries per second of new authors", group->WaitMs(1, now));
+    return refuse("entries per second of new authors", wait);
   }
-  if (bytes->WaitMs(size, now) > 0) {
+  if (const int64_t wait = bytes->WaitMs(size, now); wait > 0) {
     ++counters_.refused_bytes;
-    return refuse("bytes per day", bytes->WaitMs(size, now));
+    return refuse("bytes per day", wait);
   }
   if (entries != nullptr) entries->Take(1, now);
   if (group != nullptr) group->Take(1, now);
