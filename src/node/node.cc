@@ -97,6 +97,14 @@ Status Node::Init(const HttpFactory& http) {
   core_ = std::make_unique<proto::NodeCore>(identity_->id(), names, proto::ReplicaConfig{},
                                             core_limits, seed);
   core_host_ = std::make_unique<CoreHost>(this);
+  // Address diversity in the overlay's views (MembershipConfig::range_active_max): a peer's
+  // range is that of the address the book would dial it at.
+  core_->scores().SetRangeOf([this](proto::NodeId id) -> uint64_t {
+    const proto::PeerRecord* r = book_.Find(id);
+    if (r == nullptr) return 0;
+    auto ep = ParseEndpoint(r->address);
+    return ep.ok() ? proto::RangeKey(ep->host) : 0;
+  });
   if (auto s = LoadIndex(); !s.ok()) return s;
   if (auto s = OpenNames(); !s.ok()) return s;
 
@@ -243,7 +251,7 @@ void Node::Flush(NodeId from) {
 
 void Node::ArmTimer() {
   if (stopping_) return;
-  const proto::TimeMs at = core_->replica().NextTimerAt();
+  const proto::TimeMs at = core_->NextTimerAt();
   if (at == proto::kNever) {
     timer_.cancel();
     return;

@@ -318,6 +318,11 @@ void Node::PostLocal(Entry entry, std::function<void(pando::Status)> done) {
 }
 
 void Node::Ingest(Arrival a) {
+  // An entry the node asked for is a kept promise when it arrives, even if the ingest queue
+  // then has no room for it: that is this node's overload, not the peer's fault.
+  if (core_->scores().open_promises() > 0) {
+    for (const Entry& e : a.entries) core_->scores().Kept(a.from, e.id());
+  }
   // Entries the node holds already cost nothing (no signature, no store): a message of only
   // those does not wait (a second GOSSIP is how Plumtree prunes a link), and an answer's
   // pieces carry only the others.

@@ -207,21 +207,54 @@ void Membership::AddActive(NodeId node, MembershipOutbox& out) {
   if (node == pending_neighbor_) pending_neighbor_ = kNoNode;  // Answered by other means.
   ForgetLost(node);
   passive_.Erase(node);
-  if (active_.size() >= config_.active_max) DropRandomActive(out);
+  const uint64_t range =
+      preference_ != nullptr && config_.range_active_max > 0 ? preference_->RangeOf(node) : 0;
+  if (range != 0 && InRange(active_, range) >= config_.range_active_max) {
+    DropOneActive(out, range);  // Its own range makes room.
+  } else if (active_.size() >= config_.active_max) {
+    DropOneActive(out);
+  }
   active_.Insert(node);
   out.neighbor_up.push_back(node);
 }
 
-void Membership::DropRandomActive(MembershipOutbox& out) {
-  NodeId victim = active_[rng_.Below(active_.size())];
+// With a preference, the worst neighbour makes room (the first of the worst from a random
+// start): peers that serve the node well keep their slots when others push in (a JOIN, a
+// high-priority NEIGHBOR), so a crowd of newcomers cannot eclipse the node.
+void Membership::DropOneActive(MembershipOutbox& out, uint64_t range) {
+  const size_t start = rng_.Below(active_.size());
+  NodeId victim = kNoNode;
+  for (size_t i = 0; i < active_.size(); ++i) {
+    const NodeId peer = active_[(start + i) % active_.size()];
+    if (range != 0 && preference_->RangeOf(peer) != range) continue;
+    if (victim == kNoNode ||
+        (preference_ != nullptr && peer != victim && preference_->Better(peer, victim) == victim)) {
+      victim = peer;
+    }
+  }
+  DCHECK(victim != kNoNode);
   active_.Erase(victim);
   out.sends.emplace_back(victim, Disconnect{});
   out.neighbor_down.push_back(victim);
   AddPassive(victim);
 }
 
+template <size_t N>
+size_t Membership::InRange(const NodeSet<N>& set, uint64_t range) const {
+  if (range == 0) return 0;
+  size_t n = 0;
+  for (NodeId id : set.ids()) n += preference_->RangeOf(id) == range ? 1 : 0;
+  return n;
+}
+
+bool Membership::PassiveRangeHasRoom(NodeId node) const {
+  if (preference_ == nullptr || config_.range_passive_max == 0) return true;
+  return InRange(passive_, preference_->RangeOf(node)) < config_.range_passive_max;
+}
+
 void Membership::AddPassive(NodeId node) {
-  if (node == self_ || node == kNoNode || active_.Contains(node) || passive_.Contains(node)) {
+  if (node == self_ || node == kNoNode || active_.Contains(node) || passive_.Contains(node) ||
+      !PassiveRangeHasRoom(node)) {
     return;
   }
   if (passive_.size() >= config_.passive_max) EvictPassive({});
@@ -242,7 +275,8 @@ void Membership::Integrate(std::span<const NodeId> incoming, std::span<const Nod
   // only flush our passive view.
   size_t limit = 1 + size_t{config_.shuffle_active} + config_.shuffle_passive;
   for (NodeId node : incoming.first(std::min(incoming.size(), limit))) {
-    if (node == self_ || node == kNoNode || active_.Contains(node) || passive_.Contains(node)) {
+    if (node == self_ || node == kNoNode || active_.Contains(node) || passive_.Contains(node) ||
+        !PassiveRangeHasRoom(node)) {
       continue;
     }
     if (passive_.size() >= config_.passive_max) EvictPassive(evict_first);

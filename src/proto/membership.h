@@ -69,6 +69,14 @@ struct MembershipConfig {
   // costs one message and keeps the peer listed; a newer loss replaces the oldest. 0 turns
   // probing off.
   TimeMs reconnect_interval_ms = 10'000;
+  // Address diversity, with a preference that knows peers' address ranges (an IPv4 /24 or
+  // an IPv6 /48, PeerPreference::RangeOf): at most this many peers of one range in the
+  // active view (a newcomer from a full range takes the place of the worst peer of its own
+  // range) and in the passive view (more from a full range are not noted). Many hostile
+  // identities from a few ranges then hold few slots however many they are, as S/Kademlia
+  // limits peers per range in a bucket. 0 turns a limit off.
+  uint8_t range_active_max = 2;
+  uint8_t range_passive_max = 2;
 };
 
 // What the runtime must do after a call. It carries out, in this order: open a connection
@@ -144,6 +152,9 @@ class NodeSet {
 class PeerPreference {
  public:
   virtual NodeId Better(NodeId a, NodeId b) const = 0;
+  // The peer's address range as a number (MembershipConfig::range_active_max), or 0 when
+  // unknown or not to be limited (this machine's own nodes).
+  virtual uint64_t RangeOf(NodeId) const { return 0; }
 
  protected:
   ~PeerPreference() = default;
@@ -172,7 +183,8 @@ class Membership {
   std::span<const NodeId> lost() const { return {lost_.data(), lost_count_}; }
   bool IsActive(NodeId peer) const { return active_.Contains(peer); }
   // With a preference, a repair asks the better of two random passive peers instead of one
-  // random passive peer (more random draws: a simulation without one replays unchanged).
+  // random passive peer (more random draws: a simulation without one replays unchanged),
+  // and the worst neighbour, not a random one, makes room for a newcomer.
   // It must outlive the machine, or be unset with nullptr.
   void SetPreference(const PeerPreference* preference) { preference_ = preference; }
 
@@ -195,7 +207,15 @@ class Membership {
   void SendJoin(TimeMs now, MembershipOutbox& out);
   void ConnectTo(NodeId node, MembershipOutbox& out);
   void AddActive(NodeId node, MembershipOutbox& out);
-  void DropRandomActive(MembershipOutbox& out);
+  // Drops the worst active peer (a random one without a preference); with range != 0, the
+  // worst among the active peers of that range.
+  void DropOneActive(MembershipOutbox& out, uint64_t range = 0);
+  // How many peers of `range` the set holds (0 when range is 0: unknown ranges are not
+  // limited).
+  template <size_t N>
+  size_t InRange(const NodeSet<N>& set, uint64_t range) const;
+  // Whether a passive view with room for `node` by its range takes it.
+  bool PassiveRangeHasRoom(NodeId node) const;
   void AddPassive(NodeId node);
   void EvictPassive(std::span<const NodeId> evict_first);
   void Integrate(std::span<const NodeId> incoming, std::span<const NodeId> evict_first);

@@ -106,6 +106,13 @@ void NodeCore::OnMessage(TimeMs now, NodeId from, const GroupMessage& m,
                          NodeCoreHost& host, NodeOutbox& out) {
   arriving_ = entries;
   from_broadcast_ = from_broadcast;
+  if (scores_.open_promises() > 0) {
+    if (const auto* g = std::get_if<Gossip>(&m.body)) {
+      scores_.Kept(from, g->id);
+    } else if (const auto* es = std::get_if<Entries>(&m.body)) {
+      for (const Hash32& id : es->ids) scores_.Kept(from, id);
+    }
+  }
   {
     ReplicaHostImpl rh(this, now, &host, &out);
     replica_.OnMessage(now, from, m, rh, out.replica);
@@ -130,9 +137,24 @@ void NodeCore::RelayReleased(TimeMs now, NodeId from, NodeCoreHost& host, NodeOu
 
 void NodeCore::OnTimer(TimeMs now, NodeCoreHost& host, NodeOutbox& out) {
   ReplicaHostImpl rh(this, now, &host, &out);
+  const size_t sent_before = out.replica.sends.size();
   replica_.OnTimer(now, rh, out.replica);
+  // An announced entry asked for (GRAFT) is a promise the announcer must keep.
+  for (size_t i = sent_before; i < out.replica.sends.size(); ++i) {
+    const auto& [to, m] = out.replica.sends[i];
+    if (const auto* graft = std::get_if<Graft>(&m.body); graft != nullptr && !graft->link_only) {
+      scores_.Promised(to, graft->id, now);
+    }
+  }
   Expire(now);
   scores_.Review(now, out.verdicts);
+  reviewed_at_ = now;
+}
+
+TimeMs NodeCore::NextTimerAt() const {
+  const TimeMs replica = replica_.NextTimerAt();
+  if (!limits_.scores.enabled || scores_.size() == 0) return replica;
+  return std::min(replica, reviewed_at_ + limits_.scores.review_ms);
 }
 
 void NodeCore::OnPeerDown(TimeMs now, NodeId peer, NodeCoreHost& host, NodeOutbox& out) {

@@ -183,6 +183,9 @@ class NodeCore {
                  std::span<const ArrivingEntry> entries, bool from_broadcast, NodeCoreHost& host,
                  NodeOutbox& out);
   void OnTimer(TimeMs now, NodeCoreHost& host, NodeOutbox& out);
+  // When the runtime calls OnTimer next: the Replica's timer, or the next review of the peer
+  // scores (every PeerScoreConfig::review_ms while peers are scored), whichever comes first.
+  TimeMs NextTimerAt() const;
   void OnPeerDown(TimeMs now, NodeId peer, NodeCoreHost& host, NodeOutbox& out);
   // A local entry (posted on this machine) was committed by the store: hold it and push it.
   // Returns false if it was held already, or its author is forked.
@@ -275,6 +278,7 @@ class NodeCore {
   AuthorQuotas quotas_;
   PeerScores scores_;
   Rng rng_;
+  TimeMs reviewed_at_ = 0;  // The last review of the peer scores.
   bool started_ = false;
   std::vector<Group> groups_;
   // Group indices by name (heterogeneous lookup: no string is built to find one).

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
+#include <string>
 
 namespace pando::proto {
 
@@ -17,6 +19,19 @@ std::string AddressRange(std::string_view address) {
     if (i < 2) ++at;
   }
   return std::string(address.substr(0, at));
+}
+
+uint64_t RangeKey(std::string_view address) {
+  if (address.starts_with("127.") || address == "::1") return 0;
+  return std::hash<std::string>{}(AddressRange(address)) | 1;
+}
+
+uint64_t PeerScores::RangeOf(NodeId peer) const {
+  if (range_of_) return range_of_(peer);
+  auto it = peers_.find(peer);
+  return it == peers_.end() || it->second.range.empty()
+             ? 0
+             : std::hash<std::string>{}(it->second.range) | 1;
 }
 
 void PeerScores::OnConnected(NodeId peer, std::string_view address) {
@@ -36,6 +51,8 @@ void PeerScores::OnGone(NodeId peer) {
     if (r != ranges_.end() && --r->second == 0) ranges_.erase(r);
   }
   peers_.erase(it);
+  // A peer that left cannot keep its promises; that is not a broken one.
+  std::erase_if(promises_, [peer](const auto& p) { return p.first.peer == peer; });
 }
 
 void PeerScores::FirstDelivery(NodeId peer) {
@@ -51,6 +68,17 @@ void PeerScores::OverQuota(NodeId peer) {
 
 void PeerScores::BrokenPromise(NodeId peer) {
   if (auto it = peers_.find(peer); it != peers_.end()) it->second.broken_promises += 1;
+}
+
+void PeerScores::Promised(NodeId peer, const Hash32& id, TimeMs now) {
+  if (!config_.enabled || !peers_.contains(peer) || promises_.size() >= config_.promises_max) {
+    return;
+  }
+  promises_.try_emplace(PromiseKey{peer, id}, now + config_.promise_ms);
+}
+
+void PeerScores::Kept(NodeId peer, const Hash32& id) {
+  if (!promises_.empty()) promises_.erase(PromiseKey{peer, id});
 }
 
 double PeerScores::Score(NodeId peer) const {
@@ -82,6 +110,15 @@ void PeerScores::Review(TimeMs now, std::vector<PeerVerdict>& out) {
       r.over_quota *= keep;
       r.broken_promises *= keep;
     }
+  }
+  // After the decay: a promise broken now counts in full.
+  for (auto it = promises_.begin(); it != promises_.end();) {
+    if (it->second > now) {
+      ++it;
+      continue;
+    }
+    BrokenPromise(it->first.peer);
+    it = promises_.erase(it);
   }
   for (const auto& [id, r] : peers_) {
     const double s = Score(id);

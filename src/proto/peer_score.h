@@ -9,7 +9,10 @@
 //     first_delivery_cap (an old friend cannot bank credit for unlimited abuse later);
 //   - over_quota_weight per entry it brought over its author's quota (proto/quota.h): a
 //     peer that keeps relaying a flood pays for it, whoever wrote the flood;
-//   - broken_promise_weight per IHAVE it sent and then did not honour when asked (GRAFT);
+//   - broken_promise_weight per IHAVE it sent and then did not honour when asked: NodeCore
+//     tells Promised(peer, id) when it GRAFTs an announced entry from the peer, Kept when
+//     the entry comes from that peer (first or a later copy); a promise neither kept nor
+//     ended by the peer's leaving within promise_ms is broken (Review);
 //   - colocation_weight * (n - colocation_threshold)^2 when n connected peers share its
 //     address range (an IPv4 /24 or an IPv6 /48): Sybils from one range count as few.
 //     Loopback peers (a devnet's nodes on this machine) are not counted.
@@ -21,11 +24,12 @@
 // graylist_threshold, for graylist_ms. Invalid entries and protocol violations are not
 // scored: they ban at once (PeerGuard).
 //
-// Memory: one record per connected peer (removed by OnGone) and one counter per address
-// range in use.
+// Memory: one record per connected peer (removed by OnGone), one counter per address range
+// in use, and at most promises_max open promises (beyond, new ones go untracked).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -42,10 +46,13 @@ struct PeerScoreConfig {
   double first_delivery_cap = 100;
   double over_quota_weight = 1.0;
   double broken_promise_weight = 5.0;
+  TimeMs promise_ms = 2'000;  // A GRAFT's answer later than this is a broken promise.
+  size_t promises_max = 4'096;
   double colocation_weight = 10.0;
   uint32_t colocation_threshold = 8;  // Peers from one range before it costs anything.
   double decay = 0.9;                 // Counters kept per decay_ms.
   TimeMs decay_ms = 10'000;
+  TimeMs review_ms = 1'000;  // NodeCore reviews the scores at least this often.
   double prune_threshold = -50;
   double graylist_threshold = -200;
   TimeMs prune_ms = 60'000;
@@ -55,6 +62,9 @@ struct PeerScoreConfig {
 // The range an address belongs to for colocation: "a.b.c" for IPv4 (its /24), the first
 // three groups for IPv6 (its /48), the whole text for anything else.
 std::string AddressRange(std::string_view address);
+// The range as a number for PeerPreference::RangeOf: never 0, but 0 for a loopback address
+// (this machine's own nodes are not limited).
+uint64_t RangeKey(std::string_view address);
 
 struct PeerVerdict {
   NodeId peer = kNoNode;
@@ -75,11 +85,21 @@ class PeerScores final : public PeerPreference {
   void FirstDelivery(NodeId peer);
   void OverQuota(NodeId peer);
   void BrokenPromise(NodeId peer);
+  // The node asked `peer` (GRAFT) for entry `id` it had announced; Kept: the entry came from
+  // that peer.
+  void Promised(NodeId peer, const Hash32& id, TimeMs now);
+  void Kept(NodeId peer, const Hash32& id);
+  size_t open_promises() const { return promises_.size(); }
 
   double Score(NodeId peer) const;
   // Of two peers, the one with the higher score (a, when equal or both unknown).
   NodeId Better(NodeId a, NodeId b) const override { return Score(b) > Score(a) ? b : a; }
-  // Decays the counters when due and appends a verdict for each peer below a threshold (the
+  // From the runtime's function (SetRangeOf: it knows where every peer it heard of may be
+  // dialled), or else for connected peers only.
+  uint64_t RangeOf(NodeId peer) const override;
+  void SetRangeOf(std::function<uint64_t(NodeId)> range_of) { range_of_ = std::move(range_of); }
+  // Counts the promises past promise_ms as broken, decays the counters when due and
+  // appends a verdict for each peer below a threshold (the
   // runtime closes it; its record goes with OnGone).
   void Review(TimeMs now, std::vector<PeerVerdict>& out);
 
@@ -94,8 +114,21 @@ class PeerScores final : public PeerPreference {
     double broken_promises = 0;
   };
   PeerScoreConfig config_;
+  std::function<uint64_t(NodeId)> range_of_;
   std::unordered_map<NodeId, Record> peers_;
   std::unordered_map<std::string, uint32_t> ranges_;  // Connected peers per range.
+  // Open promises by (peer, id): their deadlines.
+  struct PromiseKey {
+    NodeId peer = kNoNode;
+    Hash32 id{};
+    bool operator==(const PromiseKey&) const = default;
+  };
+  struct PromiseHash {
+    size_t operator()(const PromiseKey& k) const {
+      return HashOf32{}(k.id) ^ (size_t{k.peer} * 0x9e3779b97f4a7c15ULL);
+    }
+  };
+  std::unordered_map<PromiseKey, TimeMs, PromiseHash> promises_;
   TimeMs decayed_at_ = 0;
 };
 

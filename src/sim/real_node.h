@@ -56,23 +56,65 @@ struct RealMessage {
   proto::GroupMessage message;
   uint32_t proof = kNoProof;
   uint32_t proof_bytes = 0;  // Its encoding's size, for EncodedSize.
+  // A GOAWAY: the sender closed the connection (it keeps this node away for a while).
+  bool goaway = false;
 };
-// A FORK_PROOF frame is its length, its type byte and the proof.
+// A FORK_PROOF frame is its length, its type byte and the proof; a GOAWAY, with its code
+// and a short reason, about 64 bytes.
+inline constexpr uint64_t kGoawayBytes = 64;
 inline uint64_t EncodedSize(const RealMessage& m) {
+  if (m.goaway) return kGoawayBytes;
   return m.proof != kNoProof ? 5 + uint64_t{m.proof_bytes} : EncodedSize(m.message);
 }
-// Counted per type of group message, and fork proofs on their own.
+// Counted per type of group message, and fork proofs and GOAWAYs on their own.
 template <>
 struct VariantTraits<RealMessage> {
-  static constexpr size_t kCount = std::variant_size_v<proto::PeerBody> + 1;
+  static constexpr size_t kCount = std::variant_size_v<proto::PeerBody> + 2;
   static size_t Index(const RealMessage& m) {
-    return m.proof != kNoProof ? kCount - 1 : m.message.body.index();
+    if (m.goaway) return kCount - 1;
+    return m.proof != kNoProof ? kCount - 2 : m.message.body.index();
   }
   static std::vector<std::string> Names() {
     std::vector<std::string> names(std::begin(kPandoMessageNames), std::end(kPandoMessageNames));
     names.push_back("fork_proof");
+    names.push_back("goaway");
     return names;
   }
+};
+
+inline RealMessage Goaway() {
+  RealMessage m;
+  m.goaway = true;
+  return m;
+}
+
+// What a simulated node does (`pando sim --attack`, docs/sim.md "Attacks"). Hostile nodes
+// run the node's own core, so they keep the overlay's protocol, and betray it where an
+// attacker gains by it:
+//   kHoarder takes entries and never forwards one (no GOSSIP, no ENTRIES), while it still
+//     announces them (IHAVE): promises it will not keep;
+//   kSybil hoards likewise, and every shuffle sample it hands out names hostile nodes only,
+//     to fill honest passive views with its own kind; its addresses share a few /24s;
+//   kEclipser is a Sybil that also asks one target, with high priority, to take it as a
+//     neighbour every second, and never lets go of it (no DISCONNECT);
+//   kSpammer keeps the protocol and posts a flood of entries far over any quota.
+enum class Role : uint8_t { kHonest, kHoarder, kSybil, kEclipser, kSpammer };
+
+// What the attacks of a run came to.
+struct AttackStats {
+  TimeMs start = kNever;                     // When the attack began.
+  TimeMs first_verdict_on_hostile = kNever;  // An honest node first scored out a hostile one.
+  uint64_t verdicts_on_hostile = 0;          // Honest nodes closing hostile peers for a score.
+  uint64_t verdicts_on_honest = 0;           // ... closing honest peers (false positives).
+  std::vector<uint8_t> scored_out;           // By node: scored out by at least one honest node.
+  uint64_t withheld = 0;                     // Entry messages hostile nodes did not send.
+  uint64_t lies = 0;                         // Shuffle samples a Sybil filled with its own kind.
+  uint64_t refused_kept_away = 0;        // Messages from peers kept away, refused with a GOAWAY.
+  uint64_t spam_held = 0;                // (honest node, spam entry) pairs held.
+  uint64_t target_verdicts = 0;          // Eclipsers the target scored out ...
+  TimeMs target_first_verdict = kNever;  // ... the first one when.
+  uint64_t target_delivered = 0;         // Honest entries the eclipse target held ...
+  LatencyHistogram target_delay;         // ... and their delays there.
 };
 
 // The fork of one author in a run: the two sides, and what came of them.
@@ -128,6 +170,35 @@ struct RealShared {
   uint64_t proof_verifications = 0;
   std::optional<RealFork> fork;
 
+  // Attacks: each node's role (empty: every node is honest) and the hostile nodes, whose
+  // ids Sybils hand out. Only honest nodes count towards holders, deliveries and delays.
+  std::vector<Role> roles;
+  std::vector<NodeId> hostile;
+  uint32_t hostile_ranges = 16;  // The /24s Sybils' and eclipsers' addresses are in.
+  NodeId eclipse_target = proto::kNoNode;
+  uint32_t spam_first = UINT32_MAX;  // Entries from this index on are a spammer's.
+  // Nodes tell their peer scores (proto/peer_score.h) of their connections, with simulated
+  // addresses, and carry out the verdicts as the network node does: close the connection
+  // (a GOAWAY) and keep the peer away (its messages refused) for keep_away_ms.
+  bool scores = false;
+  std::vector<uint64_t> range_keys;  // With scores: RangeKey(Address(id)) by node.
+  AttackStats attack;
+
+  Role RoleOf(NodeId id) const { return roles.empty() ? Role::kHonest : roles[id]; }
+  bool Honest(NodeId id) const { return RoleOf(id) == Role::kHonest; }
+  // A node's address: an honest node (a hoarder or a spammer too) has a /24 of its own; a
+  // Sybil or an eclipser one of hostile_ranges shared /24s.
+  std::string Address(NodeId id) const {
+    const Role r = RoleOf(id);
+    if (r == Role::kSybil || r == Role::kEclipser) {
+      const uint64_t range = MixHash(seed, id) % hostile_ranges;
+      return "66." + std::to_string(range / 256) + "." + std::to_string(range % 256) + "." +
+             std::to_string(id % 250 + 1);
+    }
+    return std::to_string(11 + (id >> 16) % 200) + "." + std::to_string((id >> 8) & 255) + "." +
+           std::to_string(id & 255) + ".1";
+  }
+
   uint32_t Add(Entry e) {
     const uint32_t k = static_cast<uint32_t>(entries.size());
     index.emplace(e.id(), k);
@@ -180,7 +251,12 @@ class RealNode {
   RealNode(NodeId id, RealShared* shared)
       : core_(std::make_unique<proto::NodeCore>(id, shared->groups, shared->replica, shared->limits,
                                                 NodeSeed(shared->seed, id, 7))),
-        shared_(shared) {}
+        shared_(shared),
+        rng_(NodeSeed(shared->seed, id, 8)) {
+    if (shared->scores) {
+      core_->scores().SetRangeOf([shared](NodeId peer) { return shared->range_keys[peer]; });
+    }
+  }
 
   void OnStart(TimeMs now, Context<RealMessage>& ctx) {
     armed_ = kNever;
@@ -196,6 +272,17 @@ class RealNode {
   }
 
   void OnMessage(TimeMs now, NodeId from, const RealMessage& rm, Context<RealMessage>& ctx) {
+    if (shared_->scores) {
+      if (rm.goaway) {
+        down_.push_back(from);
+        return Finish(now, ctx);
+      }
+      if (KeptAway(from, now)) {
+        ++shared_->attack.refused_kept_away;
+        ctx.Send(from, Goaway());
+        return;
+      }
+    }
     if (rm.proof != kNoProof) {
       Host host(shared_);
       core_->OnForkProof(now, from, shared_->proofs[rm.proof], host, Scratch());
@@ -287,6 +374,13 @@ class RealNode {
       }
     }
     if (gossiped == nullptr && (!answer || answer->ids.empty())) return false;
+    // Kept promises count on arrival, queued or not (Node::Ingest).
+    if (core_->scores().open_promises() > 0) {
+      if (gossiped != nullptr) core_->scores().Kept(from, gossiped->id());
+      if (answer) {
+        for (const Hash32& id : answer->ids) core_->scores().Kept(from, id);
+      }
+    }
     if (!ingest_) {
       ingest_ = std::make_unique<Ingest>(shared_->ingest_limits);
       ingest_->budget_at = now;
@@ -394,35 +488,148 @@ class RealNode {
     }
   }
 
-  // Carries out the outbox of the last core call.
+  // Whether the peer is kept away (a verdict of this node's scores) at `now`.
+  bool KeptAway(NodeId peer, TimeMs now) {
+    std::erase_if(kept_away_, [now](const auto& k) { return k.second <= now; });
+    return std::any_of(kept_away_.begin(), kept_away_.end(),
+                       [peer](const auto& k) { return k.first == peer; });
+  }
+
+  // A hostile node's betrayal of one send (Role): true to withhold it; it may also rewrite
+  // it (a Sybil's shuffle sample).
+  bool Betray(TimeMs now, NodeId to, proto::GroupMessage& m) {
+    const Role role = shared_->RoleOf(core_->replica().self());
+    if (role == Role::kHonest || role == Role::kSpammer) return false;
+    // An eclipser behaves until the siege begins, as a covert attacker would.
+    if (role == Role::kEclipser && now < shared_->attack.start) return false;
+    const size_t type = m.body.index();
+    if (type == proto::kGossipIndex || type == proto::kEntriesIndex) return true;
+    if (role == Role::kHoarder) return false;
+    if (role == Role::kEclipser && to == shared_->eclipse_target &&
+        std::holds_alternative<proto::Disconnect>(m.body)) {
+      return true;
+    }
+    std::vector<NodeId>* sample = nullptr;
+    size_t keep = 0;
+    if (auto* sh = std::get_if<proto::Shuffle>(&m.body)) {
+      sample = &sh->nodes;
+      keep = 1;  // The origin itself.
+    } else if (auto* reply = std::get_if<proto::ShuffleReply>(&m.body)) {
+      sample = &reply->nodes;
+    }
+    if (sample != nullptr && !shared_->hostile.empty()) {
+      for (size_t i = keep; i < sample->size(); ++i) {
+        (*sample)[i] = shared_->hostile[rng_.Below(shared_->hostile.size())];
+      }
+      ++shared_->attack.lies;
+    }
+    return false;
+  }
+
+  // Closes the connections of the verdicts (an honest node's scores) and keeps the peers away.
+  void CarryOut(TimeMs now, const std::vector<proto::PeerVerdict>& verdicts,
+                Context<RealMessage>& ctx) {
+    AttackStats& a = shared_->attack;
+    for (const proto::PeerVerdict& v : verdicts) {
+      if (KeptAway(v.peer, now)) continue;
+      kept_away_.emplace_back(v.peer, now + v.keep_away_ms);
+      ctx.Send(v.peer, Goaway());
+      down_.push_back(v.peer);
+      if (shared_->Honest(v.peer)) {
+        ++a.verdicts_on_honest;
+      } else {
+        if (core_->replica().self() == shared_->eclipse_target) {
+          ++a.target_verdicts;
+          a.target_first_verdict = std::min(a.target_first_verdict, now);
+        }
+        ++a.verdicts_on_hostile;
+        a.first_verdict_on_hostile = std::min(a.first_verdict_on_hostile, now);
+        a.scored_out[v.peer] = 1;
+      }
+    }
+  }
+
+  // Tells the scores of connections that came and went since the last call.
+  void SyncScores() {
+    std::vector<NodeId> now = core_->replica().Connections();
+    std::sort(now.begin(), now.end());
+    proto::PeerScores& scores = core_->scores();
+    for (NodeId p : known_) {
+      if (!std::binary_search(now.begin(), now.end(), p)) scores.OnGone(p);
+    }
+    for (NodeId p : now) {
+      if (!std::binary_search(known_.begin(), known_.end(), p)) {
+        scores.OnConnected(p, shared_->Address(p));
+      }
+    }
+    known_ = std::move(now);
+  }
+
+  // Carries out the outbox of the last core call, then the peer failures it led to (GOAWAYs
+  // received, peers closed or kept away), each of which is a core call of its own.
   void Emit(TimeMs now, Context<RealMessage>& ctx) {
+    EmitOutbox(now, ctx);
+    while (!down_.empty()) {
+      const NodeId peer = down_.back();
+      down_.pop_back();
+      Host host(shared_);
+      core_->OnPeerDown(now, peer, host, Scratch());
+      EmitOutbox(now, ctx);
+    }
+  }
+
+  void EmitOutbox(TimeMs now, Context<RealMessage>& ctx) {
     proto::NodeOutbox& out = shared_->out;
+    const NodeId self = core_->replica().self();
+    const bool honest = shared_->Honest(self);
     if (shared_->fork) WatchFork(now, out);
     for (const Hash32& id : out.now_held) {
       auto it = shared_->index.find(id);
       CHECK(it != shared_->index.end());
+      if (!honest) continue;
+      if (it->second >= shared_->spam_first) ++shared_->attack.spam_held;
       ++shared_->holders[it->second];
       if (it->second >= shared_->measured) continue;
       ++shared_->deliveries;
       const TimeMs posted = shared_->posted_ms[it->second];
       if (posted != kNever && posted != now) shared_->delay.Add(now - posted);
+      if (self == shared_->eclipse_target) {
+        ++shared_->attack.target_delivered;
+        if (posted != kNever && posted != now) shared_->attack.target_delay.Add(now - posted);
+      }
       if (shared_->on_held) shared_->on_held(it->second, core_->replica().self(), now);
     }
     for (const auto& [to, author] : out.proof_sends) {
       ctx.Send(to, RealMessage{{}, shared_->fork->proof, shared_->fork->proof_bytes});
     }
     for (auto& [to, m] : out.replica.sends) {
+      if (!honest && Betray(now, to, m)) {
+        ++shared_->attack.withheld;
+        continue;
+      }
+      if (shared_->scores && KeptAway(to, now)) {
+        // The node would not dial it: to its core, the peer is unreachable.
+        if (std::find(down_.begin(), down_.end(), to) == down_.end()) down_.push_back(to);
+        continue;
+      }
       ctx.Send(to, RealMessage{std::move(m)});
     }
     if (out.violation) ++shared_->violations;
+    if (shared_->scores && honest && !out.verdicts.empty()) {
+      std::vector<proto::PeerVerdict> verdicts = std::move(out.verdicts);
+      out.Clear();
+      CarryOut(now, verdicts, ctx);
+      return;
+    }
     out.Clear();
   }
 
   void Finish(TimeMs now, Context<RealMessage>& ctx) {
     Emit(now, ctx);
+    if (shared_->scores) SyncScores();
     shared_->waiting_peak = std::max<uint64_t>(shared_->waiting_peak, core_->waiting_count());
     if (ingest_ && ingest_->next_turn <= now) Serve(now, ctx);
-    TimeMs next = core_->replica().NextTimerAt();
+    TimeMs next = core_->NextTimerAt();
     if (ingest_) next = std::min(next, ingest_->next_turn);
     if (next != armed_ && next != kNever) {
       armed_ = next;
@@ -434,6 +641,12 @@ class RealNode {
   RealShared* shared_;
   std::unique_ptr<Ingest> ingest_;  // With an ingest capacity, once something was queued.
   TimeMs armed_ = kNever;
+  // With RealShared::scores: the connections the scores know of (sorted), the peers kept
+  // away (until when), and peer failures still to hand to the core.
+  std::vector<NodeId> known_;
+  std::vector<std::pair<NodeId, TimeMs>> kept_away_;
+  std::vector<NodeId> down_;
+  proto::Rng rng_{0};  // A hostile node's lies; seeded in the constructor.
 };
 
 using RealSim = Simulator<RealNode, RealMessage>;

@@ -1,9 +1,14 @@
-// PeerScores: first deliveries, floods relayed over quota, colocation, decay and verdicts;
-// Membership's repair preferring the better of two passive peers; and NodeCore feeding the
-// scores from admission.
+// PeerScores: first deliveries, floods relayed over quota, broken promises, colocation,
+// decay and verdicts; Membership's repair preferring the better of two passive peers and
+// dropping the worst neighbour for a newcomer; and NodeCore feeding the scores from
+// admission and from the GRAFTs it sends.
 #include "proto/peer_score.h"
 
 #include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+#include <vector>
 
 #include "proto/node_core.h"
 #include "testutil/feed.h"
@@ -103,6 +108,39 @@ TEST(PeerScoreTest, UnknownPeersScoreZeroAndBetterPrefersTheHigher) {
   EXPECT_EQ(s.size(), 2u);
 }
 
+TEST(PeerScoreTest, AnAnnouncedEntryNotSentWhenAskedIsABrokenPromise) {
+  PeerScoreConfig c;
+  PeerScores s(c);
+  s.OnConnected(1, "198.51.100.1");
+  s.OnConnected(2, "198.51.101.1");
+  const Hash32 a = Blake2b256(AsBytes("a")), b = Blake2b256(AsBytes("b"));
+  s.Promised(1, a, 0);
+  s.Promised(1, b, 0);
+  s.Promised(2, a, 0);
+  s.Promised(9, a, 0);  // Not connected: not tracked.
+  EXPECT_EQ(s.open_promises(), 3u);
+  s.Kept(1, a);  // Peer 1 sent a (a late answer counts too).
+  s.Kept(1, a);
+  std::vector<PeerVerdict> v;
+  s.Review(c.promise_ms - 1, v);
+  EXPECT_EQ(s.open_promises(), 2u);  // Not due yet.
+  EXPECT_DOUBLE_EQ(s.Score(1), 0);
+  s.Review(c.promise_ms, v);
+  EXPECT_EQ(s.open_promises(), 0u);
+  EXPECT_DOUBLE_EQ(s.Score(1), -c.broken_promise_weight);  // b.
+  EXPECT_DOUBLE_EQ(s.Score(2), -c.broken_promise_weight);  // a: another peer's copy is no help.
+  // A peer that leaves takes its open promises with it: leaving is not breaking them.
+  s.Promised(2, b, 10'000);
+  s.OnGone(2);
+  EXPECT_EQ(s.open_promises(), 0u);
+  // Ten broken promises prune a peer.
+  for (int i = 0; i < 10; ++i) s.Promised(1, Blake2b256(AsBytes(std::to_string(i))), 20'000);
+  v.clear();
+  s.Review(20'000 + c.promise_ms, v);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].peer, 1u);
+}
+
 // A preference that always wants one peer.
 class Wants final : public PeerPreference {
  public:
@@ -140,6 +178,46 @@ TEST(PeerScoreTest, RepairAsksTheBetterOfTwoPassivePeers) {
   }
   // Two draws: P = 1 - 0.9^2 = 0.19 against 0.1 with one.
   EXPECT_GT(wanted_first, runs * 14 / 100);
+}
+
+// A preference by a fixed score per peer.
+class Scores final : public PeerPreference {
+ public:
+  explicit Scores(std::map<NodeId, int> scores) : scores_(std::move(scores)) {}
+  NodeId Better(NodeId a, NodeId b) const override { return Of(b) > Of(a) ? b : a; }
+
+ private:
+  int Of(NodeId id) const {
+    auto it = scores_.find(id);
+    return it == scores_.end() ? 0 : it->second;
+  }
+  std::map<NodeId, int> scores_;
+};
+
+TEST(PeerScoreTest, NewcomersPushingInDropTheWorstNeighbourNotAGoodOne) {
+  // A full active view of peers 10..14, of which 10..13 serve the node well; every JOIN and
+  // high-priority NEIGHBOR makes room by dropping the worst one (14, then each newcomer in
+  // turn), over any seed, so a crowd of newcomers never displaces the good neighbours.
+  for (uint64_t seed = 0; seed < 50; ++seed) {
+    MembershipConfig config;
+    config.active_max = 5;
+    Membership m(1, config, seed);
+    MembershipOutbox out;
+    m.Start(0, kNoNode, out);
+    Scores prefer({{10, 5}, {11, 5}, {12, 3}, {13, 1}});
+    m.SetPreference(&prefer);
+    for (NodeId id = 10; id < 15; ++id) m.OnMessage(0, id, Join{}, out);
+    for (NodeId id = 100; id < 140; ++id) {
+      out.Clear();
+      if (id % 2 == 0) {
+        m.OnMessage(1, id, Join{}, out);
+      } else {
+        m.OnMessage(1, id, Neighbor{.high_priority = true}, out);
+      }
+    }
+    for (NodeId good : {10, 11, 12, 13}) EXPECT_TRUE(m.IsActive(good)) << seed << " " << good;
+    EXPECT_TRUE(m.IsActive(139));
+  }
 }
 
 class EmptyHost final : public NodeCoreHost {
@@ -180,6 +258,50 @@ TEST(PeerScoreTest, NodeCoreScoresFirstDeliveriesAndPushedFloodsNotAnswers) {
   EXPECT_DOUBLE_EQ(core.scores().Score(77), 1);
   push(78, 2, false);  // Over quota, but an answer to this node's own request.
   EXPECT_DOUBLE_EQ(core.scores().Score(78), 0);
+}
+
+TEST(PeerScoreTest, NodeCoreHoldsAnAnnouncerToTheEntryItWasAskedFor) {
+  constexpr TimeMs kNow = 1'700'000'100'000;
+  EmptyHost host;
+  NodeCore core(1, {"blog"}, ReplicaConfig{}, NodeLimits{}, 7);
+  NodeOutbox out;
+  core.Start(kNow, kNoNode, host, out);
+  // Peers 77 and 78 become neighbours (JOIN) and the scores know them.
+  for (NodeId peer : {77, 78}) {
+    out.Clear();
+    core.OnMessage(kNow, peer, GroupMessage{0, Join{}}, {}, false, host, out);
+    core.scores().OnConnected(peer, "198.51.10" + std::to_string(peer - 70) + ".1");
+  }
+  FeedBuilder f(TestKey(1), "blog", kNow - 1'000);
+  const std::vector<Entry> es = f.Take(2);
+  // Each announces one entry (IHAVE); the node asks for both when the announcements time out.
+  out.Clear();
+  core.OnMessage(kNow, 77, GroupMessage{0, IHave{es[0].id(), 1}}, {}, true, host, out);
+  core.OnMessage(kNow, 78, GroupMessage{0, IHave{es[1].id(), 1}}, {}, true, host, out);
+  TimeMs t = kNow;
+  for (int i = 0; i < 20 && core.scores().open_promises() < 2; ++i) {
+    t = std::max(t + 1, core.NextTimerAt());
+    out.Clear();
+    core.OnTimer(t, host, out);
+  }
+  ASSERT_EQ(core.scores().open_promises(), 2u);
+  // 77 keeps its promise; 78 never answers.
+  ArrivingEntry a{&es[0], false};
+  out.Clear();
+  core.OnMessage(t, 77, GroupMessage{0, Gossip{es[0].id(), 1, 0}}, std::span(&a, 1), true, host,
+                 out);
+  EXPECT_EQ(core.scores().open_promises(), 1u);
+  // The scores are reviewed at least every review_ms, so the timer comes back in time.
+  const TimeMs due = t + core.scores().config().promise_ms;
+  while (t < due) {
+    t = core.NextTimerAt();
+    ASSERT_LE(t, due + core.scores().config().review_ms);
+    out.Clear();
+    core.OnTimer(t, host, out);
+  }
+  EXPECT_EQ(core.scores().open_promises(), 0u);
+  EXPECT_DOUBLE_EQ(core.scores().Score(78), -core.scores().config().broken_promise_weight);
+  EXPECT_GT(core.scores().Score(77), 0);  // Its delivery was a first one.
 }
 
 }  // namespace

@@ -40,7 +40,7 @@ TEST(RealSim, AForkProofReachesEveryNodeAndNothingOfTheAuthorPassesIt) {
   config.nodes = 3'000;
   config.entries = 20;
   config.authors = 2;
-  config.fork = true;
+  config.attack = Attack::kFork;
   const Report report = RunRealScenario(config);
   const Json& r = report.result;
   SCOPED_TRACE(report.ResultText());
@@ -68,7 +68,7 @@ TEST(RealSim, TheSameSeedGivesTheSameReport) {
   config.authors = 2;
   config.post_interval_ms = 20;
   EXPECT_EQ(RunRealScenario(config).ResultText(), RunRealScenario(config).ResultText());
-  config.fork = true;
+  config.attack = Attack::kFork;
   EXPECT_EQ(RunRealScenario(config).ResultText(), RunRealScenario(config).ResultText());
 }
 
