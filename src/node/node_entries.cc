@@ -321,7 +321,10 @@ void Node::Ingest(Arrival a) {
   // An entry the node asked for is a kept promise when it arrives, even if the ingest queue
   // then has no room for it: that is this node's overload, not the peer's fault.
   if (core_->scores().open_promises() > 0) {
-    for (const Entry& e : a.entries) core_->scores().Kept(a.from, e.id());
+    std::vector<Hash32> ids;
+    ids.reserve(a.entries.size());
+    for (const Entry& e : a.entries) ids.push_back(e.id());
+    core_->scores().Arrived(a.from, ids, std::holds_alternative<proto::Entries>(a.body));
   }
   // Entries the node holds already cost nothing (no signature, no store): a message of only
   // those does not wait (a second GOSSIP is how Plumtree prunes a link), and an answer's

@@ -106,17 +106,17 @@ void NodeCore::OnMessage(TimeMs now, NodeId from, const GroupMessage& m,
                          NodeCoreHost& host, NodeOutbox& out) {
   arriving_ = entries;
   from_broadcast_ = from_broadcast;
-  if (scores_.open_promises() > 0) {
-    if (const auto* g = std::get_if<Gossip>(&m.body)) {
-      scores_.Kept(from, g->id);
-    } else if (const auto* es = std::get_if<Entries>(&m.body)) {
-      for (const Hash32& id : es->ids) scores_.Kept(from, id);
-    }
+  if (const auto* g = std::get_if<Gossip>(&m.body)) {
+    scores_.Arrived(from, std::span(&g->id, 1), false);
+  } else if (const auto* es = std::get_if<Entries>(&m.body)) {
+    scores_.Arrived(from, es->ids, true);
   }
+  const size_t sent_before = out.replica.sends.size();
   {
     ReplicaHostImpl rh(this, now, &host, &out);
     replica_.OnMessage(now, from, m, rh, out.replica);
   }
+  NotePromises(now, sent_before, out);
   arriving_ = {};
   from_broadcast_ = false;
   RelayReleased(now, from, host, out);
@@ -139,16 +139,22 @@ void NodeCore::OnTimer(TimeMs now, NodeCoreHost& host, NodeOutbox& out) {
   ReplicaHostImpl rh(this, now, &host, &out);
   const size_t sent_before = out.replica.sends.size();
   replica_.OnTimer(now, rh, out.replica);
-  // An announced entry asked for (GRAFT) is a promise the announcer must keep.
-  for (size_t i = sent_before; i < out.replica.sends.size(); ++i) {
-    const auto& [to, m] = out.replica.sends[i];
-    if (const auto* graft = std::get_if<Graft>(&m.body); graft != nullptr && !graft->link_only) {
-      scores_.Promised(to, graft->id, now);
-    }
-  }
+  NotePromises(now, sent_before, out);
   Expire(now);
   scores_.Review(now, out.verdicts);
   reviewed_at_ = now;
+}
+
+void NodeCore::NotePromises(TimeMs now, size_t from_send, const NodeOutbox& out) {
+  if (!limits_.scores.enabled) return;
+  for (size_t i = from_send; i < out.replica.sends.size(); ++i) {
+    const auto& [to, m] = out.replica.sends[i];
+    if (const auto* graft = std::get_if<Graft>(&m.body); graft != nullptr && !graft->link_only) {
+      scores_.Promised(to, graft->id, now);
+    } else if (std::holds_alternative<Want>(m.body)) {
+      scores_.Asked(to, now);
+    }
+  }
 }
 
 TimeMs NodeCore::NextTimerAt() const {

@@ -277,6 +277,10 @@ class NodeCore {
   Replica replica_;
   AuthorQuotas quotas_;
   PeerScores scores_;
+  // What the node asked of its peers in the sends from `from_send` on (a GRAFT for an
+  // announced entry, a WANT): promises the peers' scores hold them to.
+  void NotePromises(TimeMs now, size_t from_send, const NodeOutbox& out);
+
   Rng rng_;
   TimeMs reviewed_at_ = 0;  // The last review of the peer scores.
   bool started_ = false;

@@ -77,8 +77,18 @@ void PeerScores::Promised(NodeId peer, const Hash32& id, TimeMs now) {
   promises_.try_emplace(PromiseKey{peer, id}, now + config_.promise_ms);
 }
 
-void PeerScores::Kept(NodeId peer, const Hash32& id) {
-  if (!promises_.empty()) promises_.erase(PromiseKey{peer, id});
+// A WANT's promise is keyed by the all-zero id, which no entry has.
+void PeerScores::Asked(NodeId peer, TimeMs now) {
+  if (!config_.enabled || !peers_.contains(peer) || promises_.size() >= config_.promises_max) {
+    return;
+  }
+  promises_.try_emplace(PromiseKey{peer, Hash32{}}, now + config_.answer_ms);
+}
+
+void PeerScores::Arrived(NodeId peer, std::span<const Hash32> ids, bool answer) {
+  if (promises_.empty()) return;
+  if (answer) promises_.erase(PromiseKey{peer, Hash32{}});
+  for (const Hash32& id : ids) promises_.erase(PromiseKey{peer, id});
 }
 
 double PeerScores::Score(NodeId peer) const {

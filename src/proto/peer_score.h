@@ -9,10 +9,12 @@
 //     first_delivery_cap (an old friend cannot bank credit for unlimited abuse later);
 //   - over_quota_weight per entry it brought over its author's quota (proto/quota.h): a
 //     peer that keeps relaying a flood pays for it, whoever wrote the flood;
-//   - broken_promise_weight per IHAVE it sent and then did not honour when asked: NodeCore
-//     tells Promised(peer, id) when it GRAFTs an announced entry from the peer, Kept when
-//     the entry comes from that peer (first or a later copy); a promise neither kept nor
-//     ended by the peer's leaving within promise_ms is broken (Review);
+//   - broken_promise_weight per promise it did not keep: an entry it announced (IHAVE) and
+//     did not send within promise_ms of the node's GRAFT (first or a later copy counts), or
+//     entries it offered in reconciliation and did not answer within answer_ms of the
+//     node's WANT with any ENTRIES. NodeCore registers what it asks (Promised, Asked); what
+//     arrives keeps promises (Arrived, also called by runtimes before their ingest queues);
+//     a promise neither kept nor ended by the peer's leaving is broken (Review);
 //   - colocation_weight * (n - colocation_threshold)^2 when n connected peers share its
 //     address range (an IPv4 /24 or an IPv6 /48): Sybils from one range count as few.
 //     Loopback peers (a devnet's nodes on this machine) are not counted.
@@ -30,6 +32,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -46,7 +49,8 @@ struct PeerScoreConfig {
   double first_delivery_cap = 100;
   double over_quota_weight = 1.0;
   double broken_promise_weight = 5.0;
-  TimeMs promise_ms = 2'000;  // A GRAFT's answer later than this is a broken promise.
+  TimeMs promise_ms = 2'000;  // A GRAFT's answer later than this is a broken promise ...
+  TimeMs answer_ms = 5'000;   // ... and a WANT's (a long answer streams: its start counts).
   size_t promises_max = 4'096;
   double colocation_weight = 10.0;
   uint32_t colocation_threshold = 8;  // Peers from one range before it costs anything.
@@ -85,10 +89,13 @@ class PeerScores final : public PeerPreference {
   void FirstDelivery(NodeId peer);
   void OverQuota(NodeId peer);
   void BrokenPromise(NodeId peer);
-  // The node asked `peer` (GRAFT) for entry `id` it had announced; Kept: the entry came from
-  // that peer.
+  // The node asked `peer` (GRAFT) for entry `id` it had announced.
   void Promised(NodeId peer, const Hash32& id, TimeMs now);
-  void Kept(NodeId peer, const Hash32& id);
+  // The node asked `peer` for entries it offered (a WANT, in reconciliation or for a missing
+  // predecessor): the peer owes an answer (ENTRIES) within answer_ms; one open per peer.
+  void Asked(NodeId peer, TimeMs now);
+  // Entries arrived from `peer` (answer: in ENTRIES): keeps the promises they fulfil.
+  void Arrived(NodeId peer, std::span<const Hash32> ids, bool answer);
   size_t open_promises() const { return promises_.size(); }
 
   double Score(NodeId peer) const;

@@ -375,11 +375,11 @@ class RealNode {
     }
     if (gossiped == nullptr && (!answer || answer->ids.empty())) return false;
     // Kept promises count on arrival, queued or not (Node::Ingest).
-    if (core_->scores().open_promises() > 0) {
-      if (gossiped != nullptr) core_->scores().Kept(from, gossiped->id());
-      if (answer) {
-        for (const Hash32& id : answer->ids) core_->scores().Kept(from, id);
-      }
+    if (gossiped != nullptr) {
+      const Hash32 id = gossiped->id();
+      core_->scores().Arrived(from, std::span(&id, 1), false);
+    } else {
+      core_->scores().Arrived(from, answer->ids, true);
     }
     if (!ingest_) {
       ingest_ = std::make_unique<Ingest>(shared_->ingest_limits);

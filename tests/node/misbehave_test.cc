@@ -547,7 +547,11 @@ TEST_F(MisbehaveTest, ABannedPeersAddressBringsNoFreshKey) {
 // offered to other nodes, and their bytes are bounded: the attack of 3,000 entries of 64 KB
 // from one fresh key that held 340-510 MB on every node of a devnet.
 TEST_F(MisbehaveTest, EntriesAheadOfTheirFeedAreBoundedAndNotSpread) {
-  StartNode();
+  // Quotas off for the fresh key (young_seq_max 0): they would drop most of these entries
+  // first, and the peer's score would close it, before the waiting room's own bound is hit.
+  StartNode(
+      "quota_young_seq_max = 0\nquota_entries_burst = 100000\n"
+      "quota_bytes_per_day = 1073741824\n");
   TestPeer peer;
   ASSERT_TRUE(peer.ConnectAndHear(*node_));
   peer.Greet();

@@ -119,8 +119,8 @@ TEST(PeerScoreTest, AnAnnouncedEntryNotSentWhenAskedIsABrokenPromise) {
   s.Promised(2, a, 0);
   s.Promised(9, a, 0);  // Not connected: not tracked.
   EXPECT_EQ(s.open_promises(), 3u);
-  s.Kept(1, a);  // Peer 1 sent a (a late answer counts too).
-  s.Kept(1, a);
+  s.Arrived(1, std::span(&a, 1), false);  // Peer 1 sent a (a late answer counts too).
+  s.Arrived(1, std::span(&a, 1), false);
   std::vector<PeerVerdict> v;
   s.Review(c.promise_ms - 1, v);
   EXPECT_EQ(s.open_promises(), 2u);  // Not due yet.
@@ -139,6 +139,28 @@ TEST(PeerScoreTest, AnAnnouncedEntryNotSentWhenAskedIsABrokenPromise) {
   s.Review(20'000 + c.promise_ms, v);
   ASSERT_EQ(v.size(), 1u);
   EXPECT_EQ(v[0].peer, 1u);
+}
+
+TEST(PeerScoreTest, OfferedEntriesNotAnsweredWhenWantedAreABrokenPromise) {
+  PeerScoreConfig c;
+  PeerScores s(c);
+  s.OnConnected(1, "198.51.100.1");
+  s.OnConnected(2, "198.51.101.1");
+  // Each was asked (WANT); a second WANT while one is open owes no second answer.
+  s.Asked(1, 0);
+  s.Asked(1, 100);
+  s.Asked(2, 0);
+  EXPECT_EQ(s.open_promises(), 2u);
+  // Peer 1 answers with ENTRIES (any of them: a long answer streams); peer 2 only pushes a
+  // GOSSIP, which is no answer.
+  const Hash32 x = Blake2b256(AsBytes("x"));
+  s.Arrived(1, std::span(&x, 1), true);
+  s.Arrived(2, std::span(&x, 1), false);
+  std::vector<PeerVerdict> v;
+  s.Review(c.answer_ms, v);
+  EXPECT_DOUBLE_EQ(s.Score(1), 0);
+  EXPECT_DOUBLE_EQ(s.Score(2), -c.broken_promise_weight);
+  EXPECT_EQ(s.open_promises(), 0u);
 }
 
 // A preference that always wants one peer.
