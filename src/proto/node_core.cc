@@ -363,7 +363,18 @@ Result<std::optional<uint32_t>> NodeCore::Admit(TimeMs now, uint32_t g, const Ar
     ++counters_.quota_dropped;  // Reconciliation offers it again later.
     // Pushed to this node unasked, it counts against the peer; entries the node asked for
     // (reconciliation, WANT) do not.
-    if (from_broadcast_) scores_.OverQuota(from);
+    // A GOSSIP this node asked for (GRAFT) was no push: the entry was announced, and this
+    // node, not knowing it would be over quota, asked. Nor is an entry older than
+    // fresh_push_ms: a relay that fills a gap pushes a feed's backlog at once, which a node
+    // behind on that feed refuses; a flood is pushed as it is written.
+    if (from_broadcast_ && !scores_.Answered(from, e.id()) &&
+        now - e.timestamp_ms() <= limits_.scores.fresh_push_ms) {
+      const bool young = e.seq() <= limits_.quota.young_seq_max;
+      scores_.RelayedOverQuota(
+          from, FeedKeyHash{}(feed),
+          young ? limits_.quota.young_entries_per_s : limits_.quota.entries_per_s,
+          young ? limits_.quota.young_entries_burst : limits_.quota.entries_burst, now);
+    }
     return std::optional<uint32_t>();
   }
   if (e.seq() > head->seq + 1) {

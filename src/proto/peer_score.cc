@@ -53,6 +53,7 @@ void PeerScores::OnGone(NodeId peer) {
   peers_.erase(it);
   // A peer that left cannot keep its promises; that is not a broken one.
   std::erase_if(promises_, [peer](const auto& p) { return p.first.peer == peer; });
+  std::erase_if(relayed_, [peer](const auto& p) { return p.first.peer == peer; });
 }
 
 void PeerScores::FirstDelivery(NodeId peer) {
@@ -64,6 +65,17 @@ void PeerScores::FirstDelivery(NodeId peer) {
 
 void PeerScores::OverQuota(NodeId peer) {
   if (auto it = peers_.find(peer); it != peers_.end()) it->second.over_quota += 1;
+}
+
+void PeerScores::RelayedOverQuota(NodeId peer, uint64_t feed, double rate, double burst,
+                                  TimeMs now) {
+  if (!peers_.contains(peer)) return;
+  if (relayed_.size() >= config_.relayed_max) relayed_.clear();
+  auto it = relayed_
+                .try_emplace(RelayKey{peer, feed}, rate * config_.relay_allowance,
+                             burst * config_.relay_allowance, now)
+                .first;
+  if (!it->second.Take(1, now)) OverQuota(peer);
 }
 
 void PeerScores::BrokenPromise(NodeId peer) {
@@ -88,7 +100,15 @@ void PeerScores::Asked(NodeId peer, TimeMs now) {
 void PeerScores::Arrived(NodeId peer, std::span<const Hash32> ids, bool answer) {
   if (promises_.empty()) return;
   if (answer) promises_.erase(PromiseKey{peer, Hash32{}});
-  for (const Hash32& id : ids) promises_.erase(PromiseKey{peer, id});
+  for (const Hash32& id : ids) {
+    if (promises_.erase(PromiseKey{peer, id}) == 0) continue;
+    kept_[kept_next_] = PromiseKey{peer, id};
+    kept_next_ = (kept_next_ + 1) % kept_.size();
+  }
+}
+
+bool PeerScores::Answered(NodeId peer, const Hash32& id) const {
+  return std::find(kept_.begin(), kept_.end(), PromiseKey{peer, id}) != kept_.end();
 }
 
 double PeerScores::Score(NodeId peer) const {

@@ -7,8 +7,11 @@
 // A peer's score is the sum of (as in gossipsub v1.1's peer scoring, simplified):
 //   + first_delivery_weight per entry it was first to bring, counted up to
 //     first_delivery_cap (an old friend cannot bank credit for unlimited abuse later);
-//   - over_quota_weight per entry it brought over its author's quota (proto/quota.h): a
-//     peer that keeps relaying a flood pays for it, whoever wrote the flood;
+//   - over_quota_weight per entry it pushed over its author's quota (proto/quota.h) beyond
+//     what a relay's own quota would have let it pass: an honest relay forwards only what
+//     its quotas admitted, so it pushes one author's entries no faster than a quota allows,
+//     though nodes' buckets disagree on which ones (RelayedOverQuota forgives that much per
+//     peer and author); a peer that keeps pushing a flood pays for it, whoever wrote it;
 //   - broken_promise_weight per promise it did not keep: an entry it announced (IHAVE) and
 //     did not send within promise_ms of the node's GRAFT (first or a later copy counts), or
 //     entries it offered in reconciliation and did not answer within answer_ms of the
@@ -30,6 +33,7 @@
 // in use, and at most promises_max open promises (beyond, new ones go untracked).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <span>
@@ -38,6 +42,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/token_bucket.h"
 #include "proto/membership.h"
 #include "proto/types.h"
 
@@ -52,6 +57,13 @@ struct PeerScoreConfig {
   TimeMs promise_ms = 2'000;  // A GRAFT's answer later than this is a broken promise ...
   TimeMs answer_ms = 5'000;   // ... and a WANT's (a long answer streams: its start counts).
   size_t promises_max = 4'096;
+  size_t relayed_max = 4'096;  // (peer, feed) allowances kept; all forgotten when full.
+  // A relay's allowance of refused pushes, in multiples of this node's quota (rate and
+  // burst): two nodes may admit nearly disjoint parts of a flood at the same quota rate, so
+  // an honest relay can push a whole quota's worth this node refuses; twice leaves room.
+  double relay_allowance = 2.0;
+  // Only entries at most this old (by their timestamp) count as a pushed flood (NodeCore).
+  TimeMs fresh_push_ms = 10'000;
   double colocation_weight = 10.0;
   uint32_t colocation_threshold = 8;  // Peers from one range before it costs anything.
   double decay = 0.9;                 // Counters kept per decay_ms.
@@ -88,6 +100,11 @@ class PeerScores final : public PeerPreference {
 
   void FirstDelivery(NodeId peer);
   void OverQuota(NodeId peer);
+  // The peer pushed (unasked) an entry of `feed` (an author in a group, hashed) that is over
+  // its quota here; rate and burst: this node's quota for that author. Forgiven while the
+  // peer's refused pushes of the feed stay within relay_allowance times it; beyond,
+  // OverQuota.
+  void RelayedOverQuota(NodeId peer, uint64_t feed, double rate, double burst, TimeMs now);
   void BrokenPromise(NodeId peer);
   // The node asked `peer` (GRAFT) for entry `id` it had announced.
   void Promised(NodeId peer, const Hash32& id, TimeMs now);
@@ -96,6 +113,10 @@ class PeerScores final : public PeerPreference {
   void Asked(NodeId peer, TimeMs now);
   // Entries arrived from `peer` (answer: in ENTRIES): keeps the promises they fulfil.
   void Arrived(NodeId peer, std::span<const Hash32> ids, bool answer);
+  // Whether `id` came from `peer` lately as the answer to this node's GRAFT (one of the
+  // last kKeptRemembered kept): a GOSSIP the node asked for is no unasked push.
+  bool Answered(NodeId peer, const Hash32& id) const;
+  static constexpr size_t kKeptRemembered = 64;
   size_t open_promises() const { return promises_.size(); }
 
   double Score(NodeId peer) const;
@@ -136,6 +157,20 @@ class PeerScores final : public PeerPreference {
     }
   };
   std::unordered_map<PromiseKey, TimeMs, PromiseHash> promises_;
+  std::array<PromiseKey, kKeptRemembered> kept_{};  // The last GRAFT promises kept, a ring.
+  size_t kept_next_ = 0;
+  // The allowance of refused pushes by (peer, feed).
+  struct RelayKey {
+    NodeId peer = kNoNode;
+    uint64_t feed = 0;
+    bool operator==(const RelayKey&) const = default;
+  };
+  struct RelayHash {
+    size_t operator()(const RelayKey& k) const {
+      return k.feed ^ (size_t{k.peer} * 0x9e3779b97f4a7c15ULL);
+    }
+  };
+  std::unordered_map<RelayKey, TokenBucket, RelayHash> relayed_;
   TimeMs decayed_at_ = 0;
 };
 
