@@ -64,6 +64,7 @@ void Membership::OnTimer(TimeMs now, MembershipOutbox& out) {
   if (now >= shuffle_at_ms_) {
     shuffle_at_ms_ = now + config_.shuffle_interval_ms;
     StartShuffle(out);
+    ReplacePoor(now, out);
   }
   if (now >= repair_at_ms_) {
     if (pending_neighbor_ != kNoNode) {
@@ -239,6 +240,26 @@ void Membership::DropOneActive(MembershipOutbox& out, uint64_t range) {
   AddPassive(victim);
 }
 
+// The worst neighbour the preference calls poor leaves for a passive peer: a neighbour
+// that takes and never serves (a hoarder breaking its promises) is otherwise kept as long
+// as nobody pushes in, and a node surrounded by such neighbours would starve. One per
+// shuffle interval, and only with a passive peer to ask, so the view never drains; the
+// poor one is not kept as a repair candidate.
+void Membership::ReplacePoor(TimeMs now, MembershipOutbox& out) {
+  if (preference_ == nullptr || passive_.empty() || pending_neighbor_ != kNoNode) return;
+  NodeId victim = kNoNode;
+  for (NodeId peer : active_.ids()) {
+    if (!preference_->Poor(peer)) continue;
+    if (victim == kNoNode || preference_->Better(peer, victim) == victim) victim = peer;
+  }
+  if (victim == kNoNode) return;
+  active_.Erase(victim);
+  out.sends.emplace_back(victim, Disconnect{});
+  out.neighbor_down.push_back(victim);
+  repair_at_ms_ = now;
+  Repair(now, out);
+}
+
 template <size_t N>
 size_t Membership::InRange(const NodeSet<N>& set, uint64_t range) const {
   if (range == 0) return 0;
@@ -285,8 +306,11 @@ void Membership::Integrate(std::span<const NodeId> incoming, std::span<const Nod
 }
 
 // Asks one random passive peer at a time to become a neighbour while the active view has
-// room. With no passive peer and no neighbour at all, the node joins again through its
-// contact, so a node whose whole neighbourhood failed is not stranded.
+// room, with high priority (which a full peer must grant) while fewer than active_min
+// neighbours serve: poor ones (PeerPreference::Poor, hoarders) do not count, so a node
+// surrounded by them is not left asking full honest peers at low priority forever. With
+// no passive peer and no neighbour at all, the node joins again through its contact, so a
+// node whose whole neighbourhood failed is not stranded.
 void Membership::Repair(TimeMs now, MembershipOutbox& out) {
   if (pending_neighbor_ != kNoNode || active_.size() >= config_.active_max) return;
   if (!passive_.empty()) {
@@ -296,8 +320,12 @@ void Membership::Repair(TimeMs now, MembershipOutbox& out) {
           preference_->Better(pending_neighbor_, passive_[rng_.Below(passive_.size())]);
     }
     repair_at_ms_ = now + config_.neighbor_retry_ms;
+    size_t serving = active_.size();
+    if (preference_ != nullptr) {
+      for (NodeId peer : active_.ids()) serving -= preference_->Poor(peer) ? 1 : 0;
+    }
     out.sends.emplace_back(pending_neighbor_,
-                           Neighbor{.high_priority = active_.size() < config_.active_min});
+                           Neighbor{.high_priority = serving < config_.active_min});
   } else if (active_.empty() && contact_ != kNoNode && now >= repair_at_ms_) {
     SendJoin(now, out);
   }

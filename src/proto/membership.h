@@ -155,6 +155,9 @@ class PeerPreference {
   // The peer's address range as a number (MembershipConfig::range_active_max), or 0 when
   // unknown or not to be limited (this machine's own nodes).
   virtual uint64_t RangeOf(NodeId) const { return 0; }
+  // Whether a neighbour serves so badly that it is worth replacing with a passive peer
+  // (Membership replaces the worst such one each shuffle interval).
+  virtual bool Poor(NodeId) const { return false; }
 
  protected:
   ~PeerPreference() = default;
@@ -221,6 +224,7 @@ class Membership {
   void Integrate(std::span<const NodeId> incoming, std::span<const NodeId> evict_first);
   void Repair(TimeMs now, MembershipOutbox& out);
   void StartShuffle(MembershipOutbox& out);
+  void ReplacePoor(TimeMs now, MembershipOutbox& out);
   void AcceptShuffle(const Shuffle& m, MembershipOutbox& out);
   NodeId RandomActiveExcept(NodeId a, NodeId b);
   template <size_t N>

@@ -78,23 +78,24 @@ void PeerScores::RelayedOverQuota(NodeId peer, uint64_t feed, double rate, doubl
   if (!it->second.Take(1, now)) OverQuota(peer);
 }
 
-void PeerScores::BrokenPromise(NodeId peer) {
-  if (auto it = peers_.find(peer); it != peers_.end()) it->second.broken_promises += 1;
+void PeerScores::BrokenPromise(NodeId peer, uint32_t count) {
+  if (auto it = peers_.find(peer); it != peers_.end()) it->second.broken_promises += count;
 }
 
 void PeerScores::Promised(NodeId peer, const Hash32& id, TimeMs now) {
   if (!config_.enabled || !peers_.contains(peer) || promises_.size() >= config_.promises_max) {
     return;
   }
-  promises_.try_emplace(PromiseKey{peer, id}, now + config_.promise_ms);
+  promises_.try_emplace(PromiseKey{peer, id}, Promise{now + config_.promise_ms, 1});
 }
 
 // A WANT's promise is keyed by the all-zero id, which no entry has.
-void PeerScores::Asked(NodeId peer, TimeMs now) {
+void PeerScores::Asked(NodeId peer, TimeMs now, size_t ids) {
   if (!config_.enabled || !peers_.contains(peer) || promises_.size() >= config_.promises_max) {
     return;
   }
-  promises_.try_emplace(PromiseKey{peer, Hash32{}}, now + config_.answer_ms);
+  const auto count = static_cast<uint32_t>(std::clamp<size_t>(ids, 1, config_.want_counts_max));
+  promises_.try_emplace(PromiseKey{peer, Hash32{}}, Promise{now + config_.answer_ms, count});
 }
 
 void PeerScores::Arrived(NodeId peer, std::span<const Hash32> ids, bool answer) {
@@ -118,6 +119,10 @@ double PeerScores::Score(NodeId peer) const {
   double score = config_.first_delivery_weight * r.first_deliveries -
                  config_.over_quota_weight * r.over_quota -
                  config_.broken_promise_weight * r.broken_promises;
+  if (r.since >= 0) {
+    score += config_.tenure_weight *
+             static_cast<double>(std::min(reviewed_at_ - r.since, config_.tenure_cap_ms)) / 1000.0;
+  }
   auto range = r.range.empty() ? ranges_.end() : ranges_.find(r.range);
   const uint32_t n = range == ranges_.end() ? 0 : range->second;
   if (n > config_.colocation_threshold) {
@@ -130,6 +135,10 @@ double PeerScores::Score(NodeId peer) const {
 void PeerScores::Review(TimeMs now, std::vector<PeerVerdict>& out) {
   if (!config_.enabled) return;
   if (decayed_at_ == 0) decayed_at_ = now;
+  reviewed_at_ = now;
+  for (auto& [id, r] : peers_) {
+    if (r.since < 0) r.since = now;
+  }
   if (now - decayed_at_ >= config_.decay_ms) {
     const int64_t steps = (now - decayed_at_) / config_.decay_ms;
     decayed_at_ += steps * config_.decay_ms;
@@ -143,11 +152,11 @@ void PeerScores::Review(TimeMs now, std::vector<PeerVerdict>& out) {
   }
   // After the decay: a promise broken now counts in full.
   for (auto it = promises_.begin(); it != promises_.end();) {
-    if (it->second > now) {
+    if (it->second.due > now) {
       ++it;
       continue;
     }
-    BrokenPromise(it->first.peer);
+    BrokenPromise(it->first.peer, it->second.count);
     it = promises_.erase(it);
   }
   for (const auto& [id, r] : peers_) {

@@ -56,6 +56,10 @@ struct PeerScoreConfig {
   double broken_promise_weight = 5.0;
   TimeMs promise_ms = 2'000;  // A GRAFT's answer later than this is a broken promise ...
   TimeMs answer_ms = 5'000;   // ... and a WANT's (a long answer streams: its start counts).
+  // An unanswered WANT counts as one broken promise per entry asked, up to this many: a
+  // neighbour that offered a feed's backlog in reconciliation and sends none of it (a
+  // hoarder: it never pushes either) is caught in one round, not left near zero.
+  uint32_t want_counts_max = 10;
   size_t promises_max = 4'096;
   size_t relayed_max = 4'096;  // (peer, feed) allowances kept; all forgotten when full.
   // A relay's allowance of refused pushes, in multiples of this node's quota (rate and
@@ -64,11 +68,20 @@ struct PeerScoreConfig {
   double relay_allowance = 2.0;
   // Only entries at most this old (by their timestamp) count as a pushed flood (NodeCore).
   TimeMs fresh_push_ms = 10'000;
+  // Tenure (gossipsub v1.1's time in mesh): a connection's age counts this much a second,
+  // up to tenure_cap_ms, so a crowd of newcomers cannot push long-standing neighbours out
+  // (Membership evicts the worst neighbour) before it has served any better.
+  double tenure_weight = 0.1;
+  TimeMs tenure_cap_ms = 60'000;
   double colocation_weight = 10.0;
   uint32_t colocation_threshold = 8;  // Peers from one range before it costs anything.
   double decay = 0.9;                 // Counters kept per decay_ms.
   TimeMs decay_ms = 10'000;
   TimeMs review_ms = 1'000;  // NodeCore reviews the scores at least this often.
+  // A neighbour below this is replaced with a passive peer (PeerPreference::Poor), one per
+  // group each shuffle interval: a hoarder asked only now and then stays above
+  // prune_threshold, but not above this.
+  double replace_threshold = -10;
   double prune_threshold = -50;
   double graylist_threshold = -200;
   TimeMs prune_ms = 60'000;
@@ -105,12 +118,13 @@ class PeerScores final : public PeerPreference {
   // peer's refused pushes of the feed stay within relay_allowance times it; beyond,
   // OverQuota.
   void RelayedOverQuota(NodeId peer, uint64_t feed, double rate, double burst, TimeMs now);
-  void BrokenPromise(NodeId peer);
+  void BrokenPromise(NodeId peer, uint32_t count = 1);
   // The node asked `peer` (GRAFT) for entry `id` it had announced.
   void Promised(NodeId peer, const Hash32& id, TimeMs now);
   // The node asked `peer` for entries it offered (a WANT, in reconciliation or for a missing
-  // predecessor): the peer owes an answer (ENTRIES) within answer_ms; one open per peer.
-  void Asked(NodeId peer, TimeMs now);
+  // predecessor) for `ids` entries: the peer owes an answer (ENTRIES) within answer_ms; one
+  // open per peer.
+  void Asked(NodeId peer, TimeMs now, size_t ids = 1);
   // Entries arrived from `peer` (answer: in ENTRIES): keeps the promises they fulfil.
   void Arrived(NodeId peer, std::span<const Hash32> ids, bool answer);
   // Whether `id` came from `peer` lately as the answer to this node's GRAFT (one of the
@@ -125,6 +139,7 @@ class PeerScores final : public PeerPreference {
   // From the runtime's function (SetRangeOf: it knows where every peer it heard of may be
   // dialled), or else for connected peers only.
   uint64_t RangeOf(NodeId peer) const override;
+  bool Poor(NodeId peer) const override { return Score(peer) < config_.replace_threshold; }
   void SetRangeOf(std::function<uint64_t(NodeId)> range_of) { range_of_ = std::move(range_of); }
   // Counts the promises past promise_ms as broken, decays the counters when due and
   // appends a verdict for each peer below a threshold (the
@@ -140,12 +155,13 @@ class PeerScores final : public PeerPreference {
     double first_deliveries = 0;
     double over_quota = 0;
     double broken_promises = 0;
+    TimeMs since = -1;  // The first review that saw the connection.
   };
   PeerScoreConfig config_;
   std::function<uint64_t(NodeId)> range_of_;
   std::unordered_map<NodeId, Record> peers_;
   std::unordered_map<std::string, uint32_t> ranges_;  // Connected peers per range.
-  // Open promises by (peer, id): their deadlines.
+  // Open promises by (peer, id): their deadlines and weights.
   struct PromiseKey {
     NodeId peer = kNoNode;
     Hash32 id{};
@@ -156,7 +172,11 @@ class PeerScores final : public PeerPreference {
       return HashOf32{}(k.id) ^ (size_t{k.peer} * 0x9e3779b97f4a7c15ULL);
     }
   };
-  std::unordered_map<PromiseKey, TimeMs, PromiseHash> promises_;
+  struct Promise {
+    TimeMs due = 0;
+    uint32_t count = 1;  // Broken promises it counts as.
+  };
+  std::unordered_map<PromiseKey, Promise, PromiseHash> promises_;
   std::array<PromiseKey, kKeptRemembered> kept_{};  // The last GRAFT promises kept, a ring.
   size_t kept_next_ = 0;
   // The allowance of refused pushes by (peer, feed).
@@ -172,6 +192,7 @@ class PeerScores final : public PeerPreference {
   };
   std::unordered_map<RelayKey, TokenBucket, RelayHash> relayed_;
   TimeMs decayed_at_ = 0;
+  TimeMs reviewed_at_ = 0;  // The last Review's now: tenure is measured up to it.
 };
 
 }  // namespace pando::proto

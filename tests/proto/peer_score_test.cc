@@ -6,8 +6,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "proto/node_core.h"
@@ -55,6 +57,7 @@ TEST(PeerScoreTest, FloodsLowerAScoreUntilThePeerIsPrunedThenGraylisted) {
 
 TEST(PeerScoreTest, ScoresDecaySoAPeerRecovers) {
   PeerScoreConfig c;
+  c.tenure_weight = 0;
   PeerScores s(c);
   s.OnConnected(1, "198.51.100.1");
   for (int i = 0; i < 60; ++i) s.OverQuota(1);
@@ -127,6 +130,7 @@ TEST(PeerScoreTest, RelayedEntriesOverQuotaCostOnlyBeyondWhatARelayMayPass) {
 
 TEST(PeerScoreTest, AnAnnouncedEntryNotSentWhenAskedIsABrokenPromise) {
   PeerScoreConfig c;
+  c.tenure_weight = 0;
   PeerScores s(c);
   s.OnConnected(1, "198.51.100.1");
   s.OnConnected(2, "198.51.101.1");
@@ -168,6 +172,9 @@ TEST(PeerScoreTest, OfferedEntriesNotAnsweredWhenWantedAreABrokenPromise) {
   s.Asked(1, 100);
   s.Asked(2, 0);
   EXPECT_EQ(s.open_promises(), 2u);
+  // Peer 3 was asked for 25 entries: left unanswered, that weighs want_counts_max promises.
+  s.OnConnected(3, "198.51.102.1");
+  s.Asked(3, 0, 25);
   // Peer 1 answers with ENTRIES (any of them: a long answer streams); peer 2 only pushes a
   // GOSSIP, which is no answer.
   const Hash32 x = Blake2b256(AsBytes("x"));
@@ -177,7 +184,31 @@ TEST(PeerScoreTest, OfferedEntriesNotAnsweredWhenWantedAreABrokenPromise) {
   s.Review(c.answer_ms, v);
   EXPECT_DOUBLE_EQ(s.Score(1), 0);
   EXPECT_DOUBLE_EQ(s.Score(2), -c.broken_promise_weight);
+  EXPECT_DOUBLE_EQ(s.Score(3), -c.broken_promise_weight * c.want_counts_max);
   EXPECT_EQ(s.open_promises(), 0u);
+}
+
+TEST(PeerScoreTest, TenureKeepsALongStandingNeighbourAboveNewcomers) {
+  PeerScoreConfig c;
+  PeerScores s(c);
+  std::vector<PeerVerdict> v;
+  s.OnConnected(1, "198.51.100.1");
+  s.Review(1'000, v);  // Its tenure starts at the first review that sees it.
+  s.OnConnected(2, "198.51.101.1");
+  s.Review(31'000, v);
+  EXPECT_NEAR(s.Score(1), 30 * c.tenure_weight, 1e-9);
+  EXPECT_DOUBLE_EQ(s.Score(2), 0);
+  EXPECT_EQ(s.Better(2, 1), 1u);
+  // Capped: a newcomer catches up after tenure_cap_ms, and deliveries decide again.
+  s.Review(1'000 + 10 * c.tenure_cap_ms, v);
+  EXPECT_NEAR(s.Score(1), c.tenure_weight * static_cast<double>(c.tenure_cap_ms) / 1000, 1e-9);
+  EXPECT_NEAR(s.Score(2), s.Score(1), 1e-9);
+  // Reconnecting starts over.
+  s.OnGone(1);
+  s.OnConnected(1, "198.51.100.1");
+  s.Review(2'000 + 10 * c.tenure_cap_ms, v);
+  EXPECT_DOUBLE_EQ(s.Score(1), 0);
+  EXPECT_TRUE(v.empty());
 }
 
 // A preference that always wants one peer.
@@ -233,6 +264,62 @@ class Scores final : public PeerPreference {
   std::map<NodeId, int> scores_;
 };
 
+// Poor below -5; otherwise as Scores.
+class PoorBelow final : public PeerPreference {
+ public:
+  explicit PoorBelow(std::map<NodeId, int> scores) : scores_(std::move(scores)) {}
+  NodeId Better(NodeId a, NodeId b) const override { return Of(b) > Of(a) ? b : a; }
+  bool Poor(NodeId id) const override { return Of(id) < -5; }
+
+ private:
+  int Of(NodeId id) const {
+    auto it = scores_.find(id);
+    return it == scores_.end() ? 0 : it->second;
+  }
+  std::map<NodeId, int> scores_;
+};
+
+TEST(PeerScoreTest, APoorNeighbourIsReplacedOneAShuffleIntervalWhileThereIsAPassivePeer) {
+  MembershipConfig config;
+  config.active_max = 5;
+  Membership m(1, config, 3);
+  MembershipOutbox out;
+  m.Start(0, kNoNode, out);
+  PoorBelow prefer({{10, -20}, {11, -8}, {12, 3}, {13, -1}});
+  m.SetPreference(&prefer);
+  for (NodeId id = 10; id < 15; ++id) m.OnMessage(0, id, Join{}, out);
+  // No passive peer yet: nobody is dropped, however poor.
+  out.Clear();
+  m.OnTimer(config.shuffle_interval_ms, out);
+  EXPECT_TRUE(m.IsActive(10));
+  ShuffleReply reply;
+  for (NodeId id = 20; id < 30; ++id) reply.nodes.push_back(id);
+  m.OnMessage(config.shuffle_interval_ms, 12, reply, out);
+  // The poorest goes (DISCONNECT) and a passive peer is asked at once, who accepts; one
+  // per interval.
+  auto step = [&](TimeMs t) {
+    out.Clear();
+    m.OnTimer(t, out);
+    std::vector<NodeId> disconnected, asked;
+    for (const auto& [to, msg] : out.sends) {
+      if (std::holds_alternative<Disconnect>(msg)) disconnected.push_back(to);
+      if (std::holds_alternative<Neighbor>(msg)) asked.push_back(to);
+    }
+    EXPECT_EQ(asked.size(), disconnected.size());
+    for (NodeId a : asked) m.OnMessage(t, a, NeighborReply{.accepted = true}, out);
+    return disconnected;
+  };
+  EXPECT_EQ(step(2 * config.shuffle_interval_ms), std::vector<NodeId>{10});
+  EXPECT_FALSE(m.IsActive(10));
+  EXPECT_EQ(std::count(m.passive().begin(), m.passive().end(), NodeId{10}), 0);  // Not kept.
+  EXPECT_EQ(step(3 * config.shuffle_interval_ms), std::vector<NodeId>{11});
+  EXPECT_EQ(m.active().size(), 5u);
+  // -1 is not poor: 12, 13 and 14 stay.
+  out.Clear();
+  m.OnTimer(4 * config.shuffle_interval_ms, out);
+  for (NodeId id : {12, 13, 14}) EXPECT_TRUE(m.IsActive(id)) << id;
+}
+
 TEST(PeerScoreTest, NewcomersPushingInDropTheWorstNeighbourNotAGoodOne) {
   // A full active view of peers 10..14, of which 10..13 serve the node well; every JOIN and
   // high-priority NEIGHBOR makes room by dropping the worst one (14, then each newcomer in
@@ -256,6 +343,35 @@ TEST(PeerScoreTest, NewcomersPushingInDropTheWorstNeighbourNotAGoodOne) {
     }
     for (NodeId good : {10, 11, 12, 13}) EXPECT_TRUE(m.IsActive(good)) << seed << " " << good;
     EXPECT_TRUE(m.IsActive(139));
+  }
+}
+
+TEST(PeerScoreTest, ANodeAmongPoorNeighboursRepairsWithHighPriority) {
+  // Three neighbours and room for two more: a repair asks at low priority (a full peer may
+  // refuse) unless fewer than active_min of the three serve.
+  for (bool poor : {false, true}) {
+    MembershipConfig config;
+    config.active_max = 5;
+    Membership m(1, config, 5);
+    MembershipOutbox out;
+    m.Start(0, kNoNode, out);
+    PoorBelow prefer(poor ? std::map<NodeId, int>{{10, -20}, {11, -20}, {12, 1}}
+                          : std::map<NodeId, int>{{10, 1}, {11, 1}, {12, 1}});
+    m.SetPreference(&prefer);
+    for (NodeId id = 10; id < 13; ++id) m.OnMessage(0, id, Join{}, out);
+    ShuffleReply reply;
+    for (NodeId id = 20; id < 30; ++id) reply.nodes.push_back(id);
+    m.OnMessage(0, 12, reply, out);
+    out.Clear();
+    m.OnTimer(config.neighbor_retry_ms, out);
+    int asked = 0;
+    for (const auto& [to, msg] : out.sends) {
+      if (const auto* n = std::get_if<Neighbor>(&msg)) {
+        ++asked;
+        EXPECT_EQ(n->high_priority, poor) << to;
+      }
+    }
+    EXPECT_EQ(asked, 1) << poor;
   }
 }
 
@@ -307,7 +423,9 @@ TEST(PeerScoreTest, NodeCoreScoresFirstDeliveriesAndPushedFloodsNotAnswers) {
 TEST(PeerScoreTest, NodeCoreHoldsAnAnnouncerToTheEntryItWasAskedFor) {
   constexpr TimeMs kNow = 1'700'000'100'000;
   EmptyHost host;
-  NodeCore core(1, {"blog"}, ReplicaConfig{}, NodeLimits{}, 7);
+  NodeLimits limits;
+  limits.scores.tenure_weight = 0;
+  NodeCore core(1, {"blog"}, ReplicaConfig{}, limits, 7);
   NodeOutbox out;
   core.Start(kNow, kNoNode, host, out);
   // Peers 77 and 78 become neighbours (JOIN) and the scores know them.
@@ -346,6 +464,50 @@ TEST(PeerScoreTest, NodeCoreHoldsAnAnnouncerToTheEntryItWasAskedFor) {
   EXPECT_EQ(core.scores().open_promises(), 0u);
   EXPECT_DOUBLE_EQ(core.scores().Score(78), -core.scores().config().broken_promise_weight);
   EXPECT_GT(core.scores().Score(77), 0);  // Its delivery was a first one.
+}
+
+// Two honest cores with nothing to reconcile end their sessions with an empty WANT, which
+// owes no answer: neither scores the other down.
+TEST(PeerScoreTest, HonestCoresReconcilingNothingBreakNoPromise) {
+  constexpr TimeMs kStart = 1'700'000'100'000;
+  EmptyHost host;
+  std::map<NodeId, NodeCore> cores;
+  cores.try_emplace(1, 1, std::vector<std::string>{"blog"}, ReplicaConfig{}, NodeLimits{}, 7);
+  cores.try_emplace(2, 2, std::vector<std::string>{"blog"}, ReplicaConfig{}, NodeLimits{}, 8);
+  cores.at(1).scores().OnConnected(2, "198.51.102.1");
+  cores.at(2).scores().OnConnected(1, "198.51.101.1");
+  std::vector<std::tuple<NodeId, NodeId, GroupMessage>> wire;  // (from, to, message)
+  uint64_t wants = 0;
+  auto take = [&](NodeId from, NodeOutbox& out) {
+    for (auto& [to, m] : out.replica.sends) {
+      if (std::holds_alternative<Want>(m.body)) ++wants;
+      wire.emplace_back(from, to, std::move(m));
+    }
+    EXPECT_TRUE(out.verdicts.empty());
+    out.Clear();
+  };
+  NodeOutbox out;
+  cores.at(1).Start(kStart, kNoNode, host, out);
+  take(1, out);
+  cores.at(2).Start(kStart, 1, host, out);
+  take(2, out);
+  for (TimeMs t = kStart; t < kStart + 30'000; t += 100) {
+    while (!wire.empty()) {
+      auto [from, to, m] = std::move(wire.front());
+      wire.erase(wire.begin());
+      cores.at(to).OnMessage(t, from, m, {}, false, host, out);
+      take(to, out);
+    }
+    for (auto& [id, core] : cores) {
+      if (core.NextTimerAt() > t) continue;
+      core.OnTimer(t, host, out);
+      take(id, out);
+    }
+  }
+  EXPECT_GT(wants, 0u);  // Sessions ran and ended.
+  EXPECT_EQ(cores.at(1).scores().open_promises(), 0u);
+  EXPECT_GE(cores.at(1).scores().Score(2), 0);
+  EXPECT_GE(cores.at(2).scores().Score(1), 0);
 }
 
 }  // namespace
