@@ -46,6 +46,7 @@ struct SimOptions {
   double hostile = sim::RealScenarioConfig{}.hostile_fraction;
   double sybils_per_honest = 0;
   uint32_t hostile_ranges = sim::RealScenarioConfig{}.hostile_ranges;
+  int64_t hostile_join_ms = -1;
   uint32_t eclipsers = sim::RealScenarioConfig{}.eclipsers;
   uint32_t spammers = sim::RealScenarioConfig{}.spammers;
   double spam_per_s = sim::RealScenarioConfig{}.spam_per_s;
@@ -72,6 +73,7 @@ void RunReal(const SimOptions& o) {
   config.hostile_fraction =
       o.sybils_per_honest > 0 ? o.sybils_per_honest / (o.sybils_per_honest + 1) : o.hostile;
   config.hostile_ranges = o.hostile_ranges;
+  config.hostile_join_ms = o.hostile_join_ms;
   config.eclipsers = o.eclipsers;
   config.spammers = o.spammers;
   config.spam_per_s = o.spam_per_s;
@@ -290,6 +292,10 @@ void AddSim(CLI::App& app, Context&) {
                   "With --attack sybil or eclipse: the /24s the hostile nodes' addresses share")
       ->capture_default_str()
       ->check(CLI::Range(1u, 65'536u));
+  cmd->add_option("--hostile-join-at", opts->hostile_join_ms,
+                  "With --attack hoard or sybil: the honest nodes join first and the hostile "
+                  "ones this many ms after the first post (an attack on a warm overlay)")
+      ->check(CLI::Range(int64_t{0}, int64_t{86'400'000}));
   cmd->add_option("--eclipsers", opts->eclipsers,
                   "With --attack eclipse: the hostile nodes besieging the target")
       ->capture_default_str()

@@ -175,6 +175,9 @@ struct RealShared {
   std::vector<Role> roles;
   std::vector<NodeId> hostile;
   uint32_t hostile_ranges = 16;  // The /24s Sybils' and eclipsers' addresses are in.
+  // With hostile_join_at != kNever, honest nodes join through earlier honest nodes and the
+  // hostile ones from this time on (StartRealSim).
+  TimeMs hostile_join_at = kNever;
   NodeId eclipse_target = proto::kNoNode;
   uint32_t spam_first = UINT32_MAX;  // Entries from this index on are a spammer's.
   // Nodes tell their peer scores (proto/peer_score.h) of their connections, with simulated
@@ -260,12 +263,17 @@ class RealNode {
 
   void OnStart(TimeMs now, Context<RealMessage>& ctx) {
     armed_ = kNever;
-    // Each node joins through a pseudo-random earlier node, like PandoShared::JoinContact.
-    const NodeId contact =
-        core_->replica().self() == 0
-            ? proto::kNoNode
-            : MixHash(MixHash(shared_->seed, 0xc0417ac7ULL), core_->replica().self()) %
-                  core_->replica().self();
+    // Each node joins through a pseudo-random earlier node, like PandoShared::JoinContact;
+    // when hostile nodes join late, an honest node's contact is the first honest node at or
+    // below that one (node 0 is honest).
+    const NodeId self = core_->replica().self();
+    NodeId contact = proto::kNoNode;
+    if (self != 0) {
+      contact = MixHash(MixHash(shared_->seed, 0xc0417ac7ULL), self) % self;
+      if (shared_->hostile_join_at != kNever && shared_->Honest(self)) {
+        while (!shared_->Honest(contact)) --contact;
+      }
+    }
     Host host(shared_);
     core_->Start(now, contact, host, Scratch());
     Finish(now, ctx);
@@ -663,7 +671,8 @@ inline std::unique_ptr<RealSim> StartRealSim(RealShared& shared, uint64_t nodes,
   RealShared* s = &shared;
   auto sim = std::make_unique<RealSim>(net, nodes, [s](NodeId id) { return RealNode(id, s); });
   for (NodeId id = 0; id < nodes; ++id) {
-    const auto at = static_cast<TimeMs>(id * join_window_ms / nodes);
+    auto at = static_cast<TimeMs>(id * join_window_ms / nodes);
+    if (shared.hostile_join_at != kNever && !shared.Honest(id)) at += shared.hostile_join_at;
     sim->At(at, [id](RealSim& r) { r.Start(id); });
   }
   return sim;

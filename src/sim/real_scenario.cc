@@ -334,6 +334,9 @@ Report RunRealScenario(const RealScenarioConfig& config) {
   shared.scores = config.scores || hostile_nodes;
   ChooseRoles(config, shared);
   const uint64_t honest = n - shared.hostile.size();
+  const bool late = config.hostile_join_ms >= 0 &&
+                    (config.attack == Attack::kHoard || config.attack == Attack::kSybil);
+  if (late) shared.hostile_join_at = first_post_ms + config.hostile_join_ms;
   SignEntries(config, first_post_ms, shared);
   shared.measured = static_cast<uint32_t>(config.entries);
   const uint32_t fork_first =
@@ -352,7 +355,7 @@ Report RunRealScenario(const RealScenarioConfig& config) {
     ScheduleFork(*sim, shared, fork_first, home, (home + n / 2) % n);
   }
   const proto::TimeMs last_honest_ms = shared.entries[config.entries - 1].timestamp_ms();
-  shared.attack.start = first_post_ms;
+  shared.attack.start = late ? shared.hostile_join_at : first_post_ms;
   if (config.attack == Attack::kSpam) {
     ScheduleSpam(config, first_post_ms, last_honest_ms, shared, *sim);
   }
@@ -386,6 +389,7 @@ Report RunRealScenario(const RealScenarioConfig& config) {
   Json& scenario = r["scenario"];
   scenario["entries_kind"] = "real";
   if (config.attack != Attack::kNone) scenario["attack"] = AttackName(config.attack);
+  if (late) scenario["hostile_join_ms"] = config.hostile_join_ms;
   if (config.scores || hostile_nodes) scenario["peer_scores"] = true;
   scenario["nodes"] = n;
   scenario["entries"] = config.entries;

@@ -57,6 +57,12 @@ struct RealScenarioConfig {
   double hostile_fraction = 0.2;
   // sybil, eclipse: the /24 ranges the hostile nodes' addresses are spread over.
   uint32_t hostile_ranges = 16;
+  // hoard, sybil: with hostile_join_ms >= 0, the honest nodes join first (over
+  // join_window_ms, each through an earlier honest node) and the hostile ones join from
+  // hostile_join_ms after the first post on, over another join window, each through an
+  // earlier node of any kind: the attack on a warm overlay of gossipsub v1.1's evaluation.
+  // The attack's start (for detection) is then their first join. -1: all join together.
+  proto::TimeMs hostile_join_ms = -1;
   // eclipse: this many eclipsers besiege one honest node from eclipse_at_ms after the first
   // post, asking it every eclipse_interval_ms.
   uint32_t eclipsers = 64;
