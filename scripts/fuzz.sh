@@ -21,7 +21,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="$(realpath -m "${PANDO_FUZZ_BUILD_DIR:-$ROOT/build-clang}")"
 TARGETS=(entry_decode_fuzz bundle_read_fuzz fork_proof_decode_fuzz reconcile_fuzz
   overlay_decode_fuzz frame_decode_fuzz catalog_record_fuzz markdown_fuzz crdt_op_fuzz
-  name_claim_fuzz etcd_response_fuzz name_answer_fuzz)
+  name_claim_fuzz etcd_response_fuzz name_answer_fuzz dht_decode_fuzz)
 PER_TARGET=$((TOTAL_SECONDS / ${#TARGETS[@]}))
 # libFuzzer reads -max_total_time=0 as "no limit": every target runs at least a second.
 ((PER_TARGET >= 1)) || PER_TARGET=1
@@ -58,6 +58,7 @@ corpus_of() {
     name_claim_fuzz) echo name ;;
     etcd_response_fuzz) echo etcd ;;
     name_answer_fuzz) echo name_answer ;;
+    dht_decode_fuzz) echo dht ;;
   esac
 }
 
@@ -75,6 +76,7 @@ max_len_of() {
     name_claim_fuzz) echo 256 ;;
     etcd_response_fuzz) echo 65536 ;;
     name_answer_fuzz) echo 16384 ;;
+    dht_decode_fuzz) echo 8192 ;;
   esac
 }
 

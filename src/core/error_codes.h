@@ -80,6 +80,8 @@ inline constexpr std::string_view kInvalidName = "INVALID_NAME";  // Breaks docs
 inline constexpr std::string_view kBadClaim = "BAD_CLAIM";        // Claim bytes malformed.
 inline constexpr std::string_view kNameTaken = "NAME_TAKEN";      // Held, or a confusable is.
 inline constexpr std::string_view kStaleClaim = "STALE_CLAIM";    // Transfer of an old record.
+// Discovery (docs/dht-format.md).
+inline constexpr std::string_view kExpired = "EXPIRED";  // A DHT record past its ttl.
 // The registry's backend (an etcd cluster, or the node that hosts a site's registry) did not
 // answer in time; the outcome of a registration in flight is unknown until looked up.
 inline constexpr std::string_view kRegistryUnavailable = "REGISTRY_UNAVAILABLE";
@@ -141,6 +143,7 @@ inline constexpr std::string_view kAll[] = {kMalformed,
                                             kBadClaim,
                                             kNameTaken,
                                             kStaleClaim,
+                                            kExpired,
                                             kRegistryUnavailable,
                                             kNoRegistry,
                                             kInternal};

@@ -1,0 +1,391 @@
+#include "proto/dht.h"
+
+#include <algorithm>
+#include <bit>
+
+#include "core/check.h"
+
+namespace pando::proto {
+
+Dht::Dht(NodeId self, const DhtConfig& config, uint64_t seed)
+    : self_(self), config_(config), rng_(seed) {
+  CHECK(config_.k >= 1 && config_.alpha >= 1 && config_.paths >= 1 && config_.paths <= 255);
+}
+
+void Dht::Start(TimeMs now, std::span<const NodeId> contacts, DhtHost& host, DhtOutbox& out) {
+  point_ = host.PointOf(self_);
+  for (NodeId c : contacts) Observe(now, c, host);
+  Hash32 self_key{};
+  for (size_t i = 0; i < 8; ++i) self_key[i] = static_cast<uint8_t>(point_ >> (8 * i));
+  Lookup(now, self_key, 0, host, out);
+  SetTimer(out);
+}
+
+int Dht::BucketOf(uint64_t point) const {
+  const uint64_t d = point ^ point_;
+  return d == 0 ? -1 : std::countl_zero(d);
+}
+
+void Dht::Observe(TimeMs now, NodeId node, const DhtHost& host) {
+  if (node == self_ || node == kNoNode) return;
+  const int b = BucketOf(host.PointOf(node));
+  if (b < 0) return;
+  if (buckets_.size() <= static_cast<size_t>(b)) buckets_.resize(static_cast<size_t>(b) + 1);
+  std::vector<Contact>& bucket = buckets_[static_cast<size_t>(b)];
+  const auto seen = static_cast<uint32_t>(std::max<TimeMs>(0, now / 1000));
+  auto it = std::find_if(bucket.begin(), bucket.end(), [node](const Contact& c) { return c.id == node; });
+  if (it != bucket.end()) {
+    it->seen_s = seen;
+    it->fails = 0;
+    std::rotate(it, it + 1, bucket.end());  // Most recently seen last.
+    return;
+  }
+  auto stale = [this](const Contact& c) { return c.fails >= config_.fails_to_drop; };
+  const uint64_t range = config_.range_bucket_max > 0 ? host.RangeOf(node) : 0;
+  if (range != 0) {
+    size_t same = 0;
+    auto stale_same = bucket.end();
+    for (auto c = bucket.begin(); c != bucket.end(); ++c) {
+      if (host.RangeOf(c->id) != range) continue;
+      ++same;
+      if (stale(*c)) stale_same = c;
+    }
+    if (same >= config_.range_bucket_max) {
+      if (stale_same == bucket.end()) return;  // Its range holds its share already.
+      bucket.erase(stale_same);
+      bucket.push_back(Contact{node, seen, 0});
+      return;
+    }
+  }
+  if (bucket.size() < config_.k) {
+    bucket.push_back(Contact{node, seen, 0});
+    return;
+  }
+  auto s = std::find_if(bucket.begin(), bucket.end(), stale);
+  if (s == bucket.end()) return;  // Live contacts keep their slots.
+  bucket.erase(s);
+  bucket.push_back(Contact{node, seen, 0});
+}
+
+void Dht::Failed(NodeId node) {
+  for (std::vector<Contact>& bucket : buckets_) {
+    for (Contact& c : bucket) {
+      if (c.id == node) {
+        c.fails = static_cast<uint8_t>(std::min<int>(c.fails + 1, 255));
+        return;
+      }
+    }
+  }
+}
+
+size_t Dht::contacts() const {
+  size_t n = 0;
+  for (const auto& b : buckets_) n += b.size();
+  return n;
+}
+
+std::vector<NodeId> Dht::Closest(uint64_t point, size_t n, NodeId except,
+                                 const DhtHost& host) const {
+  std::vector<std::pair<uint64_t, NodeId>> all;
+  for (const auto& b : buckets_) {
+    for (const Contact& c : b) {
+      if (c.id != except && c.fails < config_.fails_to_drop) {
+        all.emplace_back(host.PointOf(c.id) ^ point, c.id);
+      }
+    }
+  }
+  const size_t m = std::min(n, all.size());
+  std::partial_sort(all.begin(), all.begin() + static_cast<ptrdiff_t>(m), all.end());
+  std::vector<NodeId> ids;
+  ids.reserve(m);
+  for (size_t i = 0; i < m; ++i) ids.push_back(all[i].second);
+  return ids;
+}
+
+std::vector<DhtRecordRef> Dht::RecordsOf(uint8_t kind, const Hash32& key) const {
+  auto it = records_.find(KindKey{kind, key});
+  return it == records_.end() ? std::vector<DhtRecordRef>{} : it->second;
+}
+
+void Dht::OnMessage(TimeMs now, NodeId from, const DhtMessage& m, DhtHost& host,
+                    DhtOutbox& out) {
+  if (from == self_ || from == kNoNode) return;
+  Observe(now, from, host);  // The transport proved who sent it.
+  if (const auto* find = std::get_if<DhtFind>(&m)) {
+    Answer(now, from, *find, host, out);
+  } else if (const auto* found = std::get_if<DhtFound>(&m)) {
+    Take(now, from, *found, host, out);
+  } else if (const auto* store = std::get_if<DhtStore>(&m)) {
+    TakeStore(now, from, *store, host, out);
+  } else if (const auto* stored = std::get_if<DhtStored>(&m)) {
+    auto it = requests_.find(stored->rpc);
+    if (it == requests_.end() || it->second.peer != from || it->second.lookup != 0) {
+      ++counters_.answers_unsolicited;
+    } else {
+      requests_.erase(it);
+      if (stored->code == DhtStoreCode::kStored) ++out.stored_acks;
+    }
+  }
+  SetTimer(out);
+}
+
+void Dht::Answer(TimeMs now, NodeId from, const DhtFind& m, DhtHost& host, DhtOutbox& out) {
+  ++counters_.finds_answered;
+  DhtFound f;
+  f.rpc = m.rpc;
+  f.nodes = Closest(DhtPoint(m.target), std::min(config_.k, kDhtNodesMax), from, host);
+  if (m.kind != 0) {
+    const int64_t unix_ms = host.UnixMs(now);
+    for (const DhtRecordRef& r : RecordsOf(m.kind, m.target)) {
+      if (f.records.size() >= std::min(config_.records_per_answer, kDhtRecordsMax)) break;
+      if (r->expires_ms() > unix_ms) f.records.push_back(r);
+    }
+  }
+  out.sends.emplace_back(from, std::move(f));
+}
+
+uint64_t Dht::Lookup(TimeMs now, const Hash32& target, uint8_t kind, DhtHost& host,
+                     DhtOutbox& out) {
+  return StartLookup(now, target, kind, nullptr, host, out);
+}
+
+uint64_t Dht::Publish(TimeMs now, DhtRecordRef record, DhtHost& host, DhtOutbox& out) {
+  CHECK(record != nullptr);
+  const Hash32 key = record->key;
+  return StartLookup(now, key, 0, std::move(record), host, out);
+}
+
+uint64_t Dht::StartLookup(TimeMs now, const Hash32& target, uint8_t kind,
+                          DhtRecordRef publishing, DhtHost& host, DhtOutbox& out) {
+  if (lookups_.size() >= config_.lookups_max) return 0;
+  const uint64_t handle = next_handle_++;
+  LookupState& l = lookups_[handle];
+  l.handle = handle;
+  l.target = target;
+  l.point = DhtPoint(target);
+  l.kind = kind;
+  l.started_ms = now;
+  l.publishing = std::move(publishing);
+  const std::vector<NodeId> seeds =
+      Closest(l.point, config_.k * config_.paths, kNoNode, host);
+  for (size_t i = 0; i < seeds.size(); ++i) {
+    AddCandidate(l, seeds[i], static_cast<uint8_t>(i % config_.paths), host);
+  }
+  // A key this node holds records of answers at once (kind lookups only).
+  if (kind != 0) l.records = RecordsOf(kind, target);
+  Step(now, l, host, out);
+  SetTimer(out);
+  return handle;
+}
+
+void Dht::AddCandidate(LookupState& l, NodeId id, uint8_t path, const DhtHost& host) {
+  if (id == self_ || id == kNoNode) return;
+  for (const Candidate& c : l.candidates) {
+    if (c.id == id) return;  // It stays with the path that heard of it first.
+  }
+  const Candidate c{id, host.PointOf(id) ^ l.point, path, kNew};
+  auto pos = std::lower_bound(
+      l.candidates.begin(), l.candidates.end(), c, [](const Candidate& a, const Candidate& b) {
+        return a.distance != b.distance ? a.distance < b.distance : a.id < b.id;
+      });
+  l.candidates.insert(pos, c);
+  // Beyond a few k per path, the farthest never matter.
+  const size_t cap = 4 * config_.k * config_.paths;
+  if (l.candidates.size() > cap) {
+    auto drop = std::find_if(l.candidates.rbegin(), l.candidates.rend(),
+                             [](const Candidate& x) { return x.state == kNew; });
+    if (drop != l.candidates.rend()) l.candidates.erase(std::next(drop).base());
+  }
+}
+
+bool Dht::PathDone(const LookupState& l, uint8_t path) const {
+  size_t seen = 0;
+  for (const Candidate& c : l.candidates) {
+    if (c.path != path || c.state == kFailed) continue;
+    if (c.state != kAnswered) return false;
+    if (++seen == config_.k) break;
+  }
+  return true;
+}
+
+void Dht::Step(TimeMs now, LookupState& l, DhtHost& host, DhtOutbox& out) {
+  if (l.kind != 0 && !l.records.empty()) return Finish(now, l, host, out);
+  bool all_done = true;
+  for (uint8_t p = 0; p < config_.paths; ++p) {
+    size_t in_flight = 0, seen = 0;
+    for (const Candidate& c : l.candidates) {
+      if (c.path == p && c.state == kAsked) ++in_flight;
+    }
+    for (Candidate& c : l.candidates) {
+      if (c.path != p || c.state == kFailed) continue;
+      if (++seen > config_.k) break;
+      if (c.state != kNew || in_flight >= config_.alpha) continue;
+      c.state = kAsked;
+      ++in_flight;
+      ++l.requests;
+      const uint32_t rpc = next_rpc_++;
+      requests_[rpc] = Request{l.handle, c.id, now + config_.request_timeout_ms};
+      out.sends.emplace_back(c.id, DhtFind{rpc, l.target, l.kind});
+    }
+    if (!PathDone(l, p)) all_done = false;
+  }
+  if (all_done) Finish(now, l, host, out);
+}
+
+void Dht::Finish(TimeMs now, LookupState& l, DhtHost& host, DhtOutbox& out) {
+  DhtLookupResult r;
+  r.handle = l.handle;
+  r.target = l.target;
+  r.kind = l.kind;
+  r.records = std::move(l.records);
+  r.started_ms = l.started_ms;
+  r.finished_ms = now;
+  r.requests = l.requests;
+  r.failures = l.failures;
+  for (const Candidate& c : l.candidates) {
+    if (c.state == kAnswered && r.closest.size() < config_.k) r.closest.push_back(c.id);
+  }
+  if (l.publishing != nullptr) {
+    r.publish = true;
+    for (NodeId to : r.closest) {
+      const uint32_t rpc = next_rpc_++;
+      requests_[rpc] = Request{0, to, now + config_.request_timeout_ms};
+      out.sends.emplace_back(to, DhtStore{rpc, l.publishing});
+    }
+    // This node keeps it too when it is itself among the k closest it knows of.
+    const uint64_t mine = point_ ^ l.point;
+    const bool near = r.closest.size() < config_.k ||
+                      (host.PointOf(r.closest.back()) ^ l.point) > mine;
+    if (near) Keep(now, l.publishing, host);
+  }
+  const uint64_t handle = l.handle;
+  std::erase_if(requests_, [handle](const auto& q) { return q.second.lookup == handle; });
+  lookups_.erase(handle);  // `l` is gone from here on.
+  out.done.push_back(std::move(r));
+}
+
+void Dht::Take(TimeMs now, NodeId from, const DhtFound& m, DhtHost& host, DhtOutbox& out) {
+  auto it = requests_.find(m.rpc);
+  if (it == requests_.end() || it->second.peer != from || it->second.lookup == 0) {
+    ++counters_.answers_unsolicited;
+    return;
+  }
+  const uint64_t handle = it->second.lookup;
+  requests_.erase(it);
+  auto li = lookups_.find(handle);
+  if (li == lookups_.end()) return;
+  LookupState& l = li->second;
+  uint8_t path = 0;
+  for (Candidate& c : l.candidates) {
+    if (c.id == from) {
+      c.state = kAnswered;
+      path = c.path;
+      break;
+    }
+  }
+  if (l.kind != 0) {
+    const int64_t unix_ms = host.UnixMs(now);
+    for (const DhtRecordRef& r : m.records) {
+      if (static_cast<uint8_t>(r->kind) != l.kind || r->key != l.target) continue;
+      if (!DhtRecordFresh(*r, unix_ms).ok() || !host.VerifyRecord(*r).ok()) continue;
+      const bool dup = std::any_of(l.records.begin(), l.records.end(),
+                                   [&r](const DhtRecordRef& x) { return x->bytes == r->bytes; });
+      if (!dup) l.records.push_back(r);
+    }
+  }
+  for (NodeId id : m.nodes) AddCandidate(l, id, path, host);
+  Step(now, l, host, out);
+}
+
+void Dht::TakeStore(TimeMs now, NodeId from, const DhtStore& m, DhtHost& host, DhtOutbox& out) {
+  const DhtStoreCode code = m.record == nullptr ? DhtStoreCode::kInvalid : Keep(now, m.record, host);
+  out.sends.emplace_back(from, DhtStored{m.rpc, code});
+}
+
+DhtStoreCode Dht::Keep(TimeMs now, const DhtRecordRef& r, DhtHost& host) {
+  if (!DhtRecordFresh(*r, host.UnixMs(now)).ok() || !host.VerifyRecord(*r).ok()) {
+    ++counters_.records_refused;
+    return DhtStoreCode::kInvalid;
+  }
+  std::vector<DhtRecordRef>& held = records_[KindKey{static_cast<uint8_t>(r->kind), r->key}];
+  auto same = std::find_if(held.begin(), held.end(), [&r](const DhtRecordRef& x) {
+    return x->publisher == r->publisher;
+  });
+  if (same != held.end()) {
+    if (!DhtRecordNewer(*r, **same)) return DhtStoreCode::kStored;  // Has it, or newer.
+    *same = r;
+  } else {
+    if (held.size() >= config_.records_per_key_max || record_count_ >= config_.records_max) {
+      if (held.empty()) records_.erase(KindKey{static_cast<uint8_t>(r->kind), r->key});
+      ++counters_.records_refused;
+      return DhtStoreCode::kFull;
+    }
+    held.push_back(r);
+    ++record_count_;
+  }
+  std::sort(held.begin(), held.end(),
+            [](const DhtRecordRef& a, const DhtRecordRef& b) { return DhtRecordNewer(*a, *b); });
+  ++counters_.records_stored;
+  if (expire_at_ == kNever) expire_at_ = now + config_.expire_every_ms;
+  return DhtStoreCode::kStored;
+}
+
+void Dht::Expire(TimeMs now, DhtHost& host) {
+  const int64_t unix_ms = host.UnixMs(now);
+  for (auto it = records_.begin(); it != records_.end();) {
+    const size_t before = it->second.size();
+    std::erase_if(it->second, [unix_ms](const DhtRecordRef& r) { return r->expires_ms() <= unix_ms; });
+    counters_.records_expired += before - it->second.size();
+    record_count_ -= before - it->second.size();
+    it = it->second.empty() ? records_.erase(it) : std::next(it);
+  }
+  expire_at_ = record_count_ == 0 ? kNever : now + config_.expire_every_ms;
+}
+
+void Dht::FailRequest(TimeMs now, uint32_t rpc, DhtHost& host, DhtOutbox& out) {
+  auto it = requests_.find(rpc);
+  if (it == requests_.end()) return;
+  const Request q = it->second;
+  requests_.erase(it);
+  Failed(q.peer);
+  if (q.lookup == 0) return;
+  auto li = lookups_.find(q.lookup);
+  if (li == lookups_.end()) return;
+  LookupState& l = li->second;
+  ++l.failures;
+  for (Candidate& c : l.candidates) {
+    if (c.id == q.peer) c.state = kFailed;
+  }
+  Step(now, l, host, out);
+}
+
+void Dht::OnTimer(TimeMs now, DhtHost& host, DhtOutbox& out) {
+  std::vector<uint32_t> due;
+  for (const auto& [rpc, q] : requests_) {
+    if (q.deadline <= now) due.push_back(rpc);
+  }
+  std::sort(due.begin(), due.end());  // A replayable order.
+  for (uint32_t rpc : due) FailRequest(now, rpc, host, out);
+  if (now >= expire_at_) Expire(now, host);
+  SetTimer(out);
+}
+
+void Dht::OnPeerDown(TimeMs now, NodeId peer, DhtHost& host, DhtOutbox& out) {
+  std::vector<uint32_t> failed;
+  for (const auto& [rpc, q] : requests_) {
+    if (q.peer == peer) failed.push_back(rpc);
+  }
+  std::sort(failed.begin(), failed.end());
+  for (uint32_t rpc : failed) FailRequest(now, rpc, host, out);
+  SetTimer(out);
+}
+
+TimeMs Dht::NextTimerAt() const {
+  TimeMs at = expire_at_;
+  for (const auto& [rpc, q] : requests_) at = std::min(at, q.deadline);
+  return at;
+}
+
+void Dht::SetTimer(DhtOutbox& out) { out.next_timer_at = NextTimerAt(); }
+
+}  // namespace pando::proto
