@@ -214,17 +214,17 @@ int main(int argc, char** argv) {
   // DHT records and messages (docs/dht-format.md).
   {
     namespace P = pando::proto;
-    auto group = std::make_shared<const P::DhtRecord>(P::SignDhtRecord(
-        P::DhtKind::kCarriesGroup, P::DhtGroupKey("blog"), alice, "198.51.100.7:7400",
-        1'700'000'000'000, 3'600));
+    auto group = std::make_shared<const P::DhtRecord>(
+        P::SignDhtRecord(P::DhtKind::kCarriesGroup, P::DhtGroupKey("blog"), alice,
+                         "198.51.100.7:7400", 1'700'000'000'000, 3'600));
     auto feed = std::make_shared<const P::DhtRecord>(
         P::SignDhtRecord(P::DhtKind::kHoldsFeed, P::DhtFeedKey(bob.public_key()), bob,
                          "[2001:db8::1]:7400", 1'700'000'000'000, 86'400));
     WriteFile(out / "dht" / "record-group", group->bytes);
     WriteFile(out / "dht" / "record-feed", feed->bytes);
     const P::DhtMessage dht[] = {P::DhtFind{1, group->key, 0}, P::DhtFind{2, feed->key, 2},
-                                 P::DhtFound{3, {1, 2, 3}, {group, feed}},
-                                 P::DhtStore{4, group}, P::DhtStored{5, P::DhtStoreCode::kFull}};
+                                 P::DhtFound{3, {1, 2, 3}, {group, feed}}, P::DhtStore{4, group},
+                                 P::DhtStored{5, P::DhtStoreCode::kFull}};
     int d = 0;
     for (const auto& msg : dht) {
       WriteFile(out / "dht" / ("message-" + std::to_string(d++)), P::EncodeDhtMessage(msg));

@@ -10,6 +10,7 @@
 #include "cli/common.h"
 #include "core/error_codes.h"
 #include "proto/membership.h"
+#include "sim/dht_scenario.h"
 #include "sim/fair_scenario.h"
 #include "sim/real_scenario.h"
 #include "sim/scenario.h"
@@ -52,6 +53,9 @@ struct SimOptions {
   double spam_per_s = sim::RealScenarioConfig{}.spam_per_s;
   bool no_attack_baseline = false;
   bool group_flood = false;
+  bool dht = false;
+  uint32_t lookups = sim::DhtScenarioConfig{}.lookups;
+  uint32_t records = sim::DhtScenarioConfig{}.records;
   double capacity_per_s = sim::FairShareConfig{}.capacity_per_s;
   double flood_factor = sim::FairShareConfig{}.flood_factor;
   double quiet_share = sim::FairShareConfig{}.quiet_share;
@@ -91,6 +95,21 @@ void RunReal(const SimOptions& o) {
                "--latency takes MIN-MAX in milliseconds with MIN <= MAX, e.g. 20-150."});
   }
   std::cout << sim::RunRealScenario(config).ToText();
+}
+
+// `pando sim --dht`: discovery's DHT on every node: lookups, publications, a crash.
+void RunDht(const SimOptions& o, const CLI::App& cmd) {
+  sim::DhtScenarioConfig config;
+  config.nodes = std::max<uint64_t>(2, o.nodes);
+  config.seed = o.seed;
+  config.lookups = o.lookups;
+  config.records = o.records;
+  if (cmd.get_option("--crash-fraction")->count() > 0) config.crash_fraction = o.crash_fraction;
+  if (!ParseLatency(o.latency, &config.latency_min_ms, &config.latency_max_ms)) {
+    Fail(Error{codes::kBadArgument,
+               "--latency takes MIN-MAX in milliseconds with MIN <= MAX, e.g. 20-150."});
+  }
+  std::cout << sim::RunDhtScenario(config).ToText();
 }
 
 // `pando sim --group-flood`: one group floods nodes of limited ingest capacity; the quiet
@@ -310,6 +329,17 @@ void AddSim(CLI::App& app, Context&) {
   cmd->add_flag("--no-attack-baseline", opts->no_attack_baseline,
                 "With --attack (but fork): skip the run without the attack that the extra "
                 "traffic is measured against");
+  cmd->add_flag("--dht", opts->dht,
+                "Discovery (docs/sim.md): the DHT on every node; --lookups node lookups of "
+                "random points, --records publications each looked up once, then "
+                "--crash-fraction (default 0.5) of the nodes crash and the records are looked "
+                "up again");
+  cmd->add_option("--lookups", opts->lookups, "With --dht: node lookups")
+      ->capture_default_str()
+      ->check(CLI::Range(0u, 1'000'000u));
+  cmd->add_option("--records", opts->records, "With --dht: records published and looked up")
+      ->capture_default_str()
+      ->check(CLI::Range(0u, 1'000'000u));
   cmd->add_flag("--group-flood", opts->group_flood,
                 "Fair share under overload (docs/sim.md): nodes that admit --capacity entries "
                 "a second, one group posting --flood-factor times that, --groups quiet groups "
@@ -339,6 +369,7 @@ void AddSim(CLI::App& app, Context&) {
     }
     if (opts->real_entries) return RunReal(*opts);
     if (opts->group_flood) return RunGroupFlood(*opts, *cmd);
+    if (opts->dht) return RunDht(*opts, *cmd);
     sim::ScenarioConfig config;
     config.groups = opts->groups;
     config.flooding = opts->flooding;

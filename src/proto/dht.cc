@@ -33,7 +33,8 @@ void Dht::Observe(TimeMs now, NodeId node, const DhtHost& host) {
   if (buckets_.size() <= static_cast<size_t>(b)) buckets_.resize(static_cast<size_t>(b) + 1);
   std::vector<Contact>& bucket = buckets_[static_cast<size_t>(b)];
   const auto seen = static_cast<uint32_t>(std::max<TimeMs>(0, now / 1000));
-  auto it = std::find_if(bucket.begin(), bucket.end(), [node](const Contact& c) { return c.id == node; });
+  auto it =
+      std::find_if(bucket.begin(), bucket.end(), [node](const Contact& c) { return c.id == node; });
   if (it != bucket.end()) {
     it->seen_s = seen;
     it->fails = 0;
@@ -107,8 +108,7 @@ std::vector<DhtRecordRef> Dht::RecordsOf(uint8_t kind, const Hash32& key) const 
   return it == records_.end() ? std::vector<DhtRecordRef>{} : it->second;
 }
 
-void Dht::OnMessage(TimeMs now, NodeId from, const DhtMessage& m, DhtHost& host,
-                    DhtOutbox& out) {
+void Dht::OnMessage(TimeMs now, NodeId from, const DhtMessage& m, DhtHost& host, DhtOutbox& out) {
   if (from == self_ || from == kNoNode) return;
   Observe(now, from, host);  // The transport proved who sent it.
   if (const auto* find = std::get_if<DhtFind>(&m)) {
@@ -155,8 +155,8 @@ uint64_t Dht::Publish(TimeMs now, DhtRecordRef record, DhtHost& host, DhtOutbox&
   return StartLookup(now, key, 0, std::move(record), host, out);
 }
 
-uint64_t Dht::StartLookup(TimeMs now, const Hash32& target, uint8_t kind,
-                          DhtRecordRef publishing, DhtHost& host, DhtOutbox& out) {
+uint64_t Dht::StartLookup(TimeMs now, const Hash32& target, uint8_t kind, DhtRecordRef publishing,
+                          DhtHost& host, DhtOutbox& out) {
   if (lookups_.size() >= config_.lookups_max) return 0;
   const uint64_t handle = next_handle_++;
   LookupState& l = lookups_[handle];
@@ -166,8 +166,7 @@ uint64_t Dht::StartLookup(TimeMs now, const Hash32& target, uint8_t kind,
   l.kind = kind;
   l.started_ms = now;
   l.publishing = std::move(publishing);
-  const std::vector<NodeId> seeds =
-      Closest(l.point, config_.k * config_.paths, kNoNode, host);
+  const std::vector<NodeId> seeds = Closest(l.point, config_.k * config_.paths, kNoNode, host);
   for (size_t i = 0; i < seeds.size(); ++i) {
     AddCandidate(l, seeds[i], static_cast<uint8_t>(i % config_.paths), host);
   }
@@ -213,13 +212,20 @@ void Dht::Step(TimeMs now, LookupState& l, DhtHost& host, DhtOutbox& out) {
   bool all_done = true;
   for (uint8_t p = 0; p < config_.paths; ++p) {
     size_t in_flight = 0, seen = 0;
+    const Candidate* nearest = nullptr;
     for (const Candidate& c : l.candidates) {
-      if (c.path == p && c.state == kAsked) ++in_flight;
+      if (c.path != p) continue;
+      if (c.state == kAsked) ++in_flight;
+      if (nearest == nullptr && c.state != kFailed) nearest = &c;
     }
+    // Kademlia's last round: once the nearest candidate has answered, nothing closer is
+    // likely to turn up, and the rest of the k nearest are asked all at once.
+    const size_t limit =
+        nearest != nullptr && nearest->state == kAnswered ? config_.k : config_.alpha;
     for (Candidate& c : l.candidates) {
       if (c.path != p || c.state == kFailed) continue;
       if (++seen > config_.k) break;
-      if (c.state != kNew || in_flight >= config_.alpha) continue;
+      if (c.state != kNew || in_flight >= limit) continue;
       c.state = kAsked;
       ++in_flight;
       ++l.requests;
@@ -254,8 +260,8 @@ void Dht::Finish(TimeMs now, LookupState& l, DhtHost& host, DhtOutbox& out) {
     }
     // This node keeps it too when it is itself among the k closest it knows of.
     const uint64_t mine = point_ ^ l.point;
-    const bool near = r.closest.size() < config_.k ||
-                      (host.PointOf(r.closest.back()) ^ l.point) > mine;
+    const bool near =
+        r.closest.size() < config_.k || (host.PointOf(r.closest.back()) ^ l.point) > mine;
     if (near) Keep(now, l.publishing, host);
   }
   const uint64_t handle = l.handle;
@@ -298,7 +304,8 @@ void Dht::Take(TimeMs now, NodeId from, const DhtFound& m, DhtHost& host, DhtOut
 }
 
 void Dht::TakeStore(TimeMs now, NodeId from, const DhtStore& m, DhtHost& host, DhtOutbox& out) {
-  const DhtStoreCode code = m.record == nullptr ? DhtStoreCode::kInvalid : Keep(now, m.record, host);
+  const DhtStoreCode code =
+      m.record == nullptr ? DhtStoreCode::kInvalid : Keep(now, m.record, host);
   out.sends.emplace_back(from, DhtStored{m.rpc, code});
 }
 
@@ -308,9 +315,8 @@ DhtStoreCode Dht::Keep(TimeMs now, const DhtRecordRef& r, DhtHost& host) {
     return DhtStoreCode::kInvalid;
   }
   std::vector<DhtRecordRef>& held = records_[KindKey{static_cast<uint8_t>(r->kind), r->key}];
-  auto same = std::find_if(held.begin(), held.end(), [&r](const DhtRecordRef& x) {
-    return x->publisher == r->publisher;
-  });
+  auto same = std::find_if(held.begin(), held.end(),
+                           [&r](const DhtRecordRef& x) { return x->publisher == r->publisher; });
   if (same != held.end()) {
     if (!DhtRecordNewer(*r, **same)) return DhtStoreCode::kStored;  // Has it, or newer.
     *same = r;
@@ -334,7 +340,8 @@ void Dht::Expire(TimeMs now, DhtHost& host) {
   const int64_t unix_ms = host.UnixMs(now);
   for (auto it = records_.begin(); it != records_.end();) {
     const size_t before = it->second.size();
-    std::erase_if(it->second, [unix_ms](const DhtRecordRef& r) { return r->expires_ms() <= unix_ms; });
+    std::erase_if(it->second,
+                  [unix_ms](const DhtRecordRef& r) { return r->expires_ms() <= unix_ms; });
     counters_.records_expired += before - it->second.size();
     record_count_ -= before - it->second.size();
     it = it->second.empty() ? records_.erase(it) : std::next(it);

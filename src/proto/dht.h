@@ -181,9 +181,9 @@ class Dht {
   NodeId self_;
   DhtConfig config_;
   Rng rng_;
-  uint64_t point_ = 0;  // Set by Start (the host knows it).
-  std::vector<std::vector<Contact>> buckets_;  // By shared leading bits; grown as needed.
-  std::map<uint64_t, LookupState> lookups_;    // By handle.
+  uint64_t point_ = 0;                              // Set by Start (the host knows it).
+  std::vector<std::vector<Contact>> buckets_;       // By shared leading bits; grown as needed.
+  std::map<uint64_t, LookupState> lookups_;         // By handle.
   std::unordered_map<uint32_t, Request> requests_;  // By rpc.
   uint64_t next_handle_ = 1;
   uint32_t next_rpc_ = 1;
@@ -191,9 +191,7 @@ class Dht {
   struct KindKey {
     uint8_t kind = 0;
     Hash32 key{};
-    bool operator<(const KindKey& o) const {
-      return kind != o.kind ? kind < o.kind : key < o.key;
-    }
+    bool operator<(const KindKey& o) const { return kind != o.kind ? kind < o.kind : key < o.key; }
   };
   std::map<KindKey, std::vector<DhtRecordRef>> records_;
   size_t record_count_ = 0;

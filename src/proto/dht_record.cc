@@ -10,9 +10,7 @@ namespace {
 
 constexpr size_t kRecordFixedBytes = 79;  // Up to the address.
 
-Error Malformed(const std::string& why) {
-  return Error{codes::kMalformed, "The DHT " + why + "."};
-}
+Error Malformed(const std::string& why) { return Error{codes::kMalformed, "The DHT " + why + "."}; }
 
 bool AddressOk(std::string_view a) {
   return !a.empty() && a.size() <= kDhtAddressMax &&

@@ -111,5 +111,6 @@ Result<DhtMessage> DecodeDhtMessage(ByteSpan bytes);
 std::vector<NodeId> DhtNamedIds(const DhtMessage& m);
 // Bytes on the wire, without encoding (the simulator's accounting).
 size_t DhtMessageBytes(const DhtMessage& m);
+inline size_t EncodedSize(const DhtMessage& m) { return DhtMessageBytes(m); }
 
 }  // namespace pando::proto

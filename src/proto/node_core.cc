@@ -151,7 +151,8 @@ void NodeCore::NotePromises(TimeMs now, size_t from_send, const NodeOutbox& out)
     const auto& [to, m] = out.replica.sends[i];
     if (const auto* graft = std::get_if<Graft>(&m.body); graft != nullptr && !graft->link_only) {
       scores_.Promised(to, graft->id, now);
-    } else if (const auto* want = std::get_if<Want>(&m.body); want != nullptr && !want->ids.empty()) {
+    } else if (const auto* want = std::get_if<Want>(&m.body);
+               want != nullptr && !want->ids.empty()) {
       // An empty WANT only ends a reconciliation session: nothing is owed.
       scores_.Asked(to, now, want->ids.size());
     }

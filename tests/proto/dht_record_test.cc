@@ -172,7 +172,13 @@ TEST(DhtRecordTest, MessagesRoundTripAndTheDecoderRefusesTheRest) {
   for (int i = 0; i < 21; ++i) many += "0100000000000000";
   EXPECT_TRUE(refused(many + "00"));
   // A FOUND whose record does not decode (its version byte changed).
-  std::string bad_record = "010207000000" "00" "01" "a000" "02" + std::string(kRecordHex.substr(2));
+  std::string bad_record =
+      "010207000000"
+      "00"
+      "01"
+      "a000"
+      "02" +
+      std::string(kRecordHex.substr(2));
   EXPECT_TRUE(refused(bad_record));
 }
 

@@ -34,7 +34,9 @@ uint64_t Mix(uint64_t x) {
 class Host final : public DhtHost {
  public:
   uint64_t PointOf(NodeId node) const override { return Mix(node); }
-  uint64_t RangeOf(NodeId node) const override { return ranges.contains(node) ? ranges.at(node) : 0; }
+  uint64_t RangeOf(NodeId node) const override {
+    return ranges.contains(node) ? ranges.at(node) : 0;
+  }
   int64_t UnixMs(TimeMs now) const override { return kEpochMs + now; }
   std::map<NodeId, uint64_t> ranges;
 };
@@ -163,9 +165,9 @@ TEST(DhtTest, APublishedRecordIsFoundAndAForgedOneIsNot) {
     EXPECT_TRUE(net.nodes[id].RecordsOf(1, bad->key).empty()) << id;
   }
   // An expired record is refused too.
-  auto old = std::make_shared<const DhtRecord>(SignDhtRecord(
-      DhtKind::kCarriesGroup, DhtGroupKey("old"), key, "198.51.100.5:7400", kEpochMs - 7'200'000,
-      3'600));
+  auto old = std::make_shared<const DhtRecord>(
+      SignDhtRecord(DhtKind::kCarriesGroup, DhtGroupKey("old"), key, "198.51.100.5:7400",
+                    kEpochMs - 7'200'000, 3'600));
   DhtOutbox o3;
   net.nodes[17].Publish(5'000, old, net.host, o3);
   net.Collect(17, o3);

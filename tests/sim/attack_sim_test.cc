@@ -98,8 +98,7 @@ TEST(AttackSim, AnEclipsedNodeKeepsItsGoodNeighboursAndEveryEntry) {
   EXPECT_EQ(t["delivered"].get<uint64_t>(), config.entries);
   EXPECT_LT(t["delay_ms"]["p99_ms"].get<int64_t>(), 2'000);
   // 64 eclipsers asked every second to be its neighbours; it still has honest ones.
-  EXPECT_LT(t["hostile_neighbours_at_end"].get<uint64_t>(),
-            t["neighbours_at_end"].get<uint64_t>());
+  EXPECT_LT(t["hostile_neighbours_at_end"].get<uint64_t>(), t["neighbours_at_end"].get<uint64_t>());
 }
 
 TEST(AttackSim, AnAttackRunReplaysFromItsSeed) {

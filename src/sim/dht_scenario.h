@@ -1,0 +1,39 @@
+// The discovery scenario behind `pando sim --dht` (docs/sim.md, "Discovery"): the DHT of
+// proto/dht.h on every simulated node, measured as issue 18 asks. Nodes join one after
+// another, each through a random earlier one; then random nodes look up random points
+// (node lookups: latency, requests, whether the k nearest found are the true k nearest);
+// publishers each publish one signed record (publication time: to the k-th STORED); random
+// nodes look each record up (latency to the first record, success); then a share of the
+// nodes crash at once and the records are looked up again from live nodes.
+#pragma once
+
+#include <cstdint>
+
+#include "proto/dht.h"
+#include "proto/types.h"
+#include "sim/report.h"
+
+namespace pando::sim {
+
+struct DhtScenarioConfig {
+  uint64_t nodes = 10'000;
+  uint64_t seed = 1;
+  proto::TimeMs latency_min_ms = 20;
+  proto::TimeMs latency_max_ms = 150;
+  proto::TimeMs join_window_ms = 20'000;
+  proto::TimeMs settle_ms = 10'000;
+  uint32_t lookups = 1'000;       // Node lookups of random points.
+  uint32_t records = 1'000;       // Publications, each then looked up once.
+  proto::TimeMs spacing_ms = 10;  // Between two lookups or publications.
+  double crash_fraction = 0.5;
+  proto::DhtConfig dht;
+};
+
+// result: the scenario; routing state per node (contacts: mean, p50, max; bytes); node
+// lookups (latency percentiles, requests per lookup, the share that found the true k
+// nearest); publications (time to the k-th acknowledgement, acknowledgements); record
+// lookups before and after the crash (success share, latency percentiles, requests);
+// the simulator's counters.
+Report RunDhtScenario(const DhtScenarioConfig& config);
+
+}  // namespace pando::sim
