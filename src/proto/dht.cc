@@ -210,7 +210,8 @@ bool Dht::PathDone(const LookupState& l, uint8_t path) const {
 void Dht::Step(TimeMs now, LookupState& l, DhtHost& host, DhtOutbox& out) {
   if (l.kind != 0 && !l.records.empty()) return Finish(now, l, host, out);
   bool all_done = true;
-  for (uint8_t p = 0; p < config_.paths; ++p) {
+  for (size_t path = 0; path < config_.paths; ++path) {
+    const auto p = static_cast<uint8_t>(path);
     size_t in_flight = 0, seen = 0;
     const Candidate* nearest = nullptr;
     for (const Candidate& c : l.candidates) {
