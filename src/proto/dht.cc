@@ -374,7 +374,7 @@ void Dht::OnTimer(TimeMs now, DhtHost& host, DhtOutbox& out) {
   }
   std::sort(due.begin(), due.end());  // A replayable order.
   for (uint32_t rpc : due) FailRequest(now, rpc, host, out);
-  if (now >= expire_at_) Expire(now, host);
+  if (expire_at_ != kNever && now >= expire_at_) Expire(now, host);
   SetTimer(out);
 }
 
