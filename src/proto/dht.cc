@@ -110,6 +110,14 @@ std::vector<DhtRecordRef> Dht::RecordsOf(uint8_t kind, const Hash32& key) const 
 
 void Dht::OnMessage(TimeMs now, NodeId from, const DhtMessage& m, DhtHost& host, DhtOutbox& out) {
   if (from == self_ || from == kNoNode) return;
+  const bool request = std::holds_alternative<DhtFind>(m) || std::holds_alternative<DhtStore>(m);
+  if (request && !Allow(now, from)) {
+    ++counters_.requests_over_rate;
+    if (const auto* store = std::get_if<DhtStore>(&m)) {
+      out.sends.emplace_back(from, DhtStored{store->rpc, DhtStoreCode::kRate});
+    }
+    return;
+  }
   Observe(now, from, host);  // The transport proved who sent it.
   if (const auto* find = std::get_if<DhtFind>(&m)) {
     Answer(now, from, *find, host, out);
@@ -127,6 +135,20 @@ void Dht::OnMessage(TimeMs now, NodeId from, const DhtMessage& m, DhtHost& host,
     }
   }
   SetTimer(out);
+}
+
+bool Dht::Allow(TimeMs now, NodeId peer) {
+  if (rates_.size() >= config_.rate_peers_soft_max && !rates_.contains(peer)) {
+    std::erase_if(rates_, [now](const auto& r) { return r.second.Full(now); });
+  }
+  auto it = rates_.find(peer);
+  if (it == rates_.end()) {
+    it = rates_
+             .emplace(peer,
+                      TokenBucket(config_.peer_requests_per_s, config_.peer_requests_burst, now))
+             .first;
+  }
+  return it->second.Take(1, now);
 }
 
 void Dht::Answer(TimeMs now, NodeId from, const DhtFind& m, DhtHost& host, DhtOutbox& out) {

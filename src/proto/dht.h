@@ -33,6 +33,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/token_bucket.h"
 #include "proto/dht_record.h"
 #include "proto/types.h"
 
@@ -50,6 +51,12 @@ struct DhtConfig {
   size_t records_per_answer = kDhtRecordsMax;
   TimeMs expire_every_ms = 60'000;
   size_t lookups_max = 64;  // Lookups in flight; more are refused (Lookup returns 0).
+  // Requests (FIND, STORE) a peer may make: beyond, a FIND gets no answer and a STORE gets
+  // STORED(rate). Buckets are kept only while they are not full: `rate_peers_soft_max`
+  // triggers forgetting the full ones, so benign traffic keeps the map small.
+  double peer_requests_per_s = 20;
+  double peer_requests_burst = 60;
+  size_t rate_peers_soft_max = 64;
 };
 
 // What the runtime knows that the DHT needs.
@@ -100,6 +107,7 @@ struct DhtCounters {
   uint64_t records_refused = 0;
   uint64_t records_expired = 0;
   uint64_t answers_unsolicited = 0;  // FOUND or STORED no request of ours waits for.
+  uint64_t requests_over_rate = 0;   // FIND or STORE refused: the peer asked too often.
 };
 
 class Dht {
@@ -176,6 +184,7 @@ class Dht {
   void Finish(TimeMs now, LookupState& l, DhtHost& host, DhtOutbox& out);
   void FailRequest(TimeMs now, uint32_t rpc, DhtHost& host, DhtOutbox& out);
   void Expire(TimeMs now, DhtHost& host);
+  bool Allow(TimeMs now, NodeId peer);
   void SetTimer(DhtOutbox& out);
 
   NodeId self_;
@@ -196,6 +205,7 @@ class Dht {
   std::map<KindKey, std::vector<DhtRecordRef>> records_;
   size_t record_count_ = 0;
   TimeMs expire_at_ = kNever;
+  std::unordered_map<NodeId, TokenBucket> rates_;  // Requests by peer, while not full.
   DhtCounters counters_;
 };
 

@@ -223,5 +223,35 @@ TEST(DhtTest, BucketsKeepLiveContactsAndTwoOfARange) {
   EXPECT_EQ(d.counters().answers_unsolicited, 24u);  // Nobody asked for those STOREDs.
 }
 
+TEST(DhtTest, APeerAskingTooOftenIsAnsweredAtItsRateOnly) {
+  DhtConfig config;
+  Dht d(0, config, 1);
+  Host host;
+  DhtOutbox out;
+  d.Start(0, {}, host, out);
+  auto answers = [&](TimeMs now, int finds) {
+    out.Clear();
+    for (int i = 0; i < finds; ++i) {
+      d.OnMessage(now, 7, DhtFind{static_cast<uint32_t>(i), KeyAt(i), 0}, host, out);
+    }
+    return out.sends.size();
+  };
+  EXPECT_EQ(answers(1'000, 100), 60u);  // The burst.
+  EXPECT_EQ(answers(2'000, 100), 20u);  // A second's worth.
+  EXPECT_EQ(d.counters().requests_over_rate, 120u);
+  // A STORE over the rate is told so.
+  auto record = std::make_shared<const DhtRecord>(
+      SignDhtRecord(DhtKind::kHoldsFeed, DhtFeedKey(TestKey(3).public_key()), TestKey(3),
+                    "198.51.100.3:7400", kEpochMs, 600));
+  out.Clear();
+  d.OnMessage(2'000, 7, DhtStore{5, record}, host, out);
+  ASSERT_EQ(out.sends.size(), 1u);
+  EXPECT_EQ(std::get<DhtStored>(out.sends[0].second).code, DhtStoreCode::kRate);
+  // Another peer is not held back by this one.
+  out.Clear();
+  d.OnMessage(2'000, 8, DhtStore{6, record}, host, out);
+  EXPECT_EQ(std::get<DhtStored>(out.sends[0].second).code, DhtStoreCode::kStored);
+}
+
 }  // namespace
 }  // namespace pando::proto
