@@ -276,16 +276,21 @@ void Dht::Finish(TimeMs now, LookupState& l, DhtHost& host, DhtOutbox& out) {
   }
   if (l.publishing != nullptr) {
     r.publish = true;
+    // When this node is itself among the k nearest, it keeps the record and the farthest
+    // of the others is not one of the k (it would refuse: STORED(far)).
+    const uint64_t mine = point_ ^ l.point;
+    const bool near =
+        r.closest.size() < config_.k || (host.PointOf(r.closest.back()) ^ l.point) > mine;
+    if (near) {
+      r.kept_here = true;
+      if (r.closest.size() == config_.k) r.closest.pop_back();
+      Keep(now, l.publishing, host);
+    }
     for (NodeId to : r.closest) {
       const uint32_t rpc = next_rpc_++;
       requests_[rpc] = Request{0, to, now + config_.request_timeout_ms};
       out.sends.emplace_back(to, DhtStore{rpc, l.publishing});
     }
-    // This node keeps it too when it is itself among the k closest it knows of.
-    const uint64_t mine = point_ ^ l.point;
-    const bool near =
-        r.closest.size() < config_.k || (host.PointOf(r.closest.back()) ^ l.point) > mine;
-    if (near) Keep(now, l.publishing, host);
   }
   const uint64_t handle = l.handle;
   std::erase_if(requests_, [handle](const auto& q) { return q.second.lookup == handle; });
@@ -327,9 +332,30 @@ void Dht::Take(TimeMs now, NodeId from, const DhtFound& m, DhtHost& host, DhtOut
 }
 
 void Dht::TakeStore(TimeMs now, NodeId from, const DhtStore& m, DhtHost& host, DhtOutbox& out) {
-  const DhtStoreCode code =
-      m.record == nullptr ? DhtStoreCode::kInvalid : Keep(now, m.record, host);
+  DhtStoreCode code = DhtStoreCode::kInvalid;
+  if (m.record != nullptr) {
+    code = Near(m.record->key, host) ? Keep(now, m.record, host) : DhtStoreCode::kFar;
+  }
   out.sends.emplace_back(from, DhtStored{m.rpc, code});
+}
+
+// Whether this node may be among the k nearest to the key: it knows fewer than k live
+// contacts nearer. A node among the true k nearest knows at most k - 1 such, so it never
+// refuses a record it should hold; a node far from the key is not filled with records of
+// keys that are not its to keep.
+bool Dht::Near(const Hash32& key, const DhtHost& host) const {
+  const uint64_t point = DhtPoint(key);
+  const uint64_t mine = point_ ^ point;
+  size_t nearer = 0;
+  for (const auto& b : buckets_) {
+    for (const Contact& c : b) {
+      if (c.fails < config_.fails_to_drop && (host.PointOf(c.id) ^ point) < mine &&
+          ++nearer >= config_.k) {
+        return false;
+      }
+    }
+  }
+  return true;
 }
 
 DhtStoreCode Dht::Keep(TimeMs now, const DhtRecordRef& r, DhtHost& host) {

@@ -16,12 +16,12 @@
 // nodes on one path cannot steer another. A path ends when its k closest candidates have all
 // answered or failed; a lookup with a record kind ends as soon as a record arrives.
 //
-// Records: a node stores what STORE offers if the host verifies its signature and it is
-// fresh (issued at most a minute ahead, not expired), keeping the newest per (kind, key,
-// publisher), at most records_per_key_max per (kind, key) and records_max in all; it answers
-// a FIND with a kind with those records. Publish looks the key up and sends STORE to the k
-// closest nodes found; the runtime signs a new record and publishes it again every half
-// ttl.
+// Records: a node stores what STORE offers if it knows fewer than k nodes nearer the key
+// than itself (else STORED(far)), the host verifies its signature and it is fresh (issued at most a
+// minute ahead, not expired), keeping the newest per (kind, key, publisher), at most
+// records_per_key_max per (kind, key) and records_max in all; it answers a FIND with a kind with
+// those records. Publish looks the key up and sends STORE to the k closest nodes found; the runtime
+// signs a new record and publishes it again every half ttl.
 //
 // Memory: a contact is 16 bytes; a simulated node with ~300 contacts holds ~5 KB.
 #pragma once
@@ -79,13 +79,16 @@ struct DhtLookupResult {
   uint64_t handle = 0;
   Hash32 target{};
   uint8_t kind = 0;
-  std::vector<NodeId> closest;  // Up to k nodes that answered, nearest first.
+  // Up to k nodes that answered, nearest first; for a publication, those STOREs went to
+  // (k - 1 when this node, among the k nearest, keeps the record itself: kept_here).
+  std::vector<NodeId> closest;
   std::vector<DhtRecordRef> records;
   TimeMs started_ms = 0;
   TimeMs finished_ms = 0;
   uint32_t requests = 0;  // FINDs sent.
   uint32_t failures = 0;  // Of them, timed out or undeliverable.
   bool publish = false;   // A publication's lookup: STOREs went to `closest`.
+  bool kept_here = false;
 };
 
 struct DhtOutbox {
@@ -178,6 +181,7 @@ class Dht {
   void Take(TimeMs now, NodeId from, const DhtFound& m, DhtHost& host, DhtOutbox& out);
   void TakeStore(TimeMs now, NodeId from, const DhtStore& m, DhtHost& host, DhtOutbox& out);
   DhtStoreCode Keep(TimeMs now, const DhtRecordRef& r, DhtHost& host);
+  bool Near(const Hash32& key, const DhtHost& host) const;
   void AddCandidate(LookupState& l, NodeId id, uint8_t path, const DhtHost& host);
   void Step(TimeMs now, LookupState& l, DhtHost& host, DhtOutbox& out);
   bool PathDone(const LookupState& l, uint8_t path) const;

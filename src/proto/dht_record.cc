@@ -215,8 +215,8 @@ Result<DhtMessage> DecodeDhtMessage(ByteSpan bytes) {
       DhtStored s;
       s.rpc = in.U32();
       const uint8_t code = in.U8();
-      if (in.ok() && code > static_cast<uint8_t>(DhtStoreCode::kRate)) {
-        return Malformed("STORED's code is not 0 to 3");
+      if (in.ok() && code > static_cast<uint8_t>(DhtStoreCode::kFar)) {
+        return Malformed("STORED's code is not 0 to 4");
       }
       s.code = static_cast<DhtStoreCode>(code);
       out = s;

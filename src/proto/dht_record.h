@@ -96,7 +96,9 @@ struct DhtStore {
   uint32_t rpc = 0;
   DhtRecordRef record;
 };
-enum class DhtStoreCode : uint8_t { kStored = 0, kInvalid = 1, kFull = 2, kRate = 3 };
+// kFar: the receiver knows k nodes nearer the key than itself, so it is not where the
+// record belongs.
+enum class DhtStoreCode : uint8_t { kStored = 0, kInvalid = 1, kFull = 2, kRate = 3, kFar = 4 };
 struct DhtStored {
   static constexpr std::string_view kName = "DHT_STORED";
   uint32_t rpc = 0;

@@ -50,7 +50,7 @@ struct DhtShared {
   LatencyHistogram node_lookup_ms, publish_ms, record_before_ms, record_after_ms;
   uint64_t node_lookups = 0, node_lookups_exact = 0, node_lookup_requests = 0;
   uint64_t nearest_found = 0, nearest_wanted = 0;
-  uint64_t publications_done = 0, publications_empty = 0, acks = 0;
+  uint64_t publications_done = 0, publications_empty = 0, acks = 0, kept_here = 0;
   uint64_t record_before = 0, record_before_found = 0, record_before_requests = 0;
   uint64_t record_after = 0, record_after_found = 0, record_after_requests = 0;
 
@@ -171,6 +171,7 @@ class DhtSimNode {
         ++s.publications_done;
         Publication& pub = s.publications[self];
         pub.needed = static_cast<uint32_t>(r.closest.size());
+        s.kept_here += r.kept_here ? 1 : 0;
         if (pub.needed == 0) ++s.publications_empty;
         break;
       }
@@ -333,6 +334,7 @@ Report RunDhtScenario(const DhtScenarioConfig& config) {
   r["publications"] = {{"count", shared.publications_done},
                        {"to_kth_ack_ms", ToJson(shared.publish_ms)},
                        {"acks", shared.acks},
+                       {"kept_by_publisher", shared.kept_here},
                        {"with_nobody_found", shared.publications_empty},
                        {"started_at_ms", publish_at}};
   r["record_lookups"] = {

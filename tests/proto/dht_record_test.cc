@@ -142,8 +142,8 @@ TEST(DhtRecordTest, MessagesRoundTripAndTheDecoderRefusesTheRest) {
   for (size_t i = 0; i < kDhtRecordsMax; ++i) found.records.push_back(ref);
   for (const DhtMessage& m : std::vector<DhtMessage>{
            DhtFind{1, ref->key, 0}, DhtFind{2, ref->key, 4}, found, DhtFound{4, {}, {}},
-           DhtStore{5, ref}, DhtStored{6, DhtStoreCode::kStored},
-           DhtStored{6, DhtStoreCode::kRate}}) {
+           DhtStore{5, ref}, DhtStored{6, DhtStoreCode::kStored}, DhtStored{6, DhtStoreCode::kRate},
+           DhtStored{7, DhtStoreCode::kFar}}) {
     const Bytes bytes = EncodeDhtMessage(m);
     EXPECT_EQ(bytes.size(), DhtMessageBytes(m));
     EXPECT_LE(bytes.size(), kDhtMessageBytesMax);
@@ -163,7 +163,7 @@ TEST(DhtRecordTest, MessagesRoundTripAndTheDecoderRefusesTheRest) {
   };
   EXPECT_TRUE(refused("02040900000000"));  // Version 2.
   EXPECT_TRUE(refused("01050900000000"));  // Type 5.
-  EXPECT_TRUE(refused("01040900000004"));  // STORED code 4.
+  EXPECT_TRUE(refused("01040900000005"));  // STORED code 5.
   EXPECT_TRUE(refused(
       "01010700000089dd441078d42647ac012ce1641634d312622ee5c611145a98d66dc0405584b805"));  // kind 5
   EXPECT_TRUE(refused("01020700000001ffffffffffffffff00"));  // The no-node id.

@@ -253,5 +253,34 @@ TEST(DhtTest, APeerAskingTooOftenIsAnsweredAtItsRateOnly) {
   EXPECT_EQ(std::get<DhtStored>(out.sends[0].second).code, DhtStoreCode::kStored);
 }
 
+TEST(DhtTest, ANodeThatKnowsKNodesNearerAKeyRefusesItsRecords) {
+  Dht d(0, DhtConfig{}, 1);
+  Host host;
+  DhtOutbox out;
+  d.Start(0, {}, host, out);
+  // Twenty contacts in the half of the ring opposite node 0, where the key lies.
+  const uint64_t far_point = host.PointOf(0) ^ (uint64_t{1} << 63);
+  int added = 0;
+  for (NodeId id = 1; added < 20; ++id) {
+    if (((host.PointOf(id) ^ host.PointOf(0)) >> 63) == 0) continue;
+    d.OnMessage(0, id, DhtStored{999, DhtStoreCode::kStored}, host, out);
+    ++added;
+  }
+  auto record_at = [](uint64_t point) {
+    Hash32 key{};
+    for (size_t i = 0; i < 8; ++i) key[i] = static_cast<uint8_t>(point >> (8 * i));
+    return std::make_shared<const DhtRecord>(
+        SignDhtRecord(DhtKind::kHoldsPiece, key, TestKey(4), "198.51.100.4:7400", kEpochMs, 600));
+  };
+  out.Clear();
+  d.OnMessage(1'000, 1'000'001, DhtStore{1, record_at(far_point)}, host, out);
+  EXPECT_EQ(std::get<DhtStored>(out.sends.at(0).second).code, DhtStoreCode::kFar);
+  // A key at its own point: nobody is nearer, so it keeps it.
+  out.Clear();
+  d.OnMessage(1'000, 1'000'001, DhtStore{2, record_at(host.PointOf(0))}, host, out);
+  EXPECT_EQ(std::get<DhtStored>(out.sends.at(0).second).code, DhtStoreCode::kStored);
+  EXPECT_EQ(d.records(), 1u);
+}
+
 }  // namespace
 }  // namespace pando::proto
