@@ -105,6 +105,7 @@ void RunDht(const SimOptions& o, const CLI::App& cmd) {
   config.lookups = o.lookups;
   config.records = o.records;
   if (cmd.get_option("--crash-fraction")->count() > 0) config.crash_fraction = o.crash_fraction;
+  if (cmd.get_option("--hostile")->count() > 0) config.hostile_fraction = o.hostile;
   if (!ParseLatency(o.latency, &config.latency_min_ms, &config.latency_max_ms)) {
     Fail(Error{codes::kBadArgument,
                "--latency takes MIN-MAX in milliseconds with MIN <= MAX, e.g. 20-150."});
@@ -300,7 +301,7 @@ void AddSim(CLI::App& app, Context&) {
                   "fork runs with peer scores, after a baseline run without it")
       ->check(CLI::IsMember({"fork", "spam", "hoard", "sybil", "eclipse"}));
   cmd->add_option("--hostile", opts->hostile,
-                  "With --attack hoard or sybil: the fraction of hostile nodes")
+                  "With --attack hoard or sybil, or --dht: the fraction of hostile nodes")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 0.99));
   cmd->add_option("--sybils-per-honest", opts->sybils_per_honest,

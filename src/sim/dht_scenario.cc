@@ -45,6 +45,9 @@ struct DhtShared {
   std::unordered_map<uint64_t, Pending> pending;  // By (node << 20) ^ handle.
   std::unordered_map<NodeId, Publication> publications;
   std::vector<uint8_t> crashed_or_not;  // 1: crashed.
+  std::vector<uint8_t> hostile;         // 1: hostile.
+  std::vector<std::pair<uint64_t, NodeId>> hostile_by_point;
+  uint64_t hostile_answers = 0;
   std::vector<std::pair<uint64_t, NodeId>> scratch;
 
   LatencyHistogram node_lookup_ms, publish_ms, record_before_ms, record_after_ms;
@@ -93,6 +96,7 @@ class DhtSimNode {
     Emit(now, out, ctx);
   }
   void OnMessage(TimeMs now, NodeId from, const DhtMessage& m, Context<DhtMessage>& ctx) {
+    if (shared_->hostile[ctx.self()] != 0 && Lie(from, m, ctx)) return;
     Host host(shared_);
     proto::DhtOutbox out;
     dht_.OnMessage(now, from, m, host, out);
@@ -135,6 +139,40 @@ class DhtSimNode {
   const proto::Dht& dht() const { return dht_; }
 
  private:
+  // A hostile node's answer to a request: the hostile nodes nearest the target (from the
+  // ones numerically nearest its point), no record; a STORE acknowledged and dropped.
+  bool Lie(NodeId from, const DhtMessage& m, Context<DhtMessage>& ctx) {
+    DhtShared& s = *shared_;
+    if (const auto* store = std::get_if<proto::DhtStore>(&m)) {
+      ++s.hostile_answers;
+      ctx.Send(from, proto::DhtStored{store->rpc, proto::DhtStoreCode::kStored});
+      return true;
+    }
+    const auto* find = std::get_if<proto::DhtFind>(&m);
+    if (find == nullptr) return false;
+    ++s.hostile_answers;
+    const uint64_t point = proto::DhtPoint(find->target);
+    auto at = std::lower_bound(s.hostile_by_point.begin(), s.hostile_by_point.end(),
+                               std::pair<uint64_t, NodeId>{point, 0});
+    const auto first =
+        static_cast<ptrdiff_t>(std::max<ptrdiff_t>(0, (at - s.hostile_by_point.begin()) - 20));
+    const auto last =
+        std::min<ptrdiff_t>(static_cast<ptrdiff_t>(s.hostile_by_point.size()), first + 40);
+    std::vector<std::pair<uint64_t, NodeId>> near;
+    for (ptrdiff_t i = first; i < last; ++i) {
+      const NodeId id = s.hostile_by_point[static_cast<size_t>(i)].second;
+      if (id != ctx.self() && id != from) near.emplace_back(s.PointOf(id) ^ point, id);
+    }
+    std::sort(near.begin(), near.end());
+    proto::DhtFound f;
+    f.rpc = find->rpc;
+    for (size_t i = 0; i < near.size() && f.nodes.size() < proto::kDhtNodesMax; ++i) {
+      f.nodes.push_back(near[i].second);
+    }
+    ctx.Send(from, std::move(f));
+    return true;
+  }
+
   void Emit(TimeMs now, proto::DhtOutbox& out, Context<DhtMessage>& ctx) {
     for (auto& [to, m] : out.sends) ctx.Send(to, std::move(m));
     for (DhtLookupResult& r : out.done) Done(now, r, ctx.self());
@@ -220,11 +258,11 @@ class DhtSimNode {
 
 using DhtSim = Simulator<DhtSimNode, DhtMessage>;
 
-// A live node, from h on.
+// A live honest node, from h on.
 NodeId LiveFrom(const DhtShared& s, uint64_t h) {
   const uint64_t n = s.crashed_or_not.size();
   NodeId id = h % n;
-  while (s.crashed_or_not[id] != 0) id = (id + 1) % n;
+  while (s.crashed_or_not[id] != 0 || s.hostile[id] != 0) id = (id + 1) % n;
   return id;
 }
 
@@ -246,6 +284,16 @@ Report RunDhtScenario(const DhtScenarioConfig& config) {
   DhtShared shared;
   shared.config = config;
   shared.crashed_or_not.assign(n, 0);
+  shared.hostile.assign(n, 0);
+  for (NodeId id = 1; id < n; ++id) {
+    const double u =
+        static_cast<double>(MixHash(MixHash(config.seed, 0xbadd47eULL), id) >> 11) * 0x1p-53;
+    if (u < config.hostile_fraction) {
+      shared.hostile[id] = 1;
+      shared.hostile_by_point.emplace_back(shared.PointOf(id), id);
+    }
+  }
+  std::sort(shared.hostile_by_point.begin(), shared.hostile_by_point.end());
   NetworkConfig net;
   net.seed = config.seed;
   net.latency_min_ms = config.latency_min_ms;
@@ -269,19 +317,20 @@ Report RunDhtScenario(const DhtScenarioConfig& config) {
   TimeMs t = config.join_window_ms + config.settle_ms;
   const uint64_t pick = MixHash(config.seed, kPickTag);
   for (uint32_t i = 0; i < config.lookups; ++i) {
-    Schedule(sim, shared, t + i * config.spacing_ms, Task::kNodeLookup, i, MixHash(pick, i) % n);
+    Schedule(sim, shared, t + i * config.spacing_ms, Task::kNodeLookup, i,
+             LiveFrom(shared, MixHash(pick, i)));
   }
   t += config.lookups * config.spacing_ms + 10'000;
   const TimeMs publish_at = t;
   for (uint32_t i = 0; i < config.records; ++i) {
     // Distinct publishers: i * n / records.
     Schedule(sim, shared, t + i * config.spacing_ms, Task::kPublish, i,
-             static_cast<NodeId>(uint64_t{i} * n / std::max<uint32_t>(1, config.records)));
+             LiveFrom(shared, uint64_t{i} * n / std::max<uint32_t>(1, config.records)));
   }
   t += config.records * config.spacing_ms + 10'000;
   for (uint32_t i = 0; i < config.records; ++i) {
     Schedule(sim, shared, t + i * config.spacing_ms, Task::kRecordBefore, i,
-             MixHash(pick + 1, i) % n);
+             LiveFrom(shared, MixHash(pick + 1, i)));
   }
   t += config.records * config.spacing_ms + 10'000;
   sim.RunUntil(t);
@@ -318,7 +367,8 @@ Report RunDhtScenario(const DhtScenarioConfig& config) {
                    {"paths", config.dht.paths},
                    {"request_timeout_ms", config.dht.request_timeout_ms},
                    {"join_window_ms", config.join_window_ms},
-                   {"crash_fraction", config.crash_fraction}};
+                   {"crash_fraction", config.crash_fraction},
+                   {"hostile_fraction", config.hostile_fraction}};
   r["routing"] = {{"contacts_mean", n == 0 ? 0 : sum / n},
                   {"contacts_p50", contacts[n / 2]},
                   {"contacts_max", contacts.back()},
@@ -348,6 +398,8 @@ Report RunDhtScenario(const DhtScenarioConfig& config) {
                       {"latency_ms", ToJson(shared.record_after_ms)},
                       {"requests_mean", share(shared.record_after_requests, shared.record_after)}};
   r["verification"] = {{"signatures_checked", shared.verifications}};
+  r["hostile"] = {{"nodes", shared.hostile_by_point.size()},
+                  {"lying_answers", shared.hostile_answers}};
   sim.FillReport(&report);
   return report;
 }

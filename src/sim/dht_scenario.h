@@ -4,7 +4,8 @@
 // (node lookups: latency, requests, whether the k nearest found are the true k nearest);
 // publishers each publish one signed record (publication time: to the k-th STORED); random
 // nodes look each record up (latency to the first record, success); then a share of the
-// nodes crash at once and the records are looked up again from live nodes.
+// nodes crash at once and the records are looked up again from live nodes. Optionally a
+// share of the nodes is hostile and tries to hide records (DhtScenarioConfig).
 #pragma once
 
 #include <cstdint>
@@ -26,6 +27,10 @@ struct DhtScenarioConfig {
   uint32_t records = 1'000;       // Publications, each then looked up once.
   proto::TimeMs spacing_ms = 10;  // Between two lookups or publications.
   double crash_fraction = 0.5;
+  // This fraction of the nodes (chosen from the seed) is hostile: each answers a FIND with
+  // the hostile nodes nearest the target and no record, and acknowledges a STORE without
+  // keeping it, to hide records. Lookups and publications are made by honest nodes.
+  double hostile_fraction = 0;
   proto::DhtConfig dht;
 };
 
