@@ -7,17 +7,14 @@
 
 namespace pando::proto {
 
-Dht::Dht(NodeId self, const DhtConfig& config, uint64_t seed)
-    : self_(self), config_(config), rng_(seed) {
+Dht::Dht(NodeId self, const DhtConfig& config) : self_(self), config_(config) {
   CHECK(config_.k >= 1 && config_.alpha >= 1 && config_.paths >= 1 && config_.paths <= 255);
 }
 
 void Dht::Start(TimeMs now, std::span<const NodeId> contacts, DhtHost& host, DhtOutbox& out) {
   point_ = host.PointOf(self_);
   for (NodeId c : contacts) Observe(now, c, host);
-  Hash32 self_key{};
-  for (size_t i = 0; i < 8; ++i) self_key[i] = static_cast<uint8_t>(point_ >> (8 * i));
-  Lookup(now, self_key, 0, host, out);
+  Lookup(now, DhtKeyAt(point_), 0, host, out);
   SetTimer(out);
 }
 

@@ -115,7 +115,7 @@ struct DhtCounters {
 
 class Dht {
  public:
-  Dht(NodeId self, const DhtConfig& config, uint64_t seed);
+  Dht(NodeId self, const DhtConfig& config);
 
   // Takes the bootstrap contacts (trusted as given) and looks up its own point, which fills
   // the routing table from their answers.
@@ -193,7 +193,6 @@ class Dht {
 
   NodeId self_;
   DhtConfig config_;
-  Rng rng_;
   uint64_t point_ = 0;                              // Set by Start (the host knows it).
   std::vector<std::vector<Contact>> buckets_;       // By shared leading bits; grown as needed.
   std::map<uint64_t, LookupState> lookups_;         // By handle.

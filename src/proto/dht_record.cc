@@ -48,10 +48,12 @@ Hash32 DhtGroupKey(std::string_view group) {
 
 Hash32 DhtFeedKey(const PublicKey& author) { return Blake2b256(AsBytes(kDhtFeedDomain), author); }
 
-uint64_t DhtPoint(const Hash32& key) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | key[static_cast<size_t>(i)];
-  return v;
+uint64_t DhtPoint(const Hash32& key) { return GetU64(key.data()); }
+
+Hash32 DhtKeyAt(uint64_t point) {
+  Hash32 key{};
+  for (size_t i = 0; i < 8; ++i) key[i] = static_cast<uint8_t>(point >> (8 * i));
+  return key;
 }
 
 DhtRecord SignDhtRecord(DhtKind kind, const Hash32& key, const KeyPair& publisher,

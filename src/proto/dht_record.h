@@ -46,6 +46,8 @@ Hash32 DhtGroupKey(std::string_view group);
 Hash32 DhtFeedKey(const PublicKey& author);
 // A key's point on the ring: its first 8 bytes, little-endian.
 uint64_t DhtPoint(const Hash32& key);
+// A key whose point is `point` (the rest zero): the target of a lookup for a point.
+Hash32 DhtKeyAt(uint64_t point);
 
 struct DhtRecord {
   DhtKind kind = DhtKind::kCarriesGroup;

@@ -82,8 +82,7 @@ class Host final : public proto::DhtHost {
 
 class DhtSimNode {
  public:
-  DhtSimNode(NodeId id, DhtShared* shared)
-      : dht_(id, shared->config.dht, MixHash(shared->config.seed, id)), shared_(shared) {}
+  DhtSimNode(NodeId id, DhtShared* shared) : dht_(id, shared->config.dht), shared_(shared) {}
 
   void OnStart(TimeMs now, Context<DhtMessage>& ctx) {
     const NodeId self = ctx.self();
@@ -120,10 +119,8 @@ class DhtSimNode {
     proto::DhtOutbox out;
     uint64_t handle = 0;
     if (task == Task::kNodeLookup) {
-      Hash32 target{};
       const uint64_t h = MixHash(MixHash(shared_->config.seed, kPickTag + 7), index);
-      for (size_t i = 0; i < 8; ++i) target[i] = static_cast<uint8_t>(h >> (8 * i));
-      handle = dht_.Lookup(now, target, 0, host, out);
+      handle = dht_.Lookup(now, proto::DhtKeyAt(h), 0, host, out);
     } else if (task == Task::kPublish) {
       shared_->publications[ctx.self()] = Publication{now, 0, 0, false};
       handle = dht_.Publish(now, shared_->records[index], host, out);
@@ -154,8 +151,7 @@ class DhtSimNode {
     const uint64_t point = proto::DhtPoint(find->target);
     auto at = std::lower_bound(s.hostile_by_point.begin(), s.hostile_by_point.end(),
                                std::pair<uint64_t, NodeId>{point, 0});
-    const auto first =
-        static_cast<ptrdiff_t>(std::max<ptrdiff_t>(0, (at - s.hostile_by_point.begin()) - 20));
+    const ptrdiff_t first = std::max<ptrdiff_t>(0, (at - s.hostile_by_point.begin()) - 20);
     const auto last =
         std::min<ptrdiff_t>(static_cast<ptrdiff_t>(s.hostile_by_point.size()), first + 40);
     std::vector<std::pair<uint64_t, NodeId>> near;
@@ -266,13 +262,12 @@ NodeId LiveFrom(const DhtShared& s, uint64_t h) {
   return id;
 }
 
-void Schedule(DhtSim& sim, DhtShared& s, TimeMs at, Task task, uint32_t index, NodeId node) {
+void Schedule(DhtSim& sim, TimeMs at, Task task, uint32_t index, NodeId node) {
   sim.At(at, [node, task, index](DhtSim& x) {
     x.Invoke(node, [task, index](DhtSimNode& n, Context<DhtMessage>& ctx) {
       n.Begin(ctx.Now(), task, index, ctx);
     });
   });
-  (void)s;
 }
 
 }  // namespace
@@ -317,19 +312,19 @@ Report RunDhtScenario(const DhtScenarioConfig& config) {
   TimeMs t = config.join_window_ms + config.settle_ms;
   const uint64_t pick = MixHash(config.seed, kPickTag);
   for (uint32_t i = 0; i < config.lookups; ++i) {
-    Schedule(sim, shared, t + i * config.spacing_ms, Task::kNodeLookup, i,
+    Schedule(sim, t + i * config.spacing_ms, Task::kNodeLookup, i,
              LiveFrom(shared, MixHash(pick, i)));
   }
   t += config.lookups * config.spacing_ms + 10'000;
   const TimeMs publish_at = t;
   for (uint32_t i = 0; i < config.records; ++i) {
     // Distinct publishers: i * n / records.
-    Schedule(sim, shared, t + i * config.spacing_ms, Task::kPublish, i,
+    Schedule(sim, t + i * config.spacing_ms, Task::kPublish, i,
              LiveFrom(shared, uint64_t{i} * n / std::max<uint32_t>(1, config.records)));
   }
   t += config.records * config.spacing_ms + 10'000;
   for (uint32_t i = 0; i < config.records; ++i) {
-    Schedule(sim, shared, t + i * config.spacing_ms, Task::kRecordBefore, i,
+    Schedule(sim, t + i * config.spacing_ms, Task::kRecordBefore, i,
              LiveFrom(shared, MixHash(pick + 1, i)));
   }
   t += config.records * config.spacing_ms + 10'000;
@@ -352,7 +347,7 @@ Report RunDhtScenario(const DhtScenarioConfig& config) {
   }
   const TimeMs after_at = t + 1'000;
   for (uint32_t i = 0; i < config.records; ++i) {
-    Schedule(sim, shared, after_at + i * config.spacing_ms, Task::kRecordAfter, i,
+    Schedule(sim, after_at + i * config.spacing_ms, Task::kRecordAfter, i,
              LiveFrom(shared, MixHash(pick + 3, i)));
   }
   sim.RunUntil(after_at + config.records * config.spacing_ms + 30'000);

@@ -47,6 +47,7 @@ TEST(DhtRecordTest, GoldenVectors) {
   EXPECT_EQ(r.bytes.size(), 160u);
   EXPECT_EQ(ToHex(r.id()), "121770e914961a340022dc417d69c9ddc46ff04ec20435b7be28d07978541bbd");
   EXPECT_EQ(DhtPoint(r.key), 0x4726d4781044dd89u);
+  EXPECT_EQ(DhtPoint(DhtKeyAt(0x4726d4781044dd89u)), 0x4726d4781044dd89u);
   EXPECT_EQ(ToHex(EncodeDhtMessage(DhtFind{7, r.key, 1})),
             "01010700000089dd441078d42647ac012ce1641634d312622ee5c611145a98d66dc0405584b801");
   auto ref = std::make_shared<const DhtRecord>(r);

@@ -46,7 +46,7 @@ class Host final : public DhtHost {
 class Net {
  public:
   explicit Net(size_t n, DhtConfig config = {}) {
-    for (NodeId id = 0; id < n; ++id) nodes.emplace_back(id, config, id + 1);
+    for (NodeId id = 0; id < n; ++id) nodes.emplace_back(id, config);
   }
   void Pump(TimeMs now) {
     while (!wire.empty()) {
@@ -204,7 +204,7 @@ TEST(DhtTest, ASilentPeerFailsAtTheTimeoutAndTheLookupGoesOn) {
 TEST(DhtTest, BucketsKeepLiveContactsAndTwoOfARange) {
   DhtConfig config;
   config.k = 4;
-  Dht d(0, config, 1);
+  Dht d(0, config);
   Host host;
   DhtOutbox out;
   d.Start(0, {}, host, out);
@@ -225,7 +225,7 @@ TEST(DhtTest, BucketsKeepLiveContactsAndTwoOfARange) {
 
 TEST(DhtTest, APeerAskingTooOftenIsAnsweredAtItsRateOnly) {
   DhtConfig config;
-  Dht d(0, config, 1);
+  Dht d(0, config);
   Host host;
   DhtOutbox out;
   d.Start(0, {}, host, out);
@@ -254,7 +254,7 @@ TEST(DhtTest, APeerAskingTooOftenIsAnsweredAtItsRateOnly) {
 }
 
 TEST(DhtTest, ANodeThatKnowsKNodesNearerAKeyRefusesItsRecords) {
-  Dht d(0, DhtConfig{}, 1);
+  Dht d(0, DhtConfig{});
   Host host;
   DhtOutbox out;
   d.Start(0, {}, host, out);
@@ -267,10 +267,8 @@ TEST(DhtTest, ANodeThatKnowsKNodesNearerAKeyRefusesItsRecords) {
     ++added;
   }
   auto record_at = [](uint64_t point) {
-    Hash32 key{};
-    for (size_t i = 0; i < 8; ++i) key[i] = static_cast<uint8_t>(point >> (8 * i));
-    return std::make_shared<const DhtRecord>(
-        SignDhtRecord(DhtKind::kHoldsPiece, key, TestKey(4), "198.51.100.4:7400", kEpochMs, 600));
+    return std::make_shared<const DhtRecord>(SignDhtRecord(
+        DhtKind::kHoldsPiece, DhtKeyAt(point), TestKey(4), "198.51.100.4:7400", kEpochMs, 600));
   };
   out.Clear();
   d.OnMessage(1'000, 1'000'001, DhtStore{1, record_at(far_point)}, host, out);
