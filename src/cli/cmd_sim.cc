@@ -64,6 +64,14 @@ struct SimOptions {
 
 bool ParseLatency(const std::string& text, int64_t* min_ms, int64_t* max_ms);
 
+// ParseLatency, or BAD_ARGUMENT (exits) for text that is not MIN-MAX.
+void LatencyOrFail(const std::string& text, int64_t* min_ms, int64_t* max_ms) {
+  if (!ParseLatency(text, min_ms, max_ms)) {
+    Fail(Error{codes::kBadArgument,
+               "--latency takes MIN-MAX in milliseconds with MIN <= MAX, e.g. 20-150."});
+  }
+}
+
 // `pando sim --real-entries`: the network node's core over real signed feeds.
 void RunReal(const SimOptions& o) {
   sim::RealScenarioConfig config;
@@ -90,10 +98,7 @@ void RunReal(const SimOptions& o) {
   if (o.post_interval_ms != sim::ScenarioConfig{}.post_interval_ms) {
     config.post_interval_ms = o.post_interval_ms;
   }
-  if (!ParseLatency(o.latency, &config.latency_min_ms, &config.latency_max_ms)) {
-    Fail(Error{codes::kBadArgument,
-               "--latency takes MIN-MAX in milliseconds with MIN <= MAX, e.g. 20-150."});
-  }
+  LatencyOrFail(o.latency, &config.latency_min_ms, &config.latency_max_ms);
   std::cout << sim::RunRealScenario(config).ToText();
 }
 
@@ -106,10 +111,7 @@ void RunDht(const SimOptions& o, const CLI::App& cmd) {
   config.records = o.records;
   if (cmd.get_option("--crash-fraction")->count() > 0) config.crash_fraction = o.crash_fraction;
   if (cmd.get_option("--hostile")->count() > 0) config.hostile_fraction = o.hostile;
-  if (!ParseLatency(o.latency, &config.latency_min_ms, &config.latency_max_ms)) {
-    Fail(Error{codes::kBadArgument,
-               "--latency takes MIN-MAX in milliseconds with MIN <= MAX, e.g. 20-150."});
-  }
+  LatencyOrFail(o.latency, &config.latency_min_ms, &config.latency_max_ms);
   std::cout << sim::RunDhtScenario(config).ToText();
 }
 
@@ -127,10 +129,7 @@ void RunGroupFlood(const SimOptions& o, const CLI::App& cmd) {
   config.quiet_share = o.quiet_share;
   config.post_ms = o.flood_for_ms;
   config.seed = o.seed;
-  if (!ParseLatency(o.latency, &config.latency_min_ms, &config.latency_max_ms)) {
-    Fail(Error{codes::kBadArgument,
-               "--latency takes MIN-MAX in milliseconds with MIN <= MAX, e.g. 20-150."});
-  }
+  LatencyOrFail(o.latency, &config.latency_min_ms, &config.latency_max_ms);
   std::cout << sim::RunFairShareComparison(config).dump(2) << "\n";
 }
 
@@ -394,10 +393,7 @@ void AddSim(CLI::App& app, Context&) {
     config.optimize_threshold_hops = opts->optimize_threshold_hops;
     config.prune_guard_ms = opts->prune_guard_ms;
     config.active_view = static_cast<uint8_t>(opts->active_view);
-    if (!ParseLatency(opts->latency, &config.latency_min_ms, &config.latency_max_ms)) {
-      Fail(Error{codes::kBadArgument,
-                 "--latency takes MIN-MAX in milliseconds with MIN <= MAX, e.g. 20-150."});
-    }
+    LatencyOrFail(opts->latency, &config.latency_min_ms, &config.latency_max_ms);
     // Each node keeps one bit per entry; refuse runs whose bitsets alone would not fit.
     if (opts->nodes * ((opts->entries + 63) / 64) * 8 > (uint64_t{8} << 30)) {
       Fail(Error{codes::kBadArgument,
