@@ -6,6 +6,15 @@
 #include <string>
 
 namespace pando::proto {
+namespace {
+
+// This machine's own nodes (a devnet): no crowd to discount, no range to limit.
+bool Loopback(std::string_view address) { return address.starts_with("127.") || address == "::1"; }
+
+// A range (AddressRange) as a number: never 0.
+uint64_t KeyOfRange(const std::string& range) { return std::hash<std::string>{}(range) | 1; }
+
+}  // namespace
 
 std::string AddressRange(std::string_view address) {
   // IPv4: up to the third dot. IPv6: up to the third colon (the first 48 bits, when the
@@ -22,23 +31,19 @@ std::string AddressRange(std::string_view address) {
 }
 
 uint64_t RangeKey(std::string_view address) {
-  if (address.starts_with("127.") || address == "::1") return 0;
-  return std::hash<std::string>{}(AddressRange(address)) | 1;
+  return Loopback(address) ? 0 : KeyOfRange(AddressRange(address));
 }
 
 uint64_t PeerScores::RangeOf(NodeId peer) const {
   if (range_of_) return range_of_(peer);
   auto it = peers_.find(peer);
-  return it == peers_.end() || it->second.range.empty()
-             ? 0
-             : std::hash<std::string>{}(it->second.range) | 1;
+  return it == peers_.end() || it->second.range.empty() ? 0 : KeyOfRange(it->second.range);
 }
 
 void PeerScores::OnConnected(NodeId peer, std::string_view address) {
   auto [it, added] = peers_.try_emplace(peer);
   if (!added) return;
-  // Loopback peers are this machine's own nodes (a devnet): no crowd to discount.
-  if (address.starts_with("127.") || address == "::1") return;
+  if (Loopback(address)) return;
   it->second.range = AddressRange(address);
   ++ranges_[it->second.range];
 }
