@@ -2,7 +2,8 @@
 // meets. The input is a byte stream fed to a FrameReader in two pieces; every frame that
 // decodes must re-encode to exactly its bytes, and once the reader fails it must stay
 // failed. A BROADCAST's GOSSIP entry bytes also go through the entry decoder, and a
-// FORK_PROOF's proof through the fork proof decoder, as the node will do.
+// FORK_PROOF's proof through the fork proof decoder, as the node will do. A DHT frame's
+// message is decoded by the frame decoder itself (dht_decode_fuzz covers it alone too).
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>

@@ -16,6 +16,7 @@
 #include <fstream>
 #include <iostream>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -250,6 +251,14 @@ int main(int argc, char** argv) {
         P::WantFrame{1, {a_blog[2].id()}},
         P::EntriesFrame{1, {a_blog[2].bytes(), a_blog[3].bytes()}},
         P::ForkProofFrame{pando::EncodeForkProof(proof1)},
+        P::DhtFrame{P::DhtFind{7, P::DhtGroupKey("blog.alice"), 1}, {}},
+        P::DhtFrame{P::DhtFound{7,
+                                {named},
+                                {std::make_shared<const P::DhtRecord>(P::SignDhtRecord(
+                                    P::DhtKind::kCarriesGroup, P::DhtGroupKey("blog.alice"), alice,
+                                    "10.0.0.2:7000", 1'700'000'000'000, 3'600))}},
+                    {{key, "10.0.0.2:7000"}}},
+        P::NotCarriedFrame{"blog.alice"},
     };
     Bytes stream;
     int f = 0;

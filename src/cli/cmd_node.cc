@@ -1,4 +1,5 @@
-// pando node: run a node. pando status: ask the running node how it is.
+// pando node: run a node. pando status: ask the running node how it is. pando find: ask its
+// DHT who carries a group or holds a feed.
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -113,6 +114,57 @@ void AddStatus(CLI::App& app, Context& ctx) {
                  "No node runs with " + ctx.DataDir() + "; start one with `pando node`."});
     }
     std::cout << Check(node->Get("/api/v1/status")).dump(2) << "\n";
+  });
+}
+
+void AddFind(CLI::App& app, Context& ctx) {
+  auto* cmd = app.add_subcommand(
+      "find",
+      "Ask the DHT which nodes carry a group (find group NAME) or hold an author's feed "
+      "(find feed AUTHOR), through the running node");
+  cmd->require_subcommand(1);
+  struct Args {
+    std::string what;
+    bool json = false;
+  };
+  auto args = std::make_shared<Args>();
+  auto run = [&ctx, args](const std::string& route) {
+    auto node = ctx.RunningNode();
+    if (!node) {
+      Fail(Error{codes::kNodeUnavailable,
+                 "No node runs with " + ctx.DataDir() + "; start one with `pando node`."});
+    }
+    const nlohmann::json j = Check(node->Get(route + args->what));
+    if (args->json) {
+      std::cout << j.dump(2) << "\n";
+      return;
+    }
+    const auto& lookup = j["lookup"];
+    std::cout << j["nodes"].size() << (j["nodes"].size() == 1 ? " node" : " nodes") << " found ("
+              << lookup["how"].get<std::string>() << ": " << lookup["requests"] << " asked in "
+              << lookup["ms"] << " ms)\n";
+    for (const auto& n : j["nodes"]) {
+      std::cout << "  " << n["address"].get<std::string>() << "  " << n["author"].get<std::string>()
+                << (n["this_node"].get<bool>() ? "  (this node)" : "") << "\n";
+    }
+  };
+  auto* group = cmd->add_subcommand("group", "Nodes that carry group NAME");
+  group->add_option("name", args->what, "Group name")->required();
+  group->add_flag("--json", args->json, "Print the API's JSON answer");
+  group->callback([run, args] {
+    if (!IsValidGroupName(args->what)) {
+      throw CLI::ValidationError("name", "'" + args->what + "' is not a valid group name");
+    }
+    run("/api/v1/find/group/");
+  });
+  auto* feed = cmd->add_subcommand("feed", "Nodes that hold the feed of AUTHOR (pd...)");
+  feed->add_option("author", args->what, "Author id (pd...)")->required();
+  feed->add_flag("--json", args->json, "Print the API's JSON answer");
+  feed->callback([run, args] {
+    if (!ParseAuthorId(args->what).ok()) {
+      throw CLI::ValidationError("author", "'" + args->what + "' is not an author id (pd...)");
+    }
+    run("/api/v1/find/feed/");
   });
 }
 

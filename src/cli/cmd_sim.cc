@@ -56,6 +56,11 @@ struct SimOptions {
   bool dht = false;
   uint32_t lookups = sim::DhtScenarioConfig{}.lookups;
   uint32_t records = sim::DhtScenarioConfig{}.records;
+  uint32_t carriers = sim::DhtScenarioConfig{}.carriers;
+  bool dht_flood = false;
+  uint32_t overlay_degree = sim::DhtScenarioConfig{}.overlay_degree;
+  uint32_t flood_hops = proto::DiscoveryConfig{}.flood_hops;
+  uint32_t flood_fanout = static_cast<uint32_t>(proto::DiscoveryConfig{}.flood_fanout);
   double capacity_per_s = sim::FairShareConfig{}.capacity_per_s;
   double flood_factor = sim::FairShareConfig{}.flood_factor;
   double quiet_share = sim::FairShareConfig{}.quiet_share;
@@ -109,6 +114,11 @@ void RunDht(const SimOptions& o, const CLI::App& cmd) {
   config.seed = o.seed;
   config.lookups = o.lookups;
   config.records = o.records;
+  config.carriers = std::max<uint32_t>(1, o.carriers);
+  config.flood = o.dht_flood;
+  config.overlay_degree = o.overlay_degree;
+  config.discovery.flood_hops = static_cast<uint8_t>(o.flood_hops);
+  config.discovery.flood_fanout = o.flood_fanout;
   if (cmd.get_option("--crash-fraction")->count() > 0) config.crash_fraction = o.crash_fraction;
   if (cmd.get_option("--hostile")->count() > 0) config.hostile_fraction = o.hostile;
   LatencyOrFail(o.latency, &config.latency_min_ms, &config.latency_max_ms);
@@ -340,6 +350,25 @@ void AddSim(CLI::App& app, Context&) {
   cmd->add_option("--records", opts->records, "With --dht: records published and looked up")
       ->capture_default_str()
       ->check(CLI::Range(0u, 1'000'000u));
+  cmd->add_option("--carriers", opts->carriers,
+                  "With --dht: carriers per group, each publishing its own record")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 1'000u));
+  cmd->add_flag("--flood", opts->dht_flood,
+                "With --dht: record lookups the DHT leaves empty fall back on a flooded query "
+                "over an overlay of random links; then the same groups are looked up by "
+                "flooding alone, the baseline");
+  cmd->add_option("--overlay-degree", opts->overlay_degree,
+                  "With --dht --flood: the overlay's mean degree")
+      ->capture_default_str()
+      ->check(CLI::Range(2u, 64u));
+  cmd->add_option("--flood-hops", opts->flood_hops, "With --dht --flood: a flood's hop limit")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, static_cast<uint32_t>(proto::kDhtFloodHopsMax)));
+  cmd->add_option("--flood-fanout", opts->flood_fanout,
+                  "With --dht --flood: neighbours each hop passes a flood to")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 64u));
   cmd->add_flag("--group-flood", opts->group_flood,
                 "Fair share under overload (docs/sim.md): nodes that admit --capacity entries "
                 "a second, one group posting --flood-factor times that, --groups quiet groups "

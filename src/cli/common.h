@@ -105,6 +105,7 @@ void AddForks(CLI::App& app, Context& ctx);
 void AddSim(CLI::App& app, Context& ctx);
 void AddNode(CLI::App& app, Context& ctx);
 void AddStatus(CLI::App& app, Context& ctx);
+void AddFind(CLI::App& app, Context& ctx);
 void AddDevnet(CLI::App& app, Context& ctx);
 void AddData(CLI::App& app, Context& ctx);  // kv, follow, unfollow, timeline, profile
 

@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   AddSim(app, ctx);
   AddNode(app, ctx);
   AddStatus(app, ctx);
+  AddFind(app, ctx);
   AddDevnet(app, ctx);
   AddData(app, ctx);
   AddName(app, ctx);

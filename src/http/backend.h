@@ -23,6 +23,7 @@
 #include "core/name_claim.h"
 #include "crdt/op.h"
 #include "names/registry.h"
+#include "proto/dht.h"
 #include "store/store.h"
 
 namespace pando::http {
@@ -58,6 +59,9 @@ class Backend {
   // `timeout`.
   virtual void WaitForEntry(const Hash32& id, std::chrono::milliseconds timeout,
                             std::function<void(bool)> done) = 0;
+  // Looks records of (kind, key) up in the DHT (docs/dht-format.md). Error: BUSY.
+  virtual void Find(proto::DhtKind kind, const Hash32& key,
+                    std::function<void(Result<proto::DhtLookupResult>)> done) = 0;
 
   // --- Names (docs/names.md) -------------------------------------------------------------
   // What a registration or transfer came to, and the attestation that publishes it.

@@ -48,6 +48,10 @@ void NameTransfer(Context& ctx, const Call& call, const Params& p, Respond& resp
 void NameGet(Context& ctx, const Call& call, const Params& p, Respond& respond);
 void NamesList(Context& ctx, const Call& call, const Params& p, Respond& respond);
 
+// find_routes.cc: discovery (the DHT).
+void FindGroupGet(Context& ctx, const Call& call, const Params& p, Respond& respond);
+void FindFeedGet(Context& ctx, const Call& call, const Params& p, Respond& respond);
+
 // pages.cc: the web UI's pages.
 void FrontPage(Context& ctx, const Call& call, const Params& p, Respond& respond);
 void SearchPage(Context& ctx, const Call& call, const Params& p, Respond& respond);

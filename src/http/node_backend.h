@@ -32,6 +32,10 @@ class NodeBackend final : public Backend {
                     std::function<void(bool)> done) override {
     node_.WaitForEntry(id, timeout, std::move(done));
   }
+  void Find(proto::DhtKind kind, const Hash32& key,
+            std::function<void(Result<proto::DhtLookupResult>)> done) override {
+    node_.Find(kind, key, std::move(done));
+  }
 
   bool has_registry() const override { return node_.has_registry(); }
   bool TrustsAttester(const PublicKey& key) const override { return node_.TrustsAttester(key); }

@@ -68,6 +68,9 @@ const Route kRoutes[] = {
     {verb::get, "/api/v1/names", kAnyone, NamesList},
     {verb::get, "/api/v1/names/{name}", kAnyone, NameGet},
     {verb::post, "/api/v1/names/{name}/transfer", kAnyone, NameTransfer},
+    // Discovery (docs/api.md, "Discovery").
+    {verb::get, "/api/v1/find/group/{group}", kAnyone, FindGroupGet},
+    {verb::get, "/api/v1/find/feed/{author}", kAnyone, FindFeedGet},
 };
 
 int HexDigit(char c) {

@@ -37,6 +37,7 @@ proto::PeerLimits PeerLimitsOf(const NodeConfig& c) {
 Node::Node(NodeConfig config)
     : config_(std::move(config)),
       guard_(PeerLimitsOf(config_)),
+      discovery_timer_(io_),
       timer_(io_),
       sweep_timer_(io_),
       pump_timer_(io_),
@@ -122,6 +123,7 @@ Status Node::Init(const HttpFactory& http) {
   api_ = std::move(api).value();
   http_endpoint_ = api_->endpoint();
   waiter_ = std::make_unique<Waiter>();
+  StartDiscovery();
 
   nlohmann::json info = {{"pid", ::getpid()},
                          {"author", AuthorId(key->public_key())},
@@ -174,6 +176,7 @@ void Node::Stop() {
     timer_.cancel();
     sweep_timer_.cancel();
     pump_timer_.cancel();
+    discovery_timer_.cancel();
     if (signals_) signals_->cancel();
     for (auto& [id, peer] : peers_) {
       if (peer.conn) peer.conn->Close(Error{codes::kShuttingDown, "The node is stopping."});
@@ -249,16 +252,20 @@ void Node::Flush(NodeId from) {
   for (const proto::PeerVerdict& v : verdicts) KeepAway(v);
 }
 
-void Node::ArmTimer() {
+void Node::ArmAt(asio::steady_timer& timer, proto::TimeMs at, std::function<void()> fire) {
   if (stopping_) return;
-  const proto::TimeMs at = core_->NextTimerAt();
   if (at == proto::kNever) {
-    timer_.cancel();
+    timer.cancel();
     return;
   }
-  timer_.expires_after(std::chrono::milliseconds(std::max<proto::TimeMs>(0, at - NowMs())));
-  timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (ec || stopping_) return;
+  timer.expires_after(std::chrono::milliseconds(std::max<proto::TimeMs>(0, at - NowMs())));
+  timer.async_wait([this, fire = std::move(fire)](const boost::system::error_code& ec) {
+    if (!ec && !stopping_) fire();
+  });
+}
+
+void Node::ArmTimer() {
+  ArmAt(timer_, core_->NextTimerAt(), [this] {
     out_.Clear();
     core_->OnTimer(NowMs(), *core_host_, out_);
     Flush();
@@ -275,7 +282,8 @@ nlohmann::json Node::StatusJson() const {
                       {"entries", core_->held_count(static_cast<uint32_t>(i))},
                       {"entries_queued", ingest.queued_entries},
                       {"entries_queue_dropped", ingest.dropped_entries},
-                      {"neighbours", neighbours}});
+                      {"neighbours", neighbours},
+                      {"no_carrier_found", discovery_->lonely(static_cast<uint32_t>(i))}});
   }
   nlohmann::json peers = nlohmann::json::array();
   for (const auto& [id, p] : peers_) {
@@ -318,6 +326,24 @@ nlohmann::json Node::StatusJson() const {
         {"owed_dropped", outflow_.dropped()},
         {"frames_in", counters_.frames_in},
         {"frames_out", counters_.frames_out}}}};
+  const proto::Dht& dht = discovery_->dht();
+  status["discovery"] = {{"contacts", dht.contacts()},
+                         {"records_held", dht.records()},
+                         {"lookups_in_flight", dht.lookups_in_flight()},
+                         {"finds_answered", dht.counters().finds_answered},
+                         {"records_refused", dht.counters().records_refused},
+                         {"requests_over_rate", dht.counters().requests_over_rate},
+                         {"publications", discovery_->counters().publications},
+                         {"feeds_published", discovery_->feeds()},
+                         {"carrier_lookups", discovery_->counters().carrier_lookups},
+                         {"carriers_found", discovery_->counters().carriers_found},
+                         {"finds", discovery_->counters().finds},
+                         {"floods", discovery_->counters().floods},
+                         {"floods_found", discovery_->counters().floods_found},
+                         {"hint_answers", discovery_->counters().hint_answers},
+                         {"flood_sent", discovery_->counters().flood_sent},
+                         {"flood_hits_sent", discovery_->counters().flood_hits_sent},
+                         {"flood_dropped", discovery_->counters().flood_dropped}};
   if (auto loc = ParseLocation(config_.location)) {
     status["location"] = {{"latitude", loc->first}, {"longitude", loc->second}};
   }

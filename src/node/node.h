@@ -58,6 +58,7 @@
 #include "net/tls.h"
 #include "node/config.h"
 #include "proto/address_book.h"
+#include "proto/discovery.h"
 #include "proto/fair_queue.h"
 #include "proto/frame.h"
 #include "proto/node_core.h"
@@ -171,6 +172,12 @@ class Node {
   // `f` runs on the loop for every entry once it is committed, whether posted here or
   // received from a peer (the WebSocket stream of the HTTP server). One listener.
   void SetStoredListener(std::function<void(const Entry&)> f) { stored_listener_ = std::move(f); }
+
+  // --- Discovery (node_discovery.cc, docs/dht-format.md) ----------------------------------
+  // Looks records of (kind, key) up in the DHT; `done` runs on the loop with the lookup's
+  // result. Error: BUSY (too many lookups in flight).
+  void Find(proto::DhtKind kind, const Hash32& key,
+            std::function<void(Result<proto::DhtLookupResult>)> done);
   boost::asio::io_context& io() { return io_; }
 
  private:
@@ -184,8 +191,11 @@ class Node {
     std::unordered_map<uint32_t, uint32_t> handles;  // Peer's handle -> local group index.
     std::chrono::steady_clock::time_point last_used, last_sent;
     std::vector<proto::Frame> queue;  // Frames waiting while the connection is dialled.
+    std::unordered_map<uint32_t, std::string> names;  // Peer's handles of groups not carried here.
+    std::unordered_set<uint32_t> not_carried;         // Of them, those answered NOT_CARRIED.
   };
   class CoreHost;
+  class DiscoveryHost;
   class Waiter;
   // A message that carries entries (a GOSSIP, an ENTRIES answer), decoded and checked
   // against its frame, waiting in ingest_ for its turn to be admitted.
@@ -241,6 +251,21 @@ class Node {
   // violation.
   void Flush(proto::NodeId from = proto::kNoNode);
   void ArmTimer();
+  // Sets `timer` to run `fire` on the loop at core time `at` (kNever: cancels it).
+  void ArmAt(boost::asio::steady_timer& timer, proto::TimeMs at, std::function<void()> fire);
+
+  // Discovery (node_discovery.cc).
+  void StartDiscovery();
+  void OnDhtFrame(proto::NodeId from, proto::DhtFrame& f);
+  // Carries out dout_: DHT frames, joins through the carriers found, clients' finds.
+  void FlushDiscovery();
+  void ArmDiscoveryTimer();
+  // A group frame for a group this node does not carry: NOT_CARRIED, once per handle.
+  void AnswerNotCarried(Peer& p, uint32_t handle);
+  // Sends a frame to a peer, dialling it first if needed (its address from the book).
+  void SendTo(proto::NodeId to, proto::Frame frame);
+  // Once a second (Sweep): carried groups with no neighbour ask discovery for carriers.
+  void SeekCarriers();
 
   // Entries (node_entries.cc).
   Status LoadIndex();
@@ -289,6 +314,12 @@ class Node {
   proto::PeerGuard guard_;
   proto::AddressBook book_;
   proto::Outflow outflow_;  // WANT ids and ENTRIES owed to peers, paced by their send queues.
+  std::unique_ptr<proto::Discovery> discovery_;
+  std::unique_ptr<DiscoveryHost> discovery_host_;
+  proto::DiscoveryOutbox dout_;
+  boost::asio::steady_timer discovery_timer_;
+  std::unordered_map<uint64_t, std::function<void(Result<proto::DhtLookupResult>)>> finds_;
+  std::vector<bool> lonely_logged_;  // By group: "no carrier" was logged (once per spell).
   boost::asio::steady_timer timer_;
   boost::asio::steady_timer sweep_timer_;
   boost::asio::steady_timer pump_timer_;

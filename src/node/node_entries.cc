@@ -236,6 +236,7 @@ void Node::FlushStore(std::vector<std::pair<Entry, uint32_t>> to_store) {
     // A stretch of one feed is one run; the node has authenticated every entry of it.
     const PublicKey author = to_store[i].first.author();
     const uint32_t group = to_store[i].second;
+    discovery_->HoldsFeed(NowMs(), author);
     store::Run run;
     while (i < to_store.size() && to_store[i].second == group &&
            to_store[i].first.author() == author) {
@@ -305,6 +306,7 @@ void Node::PostLocal(Entry entry, std::function<void(pando::Status)> done) {
       if (s.ok()) {
         out_.Clear();
         if (core_->AddLocal(NowMs(), entry, *core_host_, out_)) {
+          discovery_->HoldsFeed(NowMs(), entry.author());
           Remember(entry);
           if (stored_listener_) stored_listener_(entry);
         }

@@ -1,20 +1,17 @@
-// Node's helpers shared by node.cc, node_peers.cc and node_entries.cc: the waiter thread and
-// the core's host. Not part of the node's interface.
+// Node's helpers shared by its source files: the waiter thread, the core's host and
+// discovery's host. Not part of the node's interface.
 #pragma once
 
+#include <boost/asio/ip/address.hpp>
 #include <map>
 
 #include "core/mutex.h"
 #include "node/node.h"
+#include "proto/peer_score.h"
 
 namespace pando::node {
 
-// A node id as the logs and the status show it: 16 hex digits.
-inline std::string NodeHex(proto::NodeId id) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(id));
-  return buf;
-}
+using proto::NodeHex;
 
 // Runs jobs off the loop's thread: with one thread, in order (waiting for the store's
 // futures); the names threads call the registry, whose backends may block on the network.
@@ -76,6 +73,44 @@ class Node::CoreHost final : public proto::NodeCoreHost {
 
  private:
   Node* n_;
+};
+
+class Node::DiscoveryHost final : public proto::DiscoveryHost {
+ public:
+  explicit DiscoveryHost(Node* node) : node_(node) {}
+  uint64_t PointOf(proto::NodeId node) const override { return node; }
+  uint64_t RangeOf(proto::NodeId node) const override {
+    const proto::PeerRecord* r = node_->book_.Find(node);
+    if (r == nullptr) return 0;
+    auto ep = ParseEndpoint(r->address);
+    return ep.ok() ? proto::RangeKey(ep->host) : 0;
+  }
+  int64_t UnixMs(proto::TimeMs now) const override { return now; }  // NowMs is Unix time.
+  // A record comes from its publisher, naming the address it connects from: else any peer
+  // could send the network to dial a third party.
+  bool MayStore(proto::NodeId from, const proto::DhtRecord& r) const override {
+    if (proto::NodeIdOfKey(r.publisher) != from) return false;
+    auto it = node_->peers_.find(from);
+    if (it == node_->peers_.end() || !it->second.conn) return false;
+    auto named = ParseEndpoint(r.address);
+    auto remote = ParseEndpoint(it->second.conn->remote());
+    if (!named.ok() || !remote.ok()) return false;
+    boost::system::error_code e1, e2;
+    const auto a = boost::asio::ip::make_address(named->host, e1);
+    const auto b = boost::asio::ip::make_address(remote->host, e2);
+    return !e1 && !e2 && a == b;
+  }
+  std::vector<proto::NodeId> Neighbours() const override {
+    return node_->core_->replica().Connections();
+  }
+  proto::DhtRecordRef SignRecord(proto::DhtKind kind, const Hash32& key, int64_t issued_ms,
+                                 uint32_t ttl_s) override {
+    return std::make_shared<const proto::DhtRecord>(
+        proto::SignDhtRecord(kind, key, *node_->signing_key_, node_->advertise_, issued_ms, ttl_s));
+  }
+
+ private:
+  Node* node_;
 };
 
 }  // namespace pando::node

@@ -103,7 +103,14 @@ void Node::DialBootstrap() {
                               return;
                             }
                             LearnPeer((*r)->peer_key(), b.address.ToString(), true);
+                            const NodeId id = (*r)->peer_id();
                             OnConnected(std::move(r).value(), /*outbound=*/true);
+                            // A bootstrap peer is a DHT contact (trusted as configured).
+                            if (!stopping_) {
+                              dout_.Clear();
+                              discovery_->AddContact(NowMs(), id, *discovery_host_, dout_);
+                              FlushDiscovery();
+                            }
                           });
   }
 }
@@ -181,7 +188,11 @@ void Node::PeerUnreachable(NodeId id) {
     outflow_.Drop(id);
   }
   asio::post(io_, [this, id] {
-    if (peers_.contains(id) || !core_->started() || stopping_) return;
+    if (peers_.contains(id) || stopping_) return;
+    dout_.Clear();
+    discovery_->OnPeerDown(NowMs(), id, *discovery_host_, dout_);
+    FlushDiscovery();
+    if (!core_->started()) return;
     out_.Clear();
     core_->OnPeerDown(NowMs(), id, *core_host_, out_);
     Flush();
@@ -225,7 +236,11 @@ void Node::OnClosed(net::Connection& conn, const Error& why) {
   outflow_.Drop(id);
   guard_.OnPeerGone(id);
   core_->scores().OnGone(id);
-  if (!core_->started() || stopping_) return;
+  if (stopping_) return;
+  dout_.Clear();
+  discovery_->OnPeerDown(NowMs(), id, *discovery_host_, dout_);
+  FlushDiscovery();
+  if (!core_->started()) return;
   out_.Clear();
   core_->OnPeerDown(NowMs(), id, *core_host_, out_);
   Flush();
@@ -292,6 +307,7 @@ void Node::Sweep() {
       p.last_sent = now;
     }
   }
+  SeekCarriers();
   const bool alone = started && wanted.empty();
   if ((!started || alone) && !config_.bootstrap.empty() &&
       now - last_bootstrap_ > kBootstrapRetry) {
@@ -429,13 +445,19 @@ void Node::OnFrame(net::Connection& conn, proto::Frame frame) {
       !std::holds_alternative<proto::GoAwayFrame>(frame)) {
     return Ban(id, Error{codes::kProtocol, "A frame came before HELLO."});
   }
+  // A group frame's local group; nullopt when it is done with: an unbound handle (a ban) or
+  // a group this node does not carry (NOT_CARRIED, once).
   auto group_of = [&](uint32_t handle) -> std::optional<uint32_t> {
     auto h = p.handles.find(handle);
-    if (h == p.handles.end()) return std::nullopt;
+    if (h == p.handles.end()) {
+      Ban(id, Error{codes::kProtocol, "Group handle " + std::to_string(handle) + " is not bound."});
+      return std::nullopt;
+    }
+    if (h->second == UINT32_MAX) {
+      AnswerNotCarried(p, handle);
+      return std::nullopt;
+    }
     return h->second;
-  };
-  auto unbound = [&](uint32_t handle) {
-    Ban(id, Error{codes::kProtocol, "Group handle " + std::to_string(handle) + " is not bound."});
   };
   std::visit(
       [&](auto& f) {
@@ -451,20 +473,27 @@ void Node::OnFrame(net::Connection& conn, proto::Frame frame) {
           if (p.handles.size() >= proto::kGroupHandlesMax && !p.handles.contains(f.handle)) {
             return Ban(id, Error{codes::kProtocol, "Too many group handles."});
           }
-          p.handles[f.handle] = core_->GroupOf(f.name).value_or(UINT32_MAX);
+          const std::optional<uint32_t> g = core_->GroupOf(f.name);
+          p.handles[f.handle] = g.value_or(UINT32_MAX);
+          p.not_carried.erase(f.handle);
+          if (g) {
+            p.names.erase(f.handle);
+          } else {
+            p.names[f.handle] = f.name;
+          }
         } else if constexpr (std::is_same_v<T, proto::GoAwayFrame>) {
           spdlog::debug("peer {} says GOAWAY {}: {}", NodeHex(id), f.code, f.reason);
         } else if constexpr (std::is_same_v<T, proto::PingFrame>) {
         } else if constexpr (std::is_same_v<T, proto::MembershipFrame>) {
           auto g = group_of(f.handle);
-          if (!g) return unbound(f.handle);
+          if (!g) return;
           // Second hand: never replaces an address learned from the peer itself.
           for (const proto::PeerRecord& r : f.peers) LearnPeer(r.key, r.address, false);
           std::visit([&](auto& m) { OnMessage(id, *g, proto::PeerBody(std::move(m)), {}, false); },
                      f.message);
         } else if constexpr (std::is_same_v<T, proto::BroadcastFrame>) {
           auto g = group_of(f.handle);
-          if (!g) return unbound(f.handle);
+          if (!g) return;
           if (auto* gossip = std::get_if<proto::Gossip>(&f.message)) {
             auto e = Entry::Decode(std::move(f.entry));
             if (!e.ok()) return Ban(id, e.error());
@@ -480,16 +509,25 @@ void Node::OnFrame(net::Connection& conn, proto::Frame frame) {
                      f.message);
         } else if constexpr (std::is_same_v<T, proto::ReconcileFrame>) {
           auto g = group_of(f.handle);
-          if (!g) return unbound(f.handle);
+          if (!g) return;
           OnMessage(id, *g, proto::Reconcile{f.open, std::move(f.body)}, {}, false);
         } else if constexpr (std::is_same_v<T, proto::WantFrame>) {
           auto g = group_of(f.handle);
-          if (!g) return unbound(f.handle);
+          if (!g) return;
           OnMessage(id, *g, proto::Want{std::move(f.ids)}, {}, false);
         } else if constexpr (std::is_same_v<T, proto::EntriesFrame>) {
           auto g = group_of(f.handle);
-          if (!g) return unbound(f.handle);
+          if (!g) return;
           OnEntriesFrame(id, *g, f);
+        } else if constexpr (std::is_same_v<T, proto::DhtFrame>) {
+          OnDhtFrame(id, f);
+        } else if constexpr (std::is_same_v<T, proto::NotCarriedFrame>) {
+          const std::optional<uint32_t> g = core_->GroupOf(f.name);
+          if (!g || !core_->started()) return;
+          spdlog::debug("peer {} does not carry group {}", NodeHex(id), f.name);
+          out_.Clear();
+          core_->NotCarried(NowMs(), *g, id, *core_host_, out_);
+          Flush(id);
         } else {
           static_assert(std::is_same_v<T, proto::ForkProofFrame>);
           OnForkProofFrame(id, f);

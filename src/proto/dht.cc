@@ -18,6 +18,12 @@ void Dht::Start(TimeMs now, std::span<const NodeId> contacts, DhtHost& host, Dht
   SetTimer(out);
 }
 
+void Dht::AddContact(TimeMs now, NodeId contact, DhtHost& host, DhtOutbox& out) {
+  Observe(now, contact, host);
+  Lookup(now, DhtKeyAt(point_), 0, host, out);
+  SetTimer(out);
+}
+
 int Dht::BucketOf(uint64_t point) const {
   const uint64_t d = point ^ point_;
   return d == 0 ? -1 : std::countl_zero(d);
@@ -108,8 +114,7 @@ std::vector<DhtRecordRef> Dht::RecordsOf(uint8_t kind, const Hash32& key) const 
 void Dht::OnMessage(TimeMs now, NodeId from, const DhtMessage& m, DhtHost& host, DhtOutbox& out) {
   if (from == self_ || from == kNoNode) return;
   const bool request = std::holds_alternative<DhtFind>(m) || std::holds_alternative<DhtStore>(m);
-  if (request && !Allow(now, from)) {
-    ++counters_.requests_over_rate;
+  if (request && !AllowRequest(now, from)) {
     if (const auto* store = std::get_if<DhtStore>(&m)) {
       out.sends.emplace_back(from, DhtStored{store->rpc, DhtStoreCode::kRate});
     }
@@ -132,6 +137,12 @@ void Dht::OnMessage(TimeMs now, NodeId from, const DhtMessage& m, DhtHost& host,
     }
   }
   SetTimer(out);
+}
+
+bool Dht::AllowRequest(TimeMs now, NodeId peer) {
+  if (Allow(now, peer)) return true;
+  ++counters_.requests_over_rate;
+  return false;
 }
 
 bool Dht::Allow(TimeMs now, NodeId peer) {
@@ -189,8 +200,10 @@ uint64_t Dht::StartLookup(TimeMs now, const Hash32& target, uint8_t kind, DhtRec
   for (size_t i = 0; i < seeds.size(); ++i) {
     AddCandidate(l, seeds[i], static_cast<uint8_t>(i % config_.paths), host);
   }
-  // A key this node holds records of answers at once (kind lookups only).
+  // Records this node holds of the key count in the result, but the lookup still asks
+  // the network: a node holds its own records too, and the asker wants others'.
   if (kind != 0) l.records = RecordsOf(kind, target);
+  l.local_records = l.records.size();
   Step(now, l, host, out);
   SetTimer(out);
   return handle;
@@ -227,7 +240,7 @@ bool Dht::PathDone(const LookupState& l, uint8_t path) const {
 }
 
 void Dht::Step(TimeMs now, LookupState& l, DhtHost& host, DhtOutbox& out) {
-  if (l.kind != 0 && !l.records.empty()) return Finish(now, l, host, out);
+  if (l.kind != 0 && l.records.size() > l.local_records) return Finish(now, l, host, out);
   bool all_done = true;
   for (size_t path = 0; path < config_.paths; ++path) {
     const auto p = static_cast<uint8_t>(path);
@@ -330,7 +343,9 @@ void Dht::Take(TimeMs now, NodeId from, const DhtFound& m, DhtHost& host, DhtOut
 
 void Dht::TakeStore(TimeMs now, NodeId from, const DhtStore& m, DhtHost& host, DhtOutbox& out) {
   DhtStoreCode code = DhtStoreCode::kInvalid;
-  if (m.record != nullptr) {
+  if (m.record == nullptr || !host.MayStore(from, *m.record)) {
+    ++counters_.records_refused;
+  } else {
     code = Near(m.record->key, host) ? Keep(now, m.record, host) : DhtStoreCode::kFar;
   }
   out.sends.emplace_back(from, DhtStored{m.rpc, code});

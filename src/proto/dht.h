@@ -14,7 +14,8 @@
 // Lookups run over `paths` disjoint paths: each candidate belongs to the one path that first
 // heard of it and is asked by that path only, alpha requests at a time per path, so hostile
 // nodes on one path cannot steer another. A path ends when its k closest candidates have all
-// answered or failed; a lookup with a record kind ends as soon as a record arrives.
+// answered or failed; a lookup with a record kind ends as soon as a record arrives from
+// another node (records this node holds itself are in the result, but do not end it).
 //
 // Records: a node stores what STORE offers if it knows fewer than k nodes nearer the key
 // than itself (else STORED(far)), the host verifies its signature and it is fresh (issued at most a
@@ -68,6 +69,10 @@ class DhtHost {
   virtual uint64_t RangeOf(NodeId) const { return 0; }
   // The record's signature (the simulator shares one verdict per record).
   virtual Status VerifyRecord(const DhtRecord& record) { return VerifyDhtRecord(record); }
+  // Whether `from` may STORE this record here: the node asks that it come from its
+  // publisher, announcing the address it connects from (a record cannot send nodes to a
+  // third party's address). The simulator lets every STORE through.
+  virtual bool MayStore(NodeId /*from*/, const DhtRecord& /*record*/) const { return true; }
   // Unix time in ms at the runtime's time `now`, for records' freshness.
   virtual int64_t UnixMs(TimeMs now) const = 0;
 
@@ -89,6 +94,12 @@ struct DhtLookupResult {
   uint32_t failures = 0;  // Of them, timed out or undeliverable.
   bool publish = false;   // A publication's lookup: STOREs went to `closest`.
   bool kept_here = false;
+  // How the records were found (proto::Discovery fills the last two): the DHT, a flooded
+  // query after the DHT found none (flood_messages: the FLOODs this node sent), or hints
+  // earlier floods left.
+  enum class Source : uint8_t { kDht = 0, kFlood = 1, kHint = 2 };
+  Source source = Source::kDht;
+  uint32_t flood_messages = 0;
 };
 
 struct DhtOutbox {
@@ -120,6 +131,9 @@ class Dht {
   // Takes the bootstrap contacts (trusted as given) and looks up its own point, which fills
   // the routing table from their answers.
   void Start(TimeMs now, std::span<const NodeId> contacts, DhtHost& host, DhtOutbox& out);
+  // A contact met after Start (a bootstrap peer that just connected): taken as given, and
+  // this node's own point looked up through it.
+  void AddContact(TimeMs now, NodeId contact, DhtHost& host, DhtOutbox& out);
   void OnMessage(TimeMs now, NodeId from, const DhtMessage& m, DhtHost& host, DhtOutbox& out);
   void OnTimer(TimeMs now, DhtHost& host, DhtOutbox& out);
   // A request to `peer` cannot be delivered (no connection): it fails now, not at timeout.
@@ -133,6 +147,9 @@ class Dht {
   uint64_t Publish(TimeMs now, DhtRecordRef record, DhtHost& host, DhtOutbox& out);
 
   TimeMs NextTimerAt() const;
+  // Counts a request `peer` makes of this node against its rate (FIND, STORE, and the
+  // flooded queries Discovery answers); false: over it (counted in requests_over_rate).
+  bool AllowRequest(TimeMs now, NodeId peer);
   size_t contacts() const;
   size_t records() const { return record_count_; }
   size_t lookups_in_flight() const { return lookups_.size(); }
@@ -162,6 +179,7 @@ class Dht {
     TimeMs started_ms = 0;
     std::vector<Candidate> candidates;  // Nearest first.
     std::vector<DhtRecordRef> records;
+    size_t local_records = 0;  // Of them, those this node held when the lookup began.
     uint32_t requests = 0, failures = 0;
     DhtRecordRef publishing;  // Publish: the record to STORE when the lookup ends.
   };

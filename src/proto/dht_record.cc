@@ -23,7 +23,7 @@ Bytes SigningMessage(ByteSpan body) {
   return m;
 }
 
-enum : uint8_t { kFind = 1, kFound = 2, kStore = 3, kStored = 4 };
+enum : uint8_t { kFind = 1, kFound = 2, kStore = 3, kStored = 4, kFlood = 5, kFloodHit = 6 };
 
 void PutRecord(Bytes& out, const DhtRecordRef& r) {
   CHECK(r != nullptr && r->bytes.size() <= kDhtRecordBytesMax);
@@ -158,10 +158,24 @@ Bytes EncodeDhtMessage(const DhtMessage& m) {
           out.push_back(kStore);
           PutU32(out, v.rpc);
           PutRecord(out, v.record);
-        } else {
+        } else if constexpr (std::is_same_v<T, DhtStored>) {
           out.push_back(kStored);
           PutU32(out, v.rpc);
           out.push_back(static_cast<uint8_t>(v.code));
+        } else if constexpr (std::is_same_v<T, DhtFlood>) {
+          out.push_back(kFlood);
+          PutU64(out, v.query);
+          Append(out, v.target);
+          CHECK(v.kind >= 1 && v.kind <= kDhtKindMax && v.hops >= 1 && v.hops <= kDhtFloodHopsMax);
+          out.push_back(v.kind);
+          out.push_back(v.hops);
+        } else {
+          static_assert(std::is_same_v<T, DhtFloodHit>);
+          out.push_back(kFloodHit);
+          PutU64(out, v.query);
+          CHECK(!v.records.empty() && v.records.size() <= kDhtRecordsMax);
+          out.push_back(static_cast<uint8_t>(v.records.size()));
+          for (const DhtRecordRef& r : v.records) PutRecord(out, r);
         }
       },
       m);
@@ -224,8 +238,36 @@ Result<DhtMessage> DecodeDhtMessage(ByteSpan bytes) {
       out = s;
       break;
     }
+    case kFlood: {
+      DhtFlood f;
+      f.query = in.U64();
+      in.Read(f.target);
+      f.kind = in.U8();
+      f.hops = in.U8();
+      if (in.ok() && (f.kind == 0 || f.kind > kDhtKindMax)) {
+        return Malformed("FLOOD's kind is not 1 to 4");
+      }
+      if (in.ok() && (f.hops == 0 || f.hops > kDhtFloodHopsMax)) {
+        return Malformed("FLOOD's hops are not 1 to 8");
+      }
+      out = f;
+      break;
+    }
+    case kFloodHit: {
+      DhtFloodHit h;
+      h.query = in.U64();
+      const size_t r = in.Count8(kDhtRecordsMax, 2);
+      if (in.ok() && r == 0) return Malformed("FLOOD_HIT carries no record");
+      for (size_t i = 0; i < r && in.ok(); ++i) {
+        auto rec = ReadRecord(in);
+        if (!rec.ok()) return rec.error();
+        h.records.push_back(std::move(rec).value());
+      }
+      out = std::move(h);
+      break;
+    }
     default:
-      return Malformed("message's type is not 1 to 4");
+      return Malformed("message's type is not 1 to 6");
   }
   if (!in.ok()) return Malformed("message is cut short or a count is over its maximum");
   if (in.remaining() != 0) return Malformed("message has bytes after its end");
@@ -249,8 +291,14 @@ size_t DhtMessageBytes(const DhtMessage& m) {
           return n;
         } else if constexpr (std::is_same_v<T, DhtStore>) {
           return 2 + 4 + 2 + v.record->bytes.size();
-        } else {
+        } else if constexpr (std::is_same_v<T, DhtStored>) {
           return 2 + 4 + 1;
+        } else if constexpr (std::is_same_v<T, DhtFlood>) {
+          return 2 + 8 + 32 + 1 + 1;
+        } else {
+          size_t n = 2 + 8 + 1;
+          for (const DhtRecordRef& r : v.records) n += 2 + r->bytes.size();
+          return n;
         }
       },
       m);

@@ -106,7 +106,23 @@ struct DhtStored {
   uint32_t rpc = 0;
   DhtStoreCode code = DhtStoreCode::kStored;
 };
-using DhtMessage = std::variant<DhtFind, DhtFound, DhtStore, DhtStored>;
+// The flooded fallback (docs/dht-format.md, "Flooded queries"): a query for records of
+// (kind, target) that travels over overlay links, `hops` more at most, and the records a
+// node found for it, sent back along the query's path.
+inline constexpr uint8_t kDhtFloodHopsMax = 8;
+struct DhtFlood {
+  static constexpr std::string_view kName = "DHT_FLOOD";
+  uint64_t query = 0;  // Chosen by the asker; the same on every hop.
+  Hash32 target{};
+  uint8_t kind = 1;  // 1 to 4.
+  uint8_t hops = 1;  // Hops left, this one included: 1 to 8.
+};
+struct DhtFloodHit {
+  static constexpr std::string_view kName = "DHT_FLOOD_HIT";
+  uint64_t query = 0;
+  std::vector<DhtRecordRef> records;  // 1 to 16.
+};
+using DhtMessage = std::variant<DhtFind, DhtFound, DhtStore, DhtStored, DhtFlood, DhtFloodHit>;
 
 Bytes EncodeDhtMessage(const DhtMessage& m);
 // Error: MALFORMED (a record the record decoder refuses included).

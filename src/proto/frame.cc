@@ -1,6 +1,7 @@
 #include "proto/frame.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <string_view>
 #include <type_traits>
 #include <utility>
@@ -20,6 +21,8 @@ enum class FrameType : uint8_t {
   kGoAway = 3,
   kPing = 4,
   kForkProof = 5,
+  kDht = 6,
+  kNotCarried = 7,
   kMembership = 16,
   kBroadcast = 17,
   kReconcile = 18,
@@ -58,19 +61,18 @@ size_t BroadcastHeaderBytes(uint8_t type) {
   }
 }
 
-Result<Frame> DecodeMembershipFrame(uint32_t handle, ByteReader& r, NodeId sender,
-                                    NodeId receiver) {
-  const ByteSpan inner = r.Prefixed16(UINT16_MAX);
-  if (!r.ok()) return Malformed("a MEMBERSHIP message is cut short");
-  Result<MembershipMessage> message = DecodeMembership(inner);
-  if (!message.ok()) return message.error();
-  std::vector<NodeId> named = NamedIds(*message);
-  MembershipFrame f{handle, std::move(message).value(), {}};
+// The peer records after a message that names `named` (with repeats): one for each named id
+// but the two ends', each once. `what` names the frame in errors.
+Result<std::vector<PeerRecord>> DecodePeerRecords(ByteReader& r, std::vector<NodeId> named,
+                                                  NodeId sender, NodeId receiver,
+                                                  std::string_view what) {
   const uint8_t count = r.U8();
-  if (!r.ok()) return Malformed("a MEMBERSHIP frame lacks its peer count");
+  if (!r.ok())
+    return Malformed(std::string("a ") + std::string(what) + " frame lacks its peer count");
   std::sort(named.begin(), named.end());
   named.erase(std::unique(named.begin(), named.end()), named.end());
   std::erase_if(named, [&](NodeId id) { return id == sender || id == receiver; });
+  std::vector<PeerRecord> peers;
   std::vector<NodeId> recorded;
   for (uint8_t i = 0; i < count; ++i) {
     PeerRecord p;
@@ -83,16 +85,48 @@ Result<Frame> DecodeMembershipFrame(uint32_t handle, ByteReader& r, NodeId sende
       return Malformed("a peer record is for a node the message does not name");
     }
     recorded.push_back(id);
-    f.peers.push_back(std::move(p));
+    peers.push_back(std::move(p));
   }
   std::sort(recorded.begin(), recorded.end());
   if (std::adjacent_find(recorded.begin(), recorded.end()) != recorded.end()) {
     return Malformed("two peer records are for the same node");
   }
   if (recorded.size() != named.size()) {
-    return Malformed("a node the MEMBERSHIP message names has no peer record");
+    return Malformed(std::string("a node the ") + std::string(what) +
+                     " message names has no peer record");
   }
-  return Frame(std::move(f));
+  return peers;
+}
+
+void PutPeerRecords(Bytes& out, const std::vector<PeerRecord>& peers) {
+  CHECK(peers.size() <= UINT8_MAX);
+  out.push_back(static_cast<uint8_t>(peers.size()));
+  for (const PeerRecord& p : peers) {
+    CHECK(!p.address.empty());
+    Append(out, p.key);
+    PutString(out, p.address);
+  }
+}
+
+Result<Frame> DecodeMembershipFrame(uint32_t handle, ByteReader& r, NodeId sender,
+                                    NodeId receiver) {
+  const ByteSpan inner = r.Prefixed16(UINT16_MAX);
+  if (!r.ok()) return Malformed("a MEMBERSHIP message is cut short");
+  Result<MembershipMessage> message = DecodeMembership(inner);
+  if (!message.ok()) return message.error();
+  auto peers = DecodePeerRecords(r, NamedIds(*message), sender, receiver, "MEMBERSHIP");
+  if (!peers.ok()) return peers.error();
+  return Frame(MembershipFrame{handle, std::move(message).value(), std::move(peers).value()});
+}
+
+Result<Frame> DecodeDhtFrame(ByteReader& r, NodeId sender, NodeId receiver) {
+  const ByteSpan inner = r.Prefixed16(kDhtMessageBytesMax);
+  if (!r.ok()) return Malformed("a DHT message is cut short or over its limit");
+  Result<DhtMessage> message = DecodeDhtMessage(inner);
+  if (!message.ok()) return message.error();
+  auto peers = DecodePeerRecords(r, DhtNamedIds(*message), sender, receiver, "DHT");
+  if (!peers.ok()) return peers.error();
+  return Frame(DhtFrame{std::move(message).value(), std::move(peers).value()});
 }
 
 // A BROADCAST frame's message and, after a GOSSIP header, the entry it carries: rest is
@@ -186,6 +220,16 @@ Result<Frame> DecodeFields(uint8_t type, ByteReader& r, NodeId sender, NodeId re
       if (proof.empty()) return Malformed("a FORK_PROOF frame carries no proof");
       return Frame(ForkProofFrame{Bytes(proof.begin(), proof.end())});
     }
+    case FrameType::kDht:
+      return DecodeDhtFrame(r, sender, receiver);
+    case FrameType::kNotCarried: {
+      NotCarriedFrame f;
+      f.name = GetString(r);
+      if (!r.ok()) return CutShort();
+      if (!IsValidGroupName(f.name))
+        return Malformed("a NOT_CARRIED frame has an invalid group name");
+      return Frame(std::move(f));
+    }
     case FrameType::kMembership: {
       const uint32_t handle = r.U32();
       if (!r.ok()) return CutShort();
@@ -241,6 +285,12 @@ NodeId NodeIdOfKey(const Hash32& public_key) {
   return GetU64(h.data());
 }
 
+std::string NodeHex(NodeId id) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(id));
+  return buf;
+}
+
 void EncodeFrame(const Frame& frame, Bytes& out) {
   const size_t start = out.size();
   PutU32(out, 0);  // The length, set below.
@@ -275,13 +325,18 @@ void EncodeFrame(const Frame& frame, Bytes& out) {
           CHECK(size <= UINT16_MAX);
           PutU16(out, static_cast<uint16_t>(size));
           Encode(f.message, out);
-          CHECK(f.peers.size() <= UINT8_MAX);
-          out.push_back(static_cast<uint8_t>(f.peers.size()));
-          for (const PeerRecord& p : f.peers) {
-            CHECK(!p.address.empty());
-            Append(out, p.key);
-            PutString(out, p.address);
-          }
+          PutPeerRecords(out, f.peers);
+        } else if constexpr (std::is_same_v<T, NotCarriedFrame>) {
+          out.push_back(static_cast<uint8_t>(FrameType::kNotCarried));
+          CHECK(IsValidGroupName(f.name));
+          PutString(out, f.name);
+        } else if constexpr (std::is_same_v<T, DhtFrame>) {
+          out.push_back(static_cast<uint8_t>(FrameType::kDht));
+          const Bytes message = EncodeDhtMessage(f.message);
+          CHECK(message.size() <= kDhtMessageBytesMax);
+          PutU16(out, static_cast<uint16_t>(message.size()));
+          Append(out, message);
+          PutPeerRecords(out, f.peers);
         } else if constexpr (std::is_same_v<T, BroadcastFrame>) {
           out.push_back(static_cast<uint8_t>(FrameType::kBroadcast));
           PutU32(out, f.handle);

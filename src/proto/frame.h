@@ -19,6 +19,7 @@
 #include "core/bytes.h"
 #include "core/error.h"
 #include "proto/broadcast.h"
+#include "proto/dht_record.h"
 #include "proto/membership_codec.h"
 #include "proto/types.h"
 
@@ -33,6 +34,8 @@ inline constexpr uint32_t kGroupHandlesMax = 4096;
 
 // A node's id: the first 8 bytes (little-endian) of BLAKE2b-256 of its Ed25519 public key.
 NodeId NodeIdOfKey(const Hash32& public_key);
+// A node id as logs, the status and the API show it: 16 hex digits.
+std::string NodeHex(NodeId id);
 
 // The ids a membership message names, in order, with repeats: a MEMBERSHIP frame carries a
 // peer record for each of them but its two ends.
@@ -69,6 +72,21 @@ struct ForkProofFrame {
   Bytes proof;
   bool operator==(const ForkProofFrame&) const = default;
 };
+// The answer to a group frame for a group this node does not carry: the sender's overlay
+// of that group should look elsewhere. Sent once per group per connection.
+struct NotCarriedFrame {
+  std::string name;  // The group's name, as the sender's GROUP frame bound it.
+  bool operator==(const NotCarriedFrame&) const = default;
+};
+// One DHT message (docs/dht-format.md), with a peer record for each node a FOUND names but
+// the two ends. Names no group handle: the DHT is the node's, not a group's.
+struct DhtFrame {
+  DhtMessage message;
+  std::vector<PeerRecord> peers;
+  bool operator==(const DhtFrame& o) const {
+    return EncodeDhtMessage(message) == EncodeDhtMessage(o.message) && peers == o.peers;
+  }
+};
 struct MembershipFrame {
   uint32_t handle = 0;
   MembershipMessage message;
@@ -99,7 +117,8 @@ struct EntriesFrame {
 };
 
 using Frame = std::variant<HelloFrame, GroupFrame, GoAwayFrame, PingFrame, MembershipFrame,
-                           BroadcastFrame, ReconcileFrame, WantFrame, EntriesFrame, ForkProofFrame>;
+                           BroadcastFrame, ReconcileFrame, WantFrame, EntriesFrame, ForkProofFrame,
+                           DhtFrame, NotCarriedFrame>;
 
 // Appends the whole frame, length prefix included. CHECKs the limits a decoder enforces
 // (string and count sizes, the frame size): building an invalid frame is a bug.

@@ -35,6 +35,25 @@ void Membership::Start(TimeMs now, NodeId contact, MembershipOutbox& out) {
   Finish(now, out);
 }
 
+void Membership::JoinThrough(TimeMs now, NodeId contact, MembershipOutbox& out) {
+  if (contact == self_ || contact == kNoNode || active_.Contains(contact)) return;
+  contact_ = contact;
+  SendJoin(now, out);
+  Finish(now, out);
+}
+
+void Membership::Forget(TimeMs now, NodeId peer, MembershipOutbox& out) {
+  if (peer == self_ || peer == kNoNode) return;
+  if (peer == contact_) contact_ = kNoNode;
+  if (peer == pending_neighbor_) pending_neighbor_ = kNoNode;
+  if (peer == probing_) probing_ = kNoNode;
+  ForgetLost(peer);
+  passive_.Erase(peer);
+  if (active_.Erase(peer)) out.neighbor_down.push_back(peer);
+  Repair(now, out);
+  Finish(now, out);
+}
+
 void Membership::OnMessage(TimeMs now, NodeId from, const MembershipMessage& message,
                            MembershipOutbox& out) {
   // A node never talks to itself; such a message is a runtime bug or a forgery, and acting

@@ -172,6 +172,11 @@ class Membership {
   // contact fails before the node has any other peer, the join is retried every
   // neighbor_retry_ms.
   void Start(TimeMs now, NodeId contact, MembershipOutbox& out);
+  // Joins through another contact (a carrier discovery found) while running.
+  void JoinThrough(TimeMs now, NodeId contact, MembershipOutbox& out);
+  // `peer` does not carry this group (it said so): it leaves both views and every list,
+  // stops being the contact, and is not probed; repair looks elsewhere.
+  void Forget(TimeMs now, NodeId peer, MembershipOutbox& out);
   // A message from peer `from`, decoded by the runtime.
   void OnMessage(TimeMs now, NodeId from, const MembershipMessage& message, MembershipOutbox& out);
   // The transport found peer unreachable: a connection broke, or a send or connect failed.

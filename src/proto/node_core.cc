@@ -101,6 +101,20 @@ void NodeCore::Start(TimeMs now, NodeId contact, NodeCoreHost& host, NodeOutbox&
   started_ = true;
 }
 
+void NodeCore::JoinThrough(TimeMs now, uint32_t g, NodeId contact, NodeCoreHost& host,
+                           NodeOutbox& out) {
+  if (!started_ || g >= groups_.size()) return;
+  ReplicaHostImpl rh(this, now, &host, &out);
+  replica_.JoinThrough(now, g, contact, rh, out.replica);
+}
+
+void NodeCore::NotCarried(TimeMs now, uint32_t g, NodeId peer, NodeCoreHost& host,
+                          NodeOutbox& out) {
+  if (!started_ || g >= groups_.size()) return;
+  ReplicaHostImpl rh(this, now, &host, &out);
+  replica_.NotCarried(now, g, peer, rh, out.replica);
+}
+
 void NodeCore::OnMessage(TimeMs now, NodeId from, const GroupMessage& m,
                          std::span<const ArrivingEntry> entries, bool from_broadcast,
                          NodeCoreHost& host, NodeOutbox& out) {

@@ -183,6 +183,11 @@ class NodeCore {
                  std::span<const ArrivingEntry> entries, bool from_broadcast, NodeCoreHost& host,
                  NodeOutbox& out);
   void OnTimer(TimeMs now, NodeCoreHost& host, NodeOutbox& out);
+  // Group g (started) joins its overlay through `contact`, a carrier discovery found.
+  void JoinThrough(TimeMs now, uint32_t g, NodeId contact, NodeCoreHost& host, NodeOutbox& out);
+  // `peer` said it does not carry group g: it leaves g's views (it was a bootstrap contact
+  // that carries other groups, say).
+  void NotCarried(TimeMs now, uint32_t g, NodeId peer, NodeCoreHost& host, NodeOutbox& out);
   // When the runtime calls OnTimer next: the Replica's timer, or the next review of the peer
   // scores (every PeerScoreConfig::review_ms while peers are scored), whichever comes first.
   TimeMs NextTimerAt() const;

@@ -114,6 +114,27 @@ void Replica::OnTimer(TimeMs now, ReplicaHost& host, ReplicaOutbox& out) {
   out.next_timer_at = NextTimerAt();
 }
 
+void Replica::JoinThrough(TimeMs now, uint32_t group, NodeId contact, ReplicaHost& host,
+                          ReplicaOutbox& out) {
+  GroupState* g = Find(group);
+  CHECK(g != nullptr);
+  out.membership_scratch.Clear();
+  g->membership.JoinThrough(now, contact, out.membership_scratch);
+  Apply(now, *g, host, out);
+  out.next_timer_at = NextTimerAt();
+}
+
+void Replica::NotCarried(TimeMs now, uint32_t group, NodeId peer, ReplicaHost& host,
+                         ReplicaOutbox& out) {
+  GroupState* g = Find(group);
+  if (g == nullptr) return;
+  out.membership_scratch.Clear();
+  g->membership.Forget(now, peer, out.membership_scratch);
+  Apply(now, *g, host, out);
+  host.EraseSession(peer, g->group);
+  out.next_timer_at = NextTimerAt();
+}
+
 void Replica::OnPeerDown(TimeMs now, NodeId peer, ReplicaHost& host, ReplicaOutbox& out) {
   for (GroupState& g : groups_) {
     out.membership_scratch.Clear();

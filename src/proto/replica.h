@@ -168,6 +168,11 @@ class Replica {
              ReplicaOutbox& out);
   void OnMessage(TimeMs now, NodeId from, const GroupMessage& m, ReplicaHost& host,
                  ReplicaOutbox& out);
+  // A started group joins its overlay through another contact (Membership::JoinThrough).
+  void JoinThrough(TimeMs now, uint32_t group, NodeId contact, ReplicaHost& host,
+                   ReplicaOutbox& out);
+  // `peer` does not carry `group` (Membership::Forget); its sessions of the group end.
+  void NotCarried(TimeMs now, uint32_t group, NodeId peer, ReplicaHost& host, ReplicaOutbox& out);
   // Calls every machine whose timer is due (all accept early calls).
   void OnTimer(TimeMs now, ReplicaHost& host, ReplicaOutbox& out);
   // The transport found `peer` unreachable; every group hears of it and its sessions with

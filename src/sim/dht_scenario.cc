@@ -23,11 +23,11 @@ constexpr int64_t kEpochMs = 1'800'000'000'000;  // Unix ms at simulated time 0.
 constexpr uint64_t kPointTag = 0xd47e0001ULL;
 constexpr uint64_t kPickTag = 0xd47e0002ULL;
 
-enum class Task : uint8_t { kNodeLookup, kPublish, kRecordBefore, kRecordAfter };
+enum class Task : uint8_t { kNodeLookup, kPublish, kRecordBefore, kRecordAfter, kFloodOnly };
 
 struct Pending {
   Task task = Task::kNodeLookup;
-  uint32_t index = 0;  // The record, for publications and record lookups.
+  uint32_t index = 0;  // The record (publications) or the group (record lookups).
 };
 
 struct Publication {
@@ -39,7 +39,8 @@ struct Publication {
 
 struct DhtShared {
   DhtScenarioConfig config;
-  std::vector<DhtRecordRef> records;
+  std::vector<DhtRecordRef> records;       // Group g's carriers' records: g * carriers + c.
+  std::vector<std::vector<NodeId>> links;  // The overlay, with `flood`.
   std::unordered_map<const DhtRecord*, bool> verdicts;
   uint64_t verifications = 0;
   std::unordered_map<uint64_t, Pending> pending;  // By (node << 20) ^ handle.
@@ -56,14 +57,20 @@ struct DhtShared {
   uint64_t publications_done = 0, publications_empty = 0, acks = 0, kept_here = 0;
   uint64_t record_before = 0, record_before_found = 0, record_before_requests = 0;
   uint64_t record_after = 0, record_after_found = 0, record_after_requests = 0;
+  // With `flood`: record lookups answered by a flood, and FLOOD and FLOOD_HIT messages sent
+  // in each phase (before: the record lookups; baseline: the flood-only lookups).
+  uint64_t record_before_by_flood = 0, flood_messages_before = 0;
+  uint64_t baseline = 0, baseline_found = 0, flood_messages_baseline = 0;
+  LatencyHistogram baseline_ms;
+  TimeMs baseline_from = kNever, baseline_until = kNever;  // The baseline's window.
 
   uint64_t PointOf(NodeId id) const { return MixHash(MixHash(config.seed, kPointTag), id); }
   static uint64_t Key(NodeId node, uint64_t handle) { return (node << 20) ^ handle; }
 };
 
-class Host final : public proto::DhtHost {
+class Host final : public proto::DiscoveryHost {
  public:
-  explicit Host(DhtShared* s) : s_(s) {}
+  Host(DhtShared* s, NodeId self) : s_(s), self_(self) {}
   uint64_t PointOf(NodeId node) const override { return s_->PointOf(node); }
   Status VerifyRecord(const DhtRecord& r) override {
     auto [it, added] = s_->verdicts.try_emplace(&r, false);
@@ -75,74 +82,97 @@ class Host final : public proto::DhtHost {
     return Error{codes::kBadSignature, "The DHT record's signature is not its publisher's."};
   }
   int64_t UnixMs(TimeMs now) const override { return kEpochMs + now; }
+  DhtRecordRef SignRecord(proto::DhtKind, const Hash32&, int64_t, uint32_t) override {
+    return nullptr;  // Simulated nodes publish the shared records only (PublishRecord).
+  }
+  std::vector<NodeId> Neighbours() const override {
+    return s_->links.empty() ? std::vector<NodeId>{} : s_->links[self_];
+  }
 
  private:
   DhtShared* s_;
+  NodeId self_;
 };
+
+proto::DiscoveryConfig DiscoveryOf(const DhtScenarioConfig& c) {
+  proto::DiscoveryConfig d = c.discovery;
+  d.dht = c.dht;
+  d.flood = c.flood;
+  return d;
+}
 
 class DhtSimNode {
  public:
-  DhtSimNode(NodeId id, DhtShared* shared) : dht_(id, shared->config.dht), shared_(shared) {}
+  DhtSimNode(NodeId id, DhtShared* shared)
+      : node_(id, PublicKey{}, {}, DiscoveryOf(shared->config)), shared_(shared) {}
 
   void OnStart(TimeMs now, Context<DhtMessage>& ctx) {
     const NodeId self = ctx.self();
     std::vector<NodeId> contacts;
     if (self != 0)
       contacts.push_back(MixHash(MixHash(shared_->config.seed, 0xc0417ac7ULL), self) % self);
-    Host host(shared_);
-    proto::DhtOutbox out;
-    dht_.Start(now, contacts, host, out);
+    Host host(shared_, self);
+    proto::DiscoveryOutbox out;
+    node_.Start(now, contacts, /*publish=*/false, host, out);
     Emit(now, out, ctx);
   }
   void OnMessage(TimeMs now, NodeId from, const DhtMessage& m, Context<DhtMessage>& ctx) {
     if (shared_->hostile[ctx.self()] != 0 && Lie(from, m, ctx)) return;
-    Host host(shared_);
-    proto::DhtOutbox out;
-    dht_.OnMessage(now, from, m, host, out);
+    Host host(shared_, ctx.self());
+    proto::DiscoveryOutbox out;
+    node_.OnMessage(now, from, m, host, out);
     Emit(now, out, ctx);
   }
   void OnTimer(TimeMs now, Context<DhtMessage>& ctx) {
-    Host host(shared_);
-    proto::DhtOutbox out;
-    dht_.OnTimer(now, host, out);
+    Host host(shared_, ctx.self());
+    proto::DiscoveryOutbox out;
+    node_.OnTimer(now, host, out);
     Emit(now, out, ctx);
   }
   void OnPeerDown(TimeMs now, NodeId peer, Context<DhtMessage>& ctx) {
-    Host host(shared_);
-    proto::DhtOutbox out;
-    dht_.OnPeerDown(now, peer, host, out);
+    Host host(shared_, ctx.self());
+    proto::DiscoveryOutbox out;
+    node_.OnPeerDown(now, peer, host, out);
     Emit(now, out, ctx);
   }
 
   void Begin(TimeMs now, Task task, uint32_t index, Context<DhtMessage>& ctx) {
-    Host host(shared_);
-    proto::DhtOutbox out;
+    Host host(shared_, ctx.self());
+    proto::DiscoveryOutbox out;
     uint64_t handle = 0;
     if (task == Task::kNodeLookup) {
       const uint64_t h = MixHash(MixHash(shared_->config.seed, kPickTag + 7), index);
-      handle = dht_.Lookup(now, proto::DhtKeyAt(h), 0, host, out);
+      handle = node_.dht().Lookup(now, proto::DhtKeyAt(h), 0, host, out.dht);
     } else if (task == Task::kPublish) {
       shared_->publications[ctx.self()] = Publication{now, 0, 0, false};
-      handle = dht_.Publish(now, shared_->records[index], host, out);
+      handle = node_.PublishRecord(now, shared_->records[index], host, out);
+    } else if (task == Task::kFloodOnly) {
+      handle = node_.FloodOnly(now, proto::DhtKind::kCarriesGroup, GroupKey(index), host, out);
     } else {
-      handle = dht_.Lookup(now, shared_->records[index]->key,
-                           static_cast<uint8_t>(proto::DhtKind::kCarriesGroup), host, out);
+      handle = node_.Find(now, proto::DhtKind::kCarriesGroup, GroupKey(index), host, out);
     }
     CHECK(handle != 0);
     shared_->pending[DhtShared::Key(ctx.self(), handle)] = Pending{task, index};
     Emit(now, out, ctx);
   }
 
-  const proto::Dht& dht() const { return dht_; }
+  const proto::Dht& dht() const { return node_.dht(); }
 
  private:
   // A hostile node's answer to a request: the hostile nodes nearest the target (from the
-  // ones numerically nearest its point), no record; a STORE acknowledged and dropped.
+  // ones numerically nearest its point), no record; a STORE acknowledged and dropped; a
+  // FLOOD or FLOOD_HIT dropped.
   bool Lie(NodeId from, const DhtMessage& m, Context<DhtMessage>& ctx) {
     DhtShared& s = *shared_;
     if (const auto* store = std::get_if<proto::DhtStore>(&m)) {
       ++s.hostile_answers;
       ctx.Send(from, proto::DhtStored{store->rpc, proto::DhtStoreCode::kStored});
+      return true;
+    }
+    // A flooded query, or a hit going back, goes no further.
+    if (std::holds_alternative<proto::DhtFlood>(m) ||
+        std::holds_alternative<proto::DhtFloodHit>(m)) {
+      ++s.hostile_answers;
       return true;
     }
     const auto* find = std::get_if<proto::DhtFind>(&m);
@@ -169,11 +199,28 @@ class DhtSimNode {
     return true;
   }
 
-  void Emit(TimeMs now, proto::DhtOutbox& out, Context<DhtMessage>& ctx) {
-    for (auto& [to, m] : out.sends) ctx.Send(to, std::move(m));
-    for (DhtLookupResult& r : out.done) Done(now, r, ctx.self());
-    if (out.stored_acks > 0) Acked(now, out.stored_acks, ctx.self());
-    ctx.SetTimer(dht_.NextTimerAt());
+  Hash32 GroupKey(uint32_t group) const {
+    return shared_->records[size_t{group} * shared_->config.carriers]->key;
+  }
+
+  void Emit(TimeMs now, proto::DiscoveryOutbox& out, Context<DhtMessage>& ctx) {
+    DhtShared& s = *shared_;
+    for (auto& [to, m] : out.dht.sends) {
+      if (std::holds_alternative<proto::DhtFlood>(m) ||
+          std::holds_alternative<proto::DhtFloodHit>(m)) {
+        if (now < s.baseline_from) {
+          ++s.flood_messages_before;
+        } else if (now < s.baseline_until) {
+          ++s.flood_messages_baseline;
+        }
+      }
+      ctx.Send(to, std::move(m));
+    }
+    // The DHT's own `done` was emptied by Discovery: results come as lookups and finds.
+    for (DhtLookupResult& r : out.lookups) Done(now, r, ctx.self());
+    for (DhtLookupResult& r : out.finds) Done(now, r, ctx.self());
+    if (out.dht.stored_acks > 0) Acked(now, out.dht.stored_acks, ctx.self());
+    ctx.SetTimer(node_.NextTimerAt());
   }
 
   void Acked(TimeMs now, uint32_t acks, NodeId self) {
@@ -209,12 +256,25 @@ class DhtSimNode {
         if (pub.needed == 0) ++s.publications_empty;
         break;
       }
+      case Task::kFloodOnly: {
+        const Hash32 key = GroupKey(p.index);
+        ++s.baseline;
+        if (std::any_of(r.records.begin(), r.records.end(),
+                        [&](const auto& x) { return x->key == key; })) {
+          ++s.baseline_found;
+          s.baseline_ms.Add(now - r.started_ms);
+        }
+        break;
+      }
       case Task::kRecordBefore:
       case Task::kRecordAfter: {
         const bool before = p.task == Task::kRecordBefore;
-        const bool found = std::any_of(r.records.begin(), r.records.end(), [&](const auto& x) {
-          return x->bytes == s.records[p.index]->bytes;
-        });
+        const Hash32 key = GroupKey(p.index);
+        const bool found = std::any_of(r.records.begin(), r.records.end(),
+                                       [&](const auto& x) { return x->key == key; });
+        if (before && found && r.source != DhtLookupResult::Source::kDht) {
+          ++s.record_before_by_flood;
+        }
         (before ? s.record_before : s.record_after) += 1;
         (before ? s.record_before_requests : s.record_after_requests) += r.requests;
         if (found) {
@@ -248,7 +308,7 @@ class DhtSimNode {
     if (hit == k) ++s.node_lookups_exact;
   }
 
-  proto::Dht dht_;
+  proto::Discovery node_;
   DhtShared* shared_;
 };
 
@@ -298,15 +358,32 @@ Report RunDhtScenario(const DhtScenarioConfig& config) {
   for (NodeId id = 0; id < n; ++id) {
     sim.At(static_cast<TimeMs>(id * config.join_window_ms / n), [id](DhtSim& x) { x.Start(id); });
   }
-  // Records: one per publisher, each signed by a key of its own, for a group of its own.
-  for (uint32_t i = 0; i < config.records; ++i) {
+  // Records: `records` groups, each with `carriers` carriers, each record signed by a key of
+  // its own.
+  CHECK(config.carriers >= 1);
+  const uint64_t publications = uint64_t{config.records} * config.carriers;
+  for (uint64_t i = 0; i < publications; ++i) {
     Seed seed{};
     const uint64_t h = MixHash(config.seed, 0x5eedd47eULL + i);
     for (size_t b = 0; b < 8; ++b) seed[b] = static_cast<uint8_t>(h >> (8 * b));
     const KeyPair key = KeyPair::FromSeed(seed);
     shared.records.push_back(std::make_shared<const DhtRecord>(proto::SignDhtRecord(
-        proto::DhtKind::kCarriesGroup, proto::DhtGroupKey("group-" + std::to_string(i)), key,
+        proto::DhtKind::kCarriesGroup,
+        proto::DhtGroupKey("group-" + std::to_string(i / config.carriers)), key,
         "203.0.113." + std::to_string(i % 250 + 1) + ":7400", kEpochMs, 3'600)));
+  }
+  // The overlay the flood travels: overlay_degree / 2 random links per node, both ways.
+  if (config.flood) {
+    shared.links.assign(n, {});
+    const uint64_t per_node = std::max<uint32_t>(1, config.overlay_degree / 2);
+    for (NodeId id = 0; id < n; ++id) {
+      for (uint64_t j = 0; j < per_node; ++j) {
+        const NodeId other = MixHash(MixHash(config.seed, 0x0f100dULL + j), id) % n;
+        if (other == id) continue;
+        shared.links[id].push_back(other);
+        shared.links[other].push_back(id);
+      }
+    }
   }
 
   TimeMs t = config.join_window_ms + config.settle_ms;
@@ -317,17 +394,28 @@ Report RunDhtScenario(const DhtScenarioConfig& config) {
   }
   t += config.lookups * config.spacing_ms + 10'000;
   const TimeMs publish_at = t;
-  for (uint32_t i = 0; i < config.records; ++i) {
-    // Distinct publishers: i * n / records.
-    Schedule(sim, t + i * config.spacing_ms, Task::kPublish, i,
-             LiveFrom(shared, uint64_t{i} * n / std::max<uint32_t>(1, config.records)));
+  for (uint64_t i = 0; i < publications; ++i) {
+    // Distinct publishers: i * n / publications.
+    Schedule(sim, t + static_cast<TimeMs>(i) * config.spacing_ms, Task::kPublish,
+             static_cast<uint32_t>(i),
+             LiveFrom(shared, i * n / std::max<uint64_t>(1, publications)));
   }
-  t += config.records * config.spacing_ms + 10'000;
+  t += static_cast<TimeMs>(publications) * config.spacing_ms + 10'000;
   for (uint32_t i = 0; i < config.records; ++i) {
     Schedule(sim, t + i * config.spacing_ms, Task::kRecordBefore, i,
              LiveFrom(shared, MixHash(pick + 1, i)));
   }
   t += config.records * config.spacing_ms + 10'000;
+  if (config.flood) {
+    // The baseline: the same groups looked up by flooding alone, from other askers.
+    shared.baseline_from = t;
+    for (uint32_t i = 0; i < config.records; ++i) {
+      Schedule(sim, t + i * config.spacing_ms, Task::kFloodOnly, i,
+               LiveFrom(shared, MixHash(pick + 4, i)));
+    }
+    t += config.records * config.spacing_ms + 10'000;
+    shared.baseline_until = t;
+  }
   sim.RunUntil(t);
 
   // Routing state, before the crash.
@@ -363,7 +451,9 @@ Report RunDhtScenario(const DhtScenarioConfig& config) {
                    {"request_timeout_ms", config.dht.request_timeout_ms},
                    {"join_window_ms", config.join_window_ms},
                    {"crash_fraction", config.crash_fraction},
-                   {"hostile_fraction", config.hostile_fraction}};
+                   {"hostile_fraction", config.hostile_fraction},
+                   {"carriers", config.carriers},
+                   {"flood", config.flood}};
   r["routing"] = {{"contacts_mean", n == 0 ? 0 : sum / n},
                   {"contacts_p50", contacts[n / 2]},
                   {"contacts_max", contacts.back()},
@@ -387,6 +477,21 @@ Report RunDhtScenario(const DhtScenarioConfig& config) {
       {"success_share", share(shared.record_before_found, shared.record_before)},
       {"latency_ms", ToJson(shared.record_before_ms)},
       {"requests_mean", share(shared.record_before_requests, shared.record_before)}};
+  if (config.flood) {
+    // Messages per lookup: FIND and FOUND (two per request), FLOOD and FLOOD_HIT.
+    r["record_lookups"]["found_by_flood"] = shared.record_before_by_flood;
+    r["record_lookups"]["flood_messages_mean"] =
+        share(shared.flood_messages_before, shared.record_before);
+    r["record_lookups"]["messages_mean"] = share(
+        2 * shared.record_before_requests + shared.flood_messages_before, shared.record_before);
+    r["flood_only"] = {{"count", shared.baseline},
+                       {"success_share", share(shared.baseline_found, shared.baseline)},
+                       {"latency_ms", ToJson(shared.baseline_ms)},
+                       {"messages_mean", share(shared.flood_messages_baseline, shared.baseline)},
+                       {"hops", config.discovery.flood_hops},
+                       {"fanout", config.discovery.flood_fanout},
+                       {"overlay_degree", config.overlay_degree}};
+  }
   r["after_crash"] = {{"crashed", crash},
                       {"count", shared.record_after},
                       {"success_share", share(shared.record_after_found, shared.record_after)},

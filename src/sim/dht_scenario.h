@@ -5,12 +5,17 @@
 // publishers each publish one signed record (publication time: to the k-th STORED); random
 // nodes look each record up (latency to the first record, success); then a share of the
 // nodes crash at once and the records are looked up again from live nodes. Optionally a
-// share of the nodes is hostile and tries to hide records (DhtScenarioConfig).
+// share of the nodes is hostile and tries to hide records (DhtScenarioConfig). Each node
+// runs proto::Discovery, the code the network node runs; with `flood`, a record lookup that
+// the DHT leaves empty falls back on a flooded query over an overlay of random links, and
+// the same records are then looked up by flooding alone, the baseline its cost is measured
+// against.
 #pragma once
 
 #include <cstdint>
 
 #include "proto/dht.h"
+#include "proto/discovery.h"
 #include "proto/types.h"
 #include "sim/report.h"
 
@@ -31,14 +36,23 @@ struct DhtScenarioConfig {
   // the hostile nodes nearest the target and no record, and acknowledges a STORE without
   // keeping it, to hide records. Lookups and publications are made by honest nodes.
   double hostile_fraction = 0;
+  // Each group's record is published by this many carriers (distinct nodes).
+  uint32_t carriers = 1;
+  // The flooded fallback, and the flood-only baseline after the record lookups. The
+  // overlay it floods over stands in for the catalog group's HyParView active views: each
+  // node links to overlay_degree / 2 random others, both ways (mean degree overlay_degree).
+  bool flood = false;
+  uint32_t overlay_degree = 7;
   proto::DhtConfig dht;
+  proto::DiscoveryConfig discovery;  // Its flood settings; `dht` above is used for the DHT.
 };
 
 // result: the scenario; routing state per node (contacts: mean, p50, max; bytes); node
 // lookups (latency percentiles, requests per lookup, the share that found the true k
 // nearest); publications (time to the k-th acknowledgement, acknowledgements); record
-// lookups before and after the crash (success share, latency percentiles, requests);
-// the simulator's counters.
+// lookups before and after the crash (success share, latency percentiles, requests; with
+// `flood`, how many each way and messages per lookup, DHT and flood ones); with `flood`,
+// the flood-only baseline (success share, messages per lookup); the simulator's counters.
 Report RunDhtScenario(const DhtScenarioConfig& config);
 
 }  // namespace pando::sim

@@ -38,6 +38,7 @@ class FakeBackend : public Backend {
   std::vector<std::string> calls;
   bool stopping_now = false;
   bool registry = false;
+  bool find_answers = true;  // Find returns one record (else none).
 
   store::Store& store() override { return *store_; }
   const PublicKey& key() const override { return key_; }
@@ -67,6 +68,19 @@ class FakeBackend : public Backend {
                     std::function<void(bool)> done) override {
     calls.push_back("WaitForEntry " + std::to_string(timeout.count()));
     done(true);
+  }
+  void Find(proto::DhtKind kind, const Hash32& key,
+            std::function<void(Result<proto::DhtLookupResult>)> done) override {
+    calls.push_back("Find " + std::to_string(static_cast<int>(kind)) + " " + ToHex(key));
+    proto::DhtLookupResult r;
+    r.target = key;
+    r.kind = static_cast<uint8_t>(kind);
+    r.requests = 3;
+    if (find_answers) {
+      r.records.push_back(std::make_shared<const proto::DhtRecord>(
+          proto::SignDhtRecord(kind, key, TestKey(8), "127.0.0.1:7000", 1'700'000'000'000, 3'600)));
+    }
+    done(r);
   }
   bool has_registry() const override { return registry; }
   bool TrustsAttester(const PublicKey& key) const override { return key == key_; }
@@ -301,6 +315,33 @@ TEST_F(RoutesTest, ParametersArePercentDecoded) {
   EXPECT_EQ(Do(verb::get, "/api/v1/kv/blog//k").code(), "NOT_FOUND");
   EXPECT_EQ(Do(verb::get, "/api/v1/names/%41da").status(), 404u);
   EXPECT_EQ(backend_.calls.size(), 1u);  // No registry: answered from the log.
+}
+
+TEST_F(RoutesTest, FindRoutesAnswerTheDhtsRecordsOrNotFound) {
+  Outcome o = Do(verb::get, "/api/v1/find/group/news");
+  ASSERT_EQ(o.status(), 200u) << o.res.body();
+  const auto j = nlohmann::json::parse(o.res.body());
+  EXPECT_EQ(j["group"], "news");
+  EXPECT_EQ(j["key"], ToHex(proto::DhtGroupKey("news")));
+  ASSERT_EQ(j["nodes"].size(), 1u);
+  EXPECT_EQ(j["nodes"][0]["author"], AuthorId(TestKey(8).public_key()));
+  EXPECT_EQ(j["nodes"][0]["address"], "127.0.0.1:7000");
+  EXPECT_EQ(j["nodes"][0]["this_node"], false);
+  EXPECT_EQ(j["lookup"]["how"], "dht");
+  EXPECT_EQ(j["lookup"]["requests"], 3);
+  EXPECT_EQ(Do(verb::get, "/api/v1/find/feed/" + kAuthor).status(), 200u);
+  EXPECT_EQ(backend_.calls, (std::vector<std::string>{
+                                "Find 1 " + ToHex(proto::DhtGroupKey("news")),
+                                "Find 2 " + ToHex(proto::DhtFeedKey(TestKey(3).public_key()))}));
+  // Bad questions are refused before any lookup; a lookup that finds nobody is NOT_FOUND.
+  EXPECT_EQ(Do(verb::get, "/api/v1/find/group/Bad%20Name").code(), "INVALID_GROUP");
+  EXPECT_EQ(Do(verb::get, "/api/v1/find/feed/nobody").code(), "BAD_ID");
+  EXPECT_EQ(backend_.calls.size(), 2u);
+  backend_.find_answers = false;
+  o = Do(verb::get, "/api/v1/find/group/news");
+  EXPECT_EQ(o.status(), 404u);
+  EXPECT_EQ(o.code(), "NOT_FOUND");
+  EXPECT_NE(o.message().find("No node carries group news"), std::string::npos) << o.message();
 }
 
 TEST_F(RoutesTest, StreamRoutesUpgradeOrAnswer405) {

@@ -1,11 +1,15 @@
 // Integration tests of `pando node` against a peer that speaks the protocol badly: a test
 // peer with a key of its own connects over TLS to a real node process on 127.0.0.1 and sends
 // garbage, an oversize frame, a frame before HELLO, badly signed entries (in GOSSIP and in
-// ENTRIES), a GOSSIP whose header id is not its entry's, a flood of frames, or fork proofs
-// that are forged, garbage, oversize or repeated. For each, the
+// ENTRIES), a GOSSIP whose header id is not its entry's, a flood of frames, fork proofs
+// that are forged, garbage, oversize or repeated, or DHT messages that do not decode or pass
+// their limit. For each, the
 // node must say GOAWAY with the misbehaviour's code and close, ban the peer (its counter, its
 // log, and a new connection from the same key refused with BANNED), store nothing of what
-// the peer sent, and go on replicating with a well-behaved node. Every wait is bounded.
+// the peer sent, and go on replicating with a well-behaved node. DHT records that are forged
+// or not the sender's are refused (STORED(invalid)) and never served, a flood of lookups is
+// answered only at the peer's rate, and a group frame for a group the node does not carry is
+// answered NOT_CARRIED once, all without a ban. Every wait is bounded.
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
@@ -37,12 +41,7 @@ using std::chrono::seconds;
 // The rate limit the flood test configures (frames per second, over a ten-second window).
 constexpr uint32_t kFloodFramesPerSecond = 5;
 
-// How a node names a peer in its log: the node id as 16 hex digits.
-std::string NodeHex(proto::NodeId id) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(id));
-  return buf;
-}
+using proto::NodeHex;  // How a node names a peer in its log.
 
 // What one connection of the test peer saw.
 struct Link {
@@ -50,7 +49,9 @@ struct Link {
   std::optional<Error> dial_error;
   bool hello = false;  // The node's HELLO arrived.
   std::optional<proto::GoAwayFrame> goaway;
-  std::optional<Error> closed;  // What the close handler was given.
+  std::optional<Error> closed;           // What the close handler was given.
+  std::vector<proto::DhtFrame> dht;      // DHT frames from the node.
+  std::vector<std::string> not_carried;  // Groups the node said it does not carry.
 };
 
 // A peer with its own key and io_context, run on the test's thread for bounded times.
@@ -106,6 +107,10 @@ class TestPeer {
                                     link->hello = true;
                                   if (auto* g = std::get_if<proto::GoAwayFrame>(&f))
                                     link->goaway = *g;
+                                  if (auto* d = std::get_if<proto::DhtFrame>(&f))
+                                    link->dht.push_back(*d);
+                                  if (auto* n = std::get_if<proto::NotCarriedFrame>(&f))
+                                    link->not_carried.push_back(n->name);
                                 },
                                 [link](net::Connection&, const Error& why) { link->closed = why; });
                           });
@@ -590,6 +595,151 @@ TEST_F(MisbehaveTest, EntriesAheadOfTheirFeedAreBoundedAndNotSpread) {
   auto wait = node_->api().Get("/api/v1/wait?id=" + ToHex(sent.back()) + "&timeout_ms=100");
   EXPECT_FALSE(wait.ok() && (*wait).value("held", false)) << "/api/v1/wait says it is held";
   // The node is not banning a peer for sending what it cannot place yet.
+  EXPECT_EQ(Counter("bans"), 0u);
+}
+
+}  // namespace
+}  // namespace pando::testing
+
+namespace pando::testing {
+namespace {
+
+// A DHT frame as raw bytes: message length u16 (as given), the message, no peer records.
+Bytes RawDhtFrame(uint16_t declared, const Bytes& message) {
+  Bytes body = {6, static_cast<uint8_t>(declared), static_cast<uint8_t>(declared >> 8)};
+  body.insert(body.end(), message.begin(), message.end());
+  body.push_back(0);
+  Bytes frame;
+  PutU32(frame, static_cast<uint32_t>(body.size()));
+  frame.insert(frame.end(), body.begin(), body.end());
+  return frame;
+}
+
+TEST_F(MisbehaveTest, ADhtMessageThatDoesNotDecodeIsMalformedAndBanned) {
+  StartNode();
+  ExpectBanned(codes::kMalformed, [](TestPeer& peer) {
+    peer.Greet();
+    const Bytes garbage = {1, 9, 9, 9, 9, 9, 9};  // Version 1, message type 9.
+    peer.SendBytes(RawDhtFrame(static_cast<uint16_t>(garbage.size()), garbage));
+  });
+}
+
+TEST_F(MisbehaveTest, ADhtMessageOverItsLimitIsMalformedAndBanned) {
+  StartNode();
+  ExpectBanned(codes::kMalformed, [](TestPeer& peer) {
+    peer.Greet();
+    const Bytes big(proto::kDhtMessageBytesMax + 1, 0);
+    peer.SendBytes(RawDhtFrame(static_cast<uint16_t>(big.size()), big));
+  });
+}
+
+TEST_F(MisbehaveTest, DhtRecordsForgedOrNotTheSendersAreRefusedAndNeverServed) {
+  StartNode();
+  TestPeer peer;
+  ASSERT_TRUE(peer.ConnectAndHear(*node_));
+  peer.Greet();
+  const Hash32 key = proto::DhtGroupKey("somewhere");
+  const int64_t now = NowMs();
+  auto store = [&](uint32_t rpc, proto::DhtRecord r) {
+    peer.Send(proto::DhtFrame{
+        proto::DhtStore{rpc, std::make_shared<const proto::DhtRecord>(std::move(r))}, {}});
+  };
+  // Forged: the peer's own record with its signature changed.
+  Bytes forged = proto::SignDhtRecord(proto::DhtKind::kCarriesGroup, key, peer.key(),
+                                      "127.0.0.2:7000", now, 600)
+                     .bytes;
+  forged.back() ^= 1;  // The signature's last byte.
+  store(1, *proto::DecodeDhtRecord(forged));
+  // Someone else's, validly signed: the sender is not its publisher.
+  store(2, proto::SignDhtRecord(proto::DhtKind::kCarriesGroup, key, TestKey(9), "127.0.0.2:7001",
+                                now, 600));
+  // The peer's own, naming another machine's address than the one it connects from.
+  store(3, proto::SignDhtRecord(proto::DhtKind::kCarriesGroup, key, peer.key(), "127.0.0.9:7000",
+                                now, 600));
+  // The peer's own, at its own address: stored.
+  store(4, proto::SignDhtRecord(proto::DhtKind::kCarriesGroup, key, peer.key(), "127.0.0.2:7000",
+                                now, 600));
+  std::map<uint32_t, proto::DhtStoreCode> codes_by_rpc;
+  ASSERT_TRUE(peer.RunUntil(seconds(5),
+                            [&] {
+                              for (const auto& f : peer.link().dht) {
+                                if (auto* s = std::get_if<proto::DhtStored>(&f.message))
+                                  codes_by_rpc[s->rpc] = s->code;
+                              }
+                              return codes_by_rpc.size() == 4;
+                            }))
+      << codes_by_rpc.size() << " STORED answers";
+  EXPECT_EQ(codes_by_rpc[1], proto::DhtStoreCode::kInvalid);
+  EXPECT_EQ(codes_by_rpc[2], proto::DhtStoreCode::kInvalid);
+  EXPECT_EQ(codes_by_rpc[3], proto::DhtStoreCode::kInvalid);
+  EXPECT_EQ(codes_by_rpc[4], proto::DhtStoreCode::kStored);
+  // A FIND serves only the good one.
+  peer.Send(proto::DhtFrame{proto::DhtFind{5, key, 1}, {}});
+  const proto::DhtFound* found = nullptr;
+  ASSERT_TRUE(peer.RunUntil(seconds(5), [&] {
+    for (const auto& f : peer.link().dht) {
+      if (auto* x = std::get_if<proto::DhtFound>(&f.message); x && x->rpc == 5) found = x;
+    }
+    return found != nullptr;
+  }));
+  ASSERT_EQ(found->records.size(), 1u);
+  EXPECT_EQ(found->records[0]->publisher, peer.key().public_key());
+  EXPECT_EQ(found->records[0]->address, "127.0.0.2:7000");
+  // No ban: a bad record is refused, not punished (an expired one may be honest).
+  EXPECT_FALSE(peer.link().closed.has_value());
+  EXPECT_EQ(Counter("bans"), 0u);
+  EXPECT_EQ((*Status())["discovery"]["records_refused"], 3);
+}
+
+TEST_F(MisbehaveTest, LookupAndFloodStormsAreAnsweredOnlyAtThePeersRate) {
+  StartNode();
+  TestPeer peer;
+  ASSERT_TRUE(peer.ConnectAndHear(*node_));
+  peer.Greet();
+  const auto began = Clock::now();
+  for (uint32_t i = 1; i <= 400; ++i) {
+    peer.Send(
+        proto::DhtFrame{proto::DhtFind{i, proto::DhtGroupKey("g" + std::to_string(i)), 1}, {}});
+  }
+  peer.RunUntil(seconds(2), [] { return false; });
+  const double elapsed_s = std::chrono::duration<double>(Clock::now() - began).count();
+  size_t answers = 0;
+  for (const auto& f : peer.link().dht)
+    answers += std::holds_alternative<proto::DhtFound>(f.message);
+  // The burst (60) and 20 per second after it; the rest is dropped unanswered.
+  EXPECT_GE(answers, 60u);
+  EXPECT_LE(answers, 60u + static_cast<size_t>(20 * elapsed_s) + 1) << elapsed_s << " s";
+  EXPECT_FALSE(peer.link().closed.has_value());
+  auto status = Status();
+  ASSERT_TRUE(status);
+  EXPECT_GE((*status)["discovery"]["requests_over_rate"].get<size_t>(), 400 - answers);
+  // Others are still served: the node's own find answers at once.
+  EXPECT_TRUE(node_->api().Get("/api/v1/find/group/catalog").ok());
+  // Flooded queries count against the same rate: past it, each is dropped, not passed on.
+  const uint64_t dropped0 = (*Status())["discovery"]["flood_dropped"].get<uint64_t>();
+  for (uint64_t q = 1; q <= 200; ++q) {
+    peer.Send(
+        proto::DhtFrame{proto::DhtFlood{q, proto::DhtGroupKey("g" + std::to_string(q)), 1, 8}, {}});
+  }
+  peer.RunUntil(seconds(1), [] { return false; });
+  EXPECT_FALSE(peer.link().closed.has_value());
+  // At most a refilled burst (60) and a second's rate (20) got through.
+  EXPECT_GE((*Status())["discovery"]["flood_dropped"].get<uint64_t>(), dropped0 + 200 - 60 - 20);
+}
+
+TEST_F(MisbehaveTest, AGroupFrameForAGroupNotCarriedIsAnsweredNotCarriedOnce) {
+  StartNode();
+  TestPeer peer;
+  ASSERT_TRUE(peer.ConnectAndHear(*node_));
+  peer.Greet();
+  peer.Send(proto::GroupFrame{1, "elsewhere"});
+  peer.Send(proto::MembershipFrame{1, proto::Join{}, {}});
+  peer.Send(proto::MembershipFrame{1, proto::Join{}, {}});
+  peer.Send(proto::WantFrame{1, {}});
+  ASSERT_TRUE(peer.RunUntil(seconds(3), [&] { return !peer.link().not_carried.empty(); }));
+  peer.RunUntil(milliseconds(300), [] { return false; });
+  EXPECT_EQ(peer.link().not_carried, std::vector<std::string>{"elsewhere"});
+  EXPECT_FALSE(peer.link().closed.has_value());
   EXPECT_EQ(Counter("bans"), 0u);
 }
 

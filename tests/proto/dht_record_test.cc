@@ -56,6 +56,14 @@ TEST(DhtRecordTest, GoldenVectors) {
   EXPECT_EQ(ToHex(EncodeDhtMessage(DhtStore{9, ref})),
             "010309000000a000" + std::string(kRecordHex));
   EXPECT_EQ(ToHex(EncodeDhtMessage(DhtStored{9, DhtStoreCode::kFull})), "01040900000002");
+  EXPECT_EQ(ToHex(EncodeDhtMessage(DhtFlood{0x0102030405060708, r.key, 1, 5})),
+            "01050807060504030201"
+            "89dd441078d42647ac012ce1641634d312622ee5c611145a98d66dc0405584b8"
+            "0105");
+  EXPECT_EQ(ToHex(EncodeDhtMessage(DhtFloodHit{0x0102030405060708, {ref}})),
+            "01060807060504030201"
+            "01a000" +
+                std::string(kRecordHex));
 }
 
 TEST(DhtRecordTest, DecodesToTheSameRecordAndVerifies) {
@@ -144,7 +152,8 @@ TEST(DhtRecordTest, MessagesRoundTripAndTheDecoderRefusesTheRest) {
   for (const DhtMessage& m : std::vector<DhtMessage>{
            DhtFind{1, ref->key, 0}, DhtFind{2, ref->key, 4}, found, DhtFound{4, {}, {}},
            DhtStore{5, ref}, DhtStored{6, DhtStoreCode::kStored}, DhtStored{6, DhtStoreCode::kRate},
-           DhtStored{7, DhtStoreCode::kFar}}) {
+           DhtStored{7, DhtStoreCode::kFar}, DhtFlood{8, ref->key, 4, kDhtFloodHopsMax},
+           DhtFloodHit{9, found.records}}) {
     const Bytes bytes = EncodeDhtMessage(m);
     EXPECT_EQ(bytes.size(), DhtMessageBytes(m));
     EXPECT_LE(bytes.size(), kDhtMessageBytesMax);
@@ -163,8 +172,14 @@ TEST(DhtRecordTest, MessagesRoundTripAndTheDecoderRefusesTheRest) {
     return DecodeDhtMessage(FromHexOrDie(hex)).code() == codes::kMalformed;
   };
   EXPECT_TRUE(refused("02040900000000"));  // Version 2.
-  EXPECT_TRUE(refused("01050900000000"));  // Type 5.
-  EXPECT_TRUE(refused("01040900000005"));  // STORED code 5.
+  EXPECT_TRUE(refused("01070900000000"));  // Type 7.
+  const std::string flood_head =
+      "0105080706050403020189dd441078d42647ac012ce1641634d312622ee5c611145a98d66dc0405584b8";
+  EXPECT_TRUE(refused(flood_head + "0005"));       // FLOOD of kind 0.
+  EXPECT_TRUE(refused(flood_head + "0500"));       // Hops 0.
+  EXPECT_TRUE(refused(flood_head + "0109"));       // Hops 9.
+  EXPECT_TRUE(refused("0106080706050403020100"));  // A FLOOD_HIT with no record.
+  EXPECT_TRUE(refused("01040900000005"));          // STORED code 5.
   EXPECT_TRUE(refused(
       "01010700000089dd441078d42647ac012ce1641634d312622ee5c611145a98d66dc0405584b805"));  // kind 5
   EXPECT_TRUE(refused("01020700000001ffffffffffffffff00"));  // The no-node id.

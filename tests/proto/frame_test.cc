@@ -60,6 +60,55 @@ TEST(FrameTest, GoldenVectors) {
                 ToHex(k) + "0d31302e302e302e323a37303030");
 }
 
+// Vectors 8 to 10 of docs/frame-format.md: DHT and NOT_CARRIED.
+TEST(FrameTest, DhtAndNotCarriedGoldenVectors) {
+  const std::string find_hex =
+      "01010700000089dd441078d42647ac012ce1641634d312622ee5c611145a98d66dc0405584b801";
+  EXPECT_EQ(Hex(DhtFrame{DhtFind{7, DhtGroupKey("blog"), 1}, {}}),
+            "2b000000062700" + find_hex + "00");
+  EXPECT_EQ(Hex(NotCarriedFrame{"blog"}), "060000000704626c6f67");
+  const Hash32 k = Filled(0x01);
+  EXPECT_EQ(Hex(DhtFrame{DhtFound{7, {NodeIdOfKey(k)}, {}}, {{k, "10.0.0.2:7000"}}}),
+            "42000000061000010207000000"
+            "01f40ceaf86e577692"
+            "00"
+            "01" +
+                ToHex(k) + "0d31302e302e302e323a37303030");
+}
+
+TEST(FrameTest, DhtFramesCheckTheirMessageAndPeerRecords) {
+  const Hash32 k1 = Filled(0x01), k2 = Filled(0x02);
+  const NodeId n1 = NodeIdOfKey(k1);
+  const std::string malformed(codes::kMalformed);
+  auto code = [](const DhtFrame& f) { return CodeOf(ToHex(EncodeFrame(f))); };
+  EXPECT_EQ(code(DhtFrame{DhtFound{1, {n1}, {}}, {}}), malformed);             // Missing.
+  EXPECT_EQ(code(DhtFrame{DhtFound{1, {n1}, {}}, {{k2, "x:1"}}}), malformed);  // Wrong.
+  EXPECT_EQ(code(DhtFrame{DhtStored{1, DhtStoreCode::kFull}, {{k1, "x:1"}}}), malformed);
+  EXPECT_EQ(code(DhtFrame{DhtFound{1, {kSender, kReceiver}, {}}, {}}), "ok");  // The two ends.
+  // A message over its limit, one that does not decode, one cut short.
+  EXPECT_EQ(CodeOf("04000000"
+                   "06"
+                   "a919"
+                   "00"),
+            malformed);  // Declares 6,569 bytes.
+  EXPECT_EQ(CodeOf("0a000000"
+                   "06"
+                   "0600"
+                   "010909090909"
+                   "00"),
+            malformed);
+  EXPECT_EQ(CodeOf("05000000"
+                   "06"
+                   "0700"
+                   "0101"),
+            malformed);
+  // NOT_CARRIED: an invalid name, or none.
+  EXPECT_EQ(CodeOf("030000000701"
+                   "20"),
+            malformed);
+  EXPECT_EQ(CodeOf("020000000700"), malformed);
+}
+
 // The fork proof of vector 6 of docs/frame-format.md: entry vector 1 of
 // docs/entry-vectors.md (seed 01..01, seq 1, group `general`, "Hello, Pando!") and a second
 // entry its author signed for the same seq, with the payload "Hello, fork!".
@@ -129,6 +178,10 @@ TEST(FrameTest, EveryTypeRoundTrips) {
       EntriesFrame{8, {{1}, {}, Bytes(70'000, 7)}},
       ForkProofFrame{{0}},
       ForkProofFrame{Bytes(kFrameBytesMax - 1, 3)},
+      DhtFrame{DhtFind{1, Filled(4), 0}, {}},
+      DhtFrame{DhtFound{2, {n1, kSender, n2}, {}}, {{k1, "a:1"}, {k2, "b:1"}}},
+      DhtFrame{DhtStored{3, DhtStoreCode::kFar}, {}},
+      NotCarriedFrame{"catalog"},
   };
   for (const Frame& f : frames) {
     const Bytes wire = EncodeFrame(f);
