@@ -14,13 +14,13 @@ Dht::Dht(NodeId self, const DhtConfig& config) : self_(self), config_(config) {
 void Dht::Start(TimeMs now, std::span<const NodeId> contacts, DhtHost& host, DhtOutbox& out) {
   point_ = host.PointOf(self_);
   for (NodeId c : contacts) Observe(now, c, host);
-  Lookup(now, DhtKeyAt(point_), 0, host, out);
+  join_lookup_ = Lookup(now, DhtKeyAt(point_), 0, host, out);
   SetTimer(out);
 }
 
 void Dht::AddContact(TimeMs now, NodeId contact, DhtHost& host, DhtOutbox& out) {
   Observe(now, contact, host);
-  Lookup(now, DhtKeyAt(point_), 0, host, out);
+  join_lookup_ = Lookup(now, DhtKeyAt(point_), 0, host, out);
   SetTimer(out);
 }
 
@@ -186,19 +186,26 @@ uint64_t Dht::Publish(TimeMs now, DhtRecordRef record, DhtHost& host, DhtOutbox&
 }
 
 uint64_t Dht::StartLookup(TimeMs now, const Hash32& target, uint8_t kind, DhtRecordRef publishing,
-                          DhtHost& host, DhtOutbox& out) {
+                          DhtHost& host, DhtOutbox& out, size_t paths) {
   if (lookups_.size() >= config_.lookups_max) return 0;
   const uint64_t handle = next_handle_++;
   LookupState& l = lookups_[handle];
+  l.paths = paths == 0 ? config_.paths : paths;
   l.handle = handle;
   l.target = target;
   l.point = DhtPoint(target);
   l.kind = kind;
   l.started_ms = now;
   l.publishing = std::move(publishing);
-  const std::vector<NodeId> seeds = Closest(l.point, config_.k * config_.paths, kNoNode, host);
+  if (const int b = BucketOf(l.point); b >= 0) {
+    if (bucket_looked_at_.size() <= static_cast<size_t>(b)) {
+      bucket_looked_at_.resize(static_cast<size_t>(b) + 1, kNever);
+    }
+    bucket_looked_at_[static_cast<size_t>(b)] = now;
+  }
+  const std::vector<NodeId> seeds = Closest(l.point, config_.k * l.paths, kNoNode, host);
   for (size_t i = 0; i < seeds.size(); ++i) {
-    AddCandidate(l, seeds[i], static_cast<uint8_t>(i % config_.paths), host);
+    AddCandidate(l, seeds[i], static_cast<uint8_t>(i % l.paths), host);
   }
   // Records this node holds of the key count in the result, but the lookup still asks
   // the network: a node holds its own records too, and the asker wants others'.
@@ -221,7 +228,7 @@ void Dht::AddCandidate(LookupState& l, NodeId id, uint8_t path, const DhtHost& h
       });
   l.candidates.insert(pos, c);
   // Beyond a few k per path, the farthest never matter.
-  const size_t cap = 4 * config_.k * config_.paths;
+  const size_t cap = 4 * config_.k * l.paths;
   if (l.candidates.size() > cap) {
     auto drop = std::find_if(l.candidates.rbegin(), l.candidates.rend(),
                              [](const Candidate& x) { return x.state == kNew; });
@@ -242,7 +249,7 @@ bool Dht::PathDone(const LookupState& l, uint8_t path) const {
 void Dht::Step(TimeMs now, LookupState& l, DhtHost& host, DhtOutbox& out) {
   if (l.kind != 0 && l.records.size() > l.local_records) return Finish(now, l, host, out);
   bool all_done = true;
-  for (size_t path = 0; path < config_.paths; ++path) {
+  for (size_t path = 0; path < l.paths; ++path) {
     const auto p = static_cast<uint8_t>(path);
     size_t in_flight = 0, seen = 0;
     const Candidate* nearest = nullptr;
@@ -306,6 +313,11 @@ void Dht::Finish(TimeMs now, LookupState& l, DhtHost& host, DhtOutbox& out) {
   std::erase_if(requests_, [handle](const auto& q) { return q.second.lookup == handle; });
   lookups_.erase(handle);  // `l` is gone from here on.
   out.done.push_back(std::move(r));
+  if (handle == join_lookup_) {
+    join_lookup_ = 0;
+    if (config_.refresh_at_join) Refresh(now, true, host, out);
+    if (config_.refresh_ms > 0 && refresh_at_ == kNever) refresh_at_ = now + config_.refresh_ms;
+  }
 }
 
 void Dht::Take(TimeMs now, NodeId from, const DhtFound& m, DhtHost& host, DhtOutbox& out) {
@@ -435,6 +447,10 @@ void Dht::OnTimer(TimeMs now, DhtHost& host, DhtOutbox& out) {
   std::sort(due.begin(), due.end());  // A replayable order.
   for (uint32_t rpc : due) FailRequest(now, rpc, host, out);
   if (expire_at_ != kNever && now >= expire_at_) Expire(now, host);
+  if (refresh_at_ != kNever && now >= refresh_at_) {
+    refresh_at_ = now + config_.refresh_ms;
+    Refresh(now, false, host, out);
+  }
   SetTimer(out);
 }
 
@@ -448,8 +464,27 @@ void Dht::OnPeerDown(TimeMs now, NodeId peer, DhtHost& host, DhtOutbox& out) {
   SetTimer(out);
 }
 
+void Dht::Refresh(TimeMs now, bool all, DhtHost& host, DhtOutbox& out) {
+  for (size_t b = 0; b < buckets_.size() && b < 63; ++b) {
+    const TimeMs looked = b < bucket_looked_at_.size() ? bucket_looked_at_[b] : kNever;
+    if (!all && looked != kNever && looked + config_.refresh_ms > now) continue;
+    if (buckets_[b].size() >= config_.k) continue;  // Full: nothing to learn.
+    // A point sharing exactly b leading bits with this node's: bit 63 - b flipped, the bits
+    // below it drawn from the node's id, the bucket and the time (replayable, no Rng).
+    uint64_t x = self_ ^ (b * 0x9e3779b97f4a7c15ULL) ^ static_cast<uint64_t>(now);
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    x ^= x >> 31;
+    const uint64_t flip = uint64_t{1} << (63 - b);
+    const uint64_t low = flip - 1;
+    const uint64_t point = ((point_ ^ flip) & ~low) | (x & low);
+    // One path: a refresh only wants to meet the nodes there.
+    if (StartLookup(now, DhtKeyAt(point), 0, nullptr, host, out, 1) != 0) ++refresh_lookups_;
+  }
+}
+
 TimeMs Dht::NextTimerAt() const {
-  TimeMs at = expire_at_;
+  TimeMs at = std::min(expire_at_, refresh_at_);
   for (const auto& [rpc, q] : requests_) at = std::min(at, q.deadline);
   return at;
 }

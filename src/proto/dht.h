@@ -9,7 +9,9 @@
 // range_bucket_max of one address range (S/Kademlia's diversity); a contact enters only once
 // it has sent a message itself (a name in a FOUND is a lookup candidate, not a contact), and
 // a full bucket keeps its live contacts (Kademlia's preference for old nodes) but gives the
-// slot of one that failed fails_to_drop requests in a row to a newcomer.
+// slot of one that failed fails_to_drop requests in a row to a newcomer. Buckets that are
+// not full are refreshed (a lookup of a point in them) after the join and every
+// refresh_ms (DhtConfig), so the table grows as log N.
 //
 // Lookups run over `paths` disjoint paths: each candidate belongs to the one path that first
 // heard of it and is asked by that path only, alpha requests at a time per path, so hostile
@@ -58,6 +60,14 @@ struct DhtConfig {
   double peer_requests_per_s = 20;
   double peer_requests_burst = 60;
   size_t rate_peers_soft_max = 64;
+  // Bucket refresh (Kademlia's): once the join's lookup of the node's own point has ended,
+  // one node lookup (on one path) of a point in each bucket not full, up to the deepest one
+  // with a contact, so the table holds up to k contacts at every distance (log N state) and
+  // not only those that messaged the node; later, every refresh_ms, such a lookup for each
+  // bucket not full that no lookup has passed through for that long. refresh_ms 0: never
+  // again after the join.
+  bool refresh_at_join = true;
+  TimeMs refresh_ms = 600'000;
 };
 
 // What the runtime knows that the DHT needs.
@@ -154,6 +164,7 @@ class Dht {
   size_t records() const { return record_count_; }
   size_t lookups_in_flight() const { return lookups_.size(); }
   const DhtCounters& counters() const { return counters_; }
+  uint64_t refresh_lookups() const { return refresh_lookups_; }
   // The k contacts nearest `point`, nearest first, never `except`.
   std::vector<NodeId> Closest(uint64_t point, size_t n, NodeId except, const DhtHost& host) const;
   // Records held of (kind, key), newest first.
@@ -180,6 +191,7 @@ class Dht {
     std::vector<Candidate> candidates;  // Nearest first.
     std::vector<DhtRecordRef> records;
     size_t local_records = 0;  // Of them, those this node held when the lookup began.
+    size_t paths = 1;          // Disjoint paths (a refresh takes one).
     uint32_t requests = 0, failures = 0;
     DhtRecordRef publishing;  // Publish: the record to STORE when the lookup ends.
   };
@@ -190,8 +202,9 @@ class Dht {
   };
   enum : uint8_t { kNew = 0, kAsked = 1, kAnswered = 2, kFailed = 3 };
 
+  // paths 0: config.paths.
   uint64_t StartLookup(TimeMs now, const Hash32& target, uint8_t kind, DhtRecordRef publishing,
-                       DhtHost& host, DhtOutbox& out);
+                       DhtHost& host, DhtOutbox& out, size_t paths = 0);
   int BucketOf(uint64_t point) const;
   void Observe(TimeMs now, NodeId node, const DhtHost& host);
   void Failed(NodeId node);
@@ -208,6 +221,9 @@ class Dht {
   void Expire(TimeMs now, DhtHost& host);
   bool Allow(TimeMs now, NodeId peer);
   void SetTimer(DhtOutbox& out);
+  // Looks up a point in every bucket up to the deepest with a contact (all: else only those
+  // no lookup passed through for refresh_ms).
+  void Refresh(TimeMs now, bool all, DhtHost& host, DhtOutbox& out);
 
   NodeId self_;
   DhtConfig config_;
@@ -216,6 +232,10 @@ class Dht {
   std::map<uint64_t, LookupState> lookups_;         // By handle.
   std::unordered_map<uint32_t, Request> requests_;  // By rpc.
   uint64_t next_handle_ = 1;
+  uint64_t join_lookup_ = 0;              // The join's lookup of this node's own point.
+  std::vector<TimeMs> bucket_looked_at_;  // By bucket: the last lookup of a point in it.
+  TimeMs refresh_at_ = kNever;
+  uint64_t refresh_lookups_ = 0;
   uint32_t next_rpc_ = 1;
   // Records by (kind, key): newest first, one per publisher.
   struct KindKey {

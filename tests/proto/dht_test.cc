@@ -183,22 +183,39 @@ TEST(DhtTest, ASilentPeerFailsAtTheTimeoutAndTheLookupGoesOn) {
   for (NodeId id = 1; id < 120; id += 3) net.silent.insert(id);
   const Hash32 target = KeyAt(77);
   DhtOutbox out;
-  net.nodes[0].Lookup(10'000, target, 0, net.host, out);
+  const uint64_t handle = net.nodes[0].Lookup(10'000, target, 0, net.host, out);
   net.Collect(0, out);
   TimeMs t = 10'000;
-  for (int i = 0; i < 50 && net.done[0].empty(); ++i) {
+  // This lookup's result (a bucket refresh may end lookups of its own meanwhile).
+  auto result = [&]() -> const DhtLookupResult* {
+    for (const DhtLookupResult& r : net.done[0]) {
+      if (r.handle == handle) return &r;
+    }
+    return nullptr;
+  };
+  for (int i = 0; i < 50 && result() == nullptr; ++i) {
     net.Pump(t);
-    if (!net.done[0].empty()) break;
+    if (result() != nullptr) break;
     t = std::max(t + 1, net.nodes[0].NextTimerAt());
     DhtOutbox o;
     net.nodes[0].OnTimer(t, net.host, o);
     net.Collect(0, o);
   }
-  ASSERT_EQ(net.done[0].size(), 1u);
-  const DhtLookupResult& r = net.done[0][0];
+  ASSERT_NE(result(), nullptr);
+  const DhtLookupResult& r = *result();
   EXPECT_GT(r.failures, 0u);
   EXPECT_GE(r.finished_ms - r.started_ms, config.request_timeout_ms);
-  EXPECT_EQ(r.closest, net.Nearest(DhtPoint(target), 20, 0));
+  // Every node in the result answered. The other nodes do not know the silent ones are
+  // gone, so their answers name silent nodes among their 20 nearest, and live nodes ranked
+  // just past them may go unnamed: most of the 20 nearest live nodes are found.
+  const std::vector<NodeId> truth = net.Nearest(DhtPoint(target), 20, 0);
+  size_t found = 0;
+  for (NodeId id : r.closest) {
+    EXPECT_FALSE(net.silent.contains(id)) << id;
+    found += std::count(truth.begin(), truth.end(), id);
+  }
+  EXPECT_EQ(r.closest.size(), 20u);
+  EXPECT_GE(found, 15u);
 }
 
 TEST(DhtTest, BucketsKeepLiveContactsAndTwoOfARange) {

@@ -43,6 +43,7 @@ TEST(DhtSim, LookupsFindTheNearestAndRecordsSurviveHalfTheNodesCrashing) {
 // DHT finds everything and nothing floods.
 TEST(DhtSim, TheFloodedFallbackFindsWhatHostileNodesHideForLessThanFloodingAlone) {
   DhtScenarioConfig config = Config();
+  config.nodes = 2'000;
   config.carriers = 5;
   config.flood = true;
   config.hostile_fraction = 0.1;
