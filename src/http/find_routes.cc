@@ -31,10 +31,13 @@ void FindAnswer(Context& ctx, const Call& call, proto::DhtKind kind, const Hash3
                           : r->source == proto::DhtLookupResult::Source::kHint ? "hint"
                                                                                : "dht";
         if (r->records.empty()) {
+          const bool flooded = r->source == proto::DhtLookupResult::Source::kFlood;
           return respond(ErrorResponse(
-              Error{codes::kNotFound, "No node " + what + ", as far as the DHT knows (" +
-                                          std::to_string(r->requests) + " nodes asked in " +
-                                          std::to_string(ms) + " ms)."},
+              Error{codes::kNotFound,
+                    "No node " + what + ", as far as the DHT knows (" +
+                        std::to_string(r->requests) + " nodes asked" +
+                        (flooded ? ", then a query flooded over this node's neighbours" : "") +
+                        "; " + std::to_string(ms) + " ms)."},
               shape));
         }
         json j = question;
