@@ -90,19 +90,39 @@ size_t Dht::contacts() const {
 
 std::vector<NodeId> Dht::Closest(uint64_t point, size_t n, NodeId except,
                                  const DhtHost& host) const {
-  std::vector<std::pair<uint64_t, NodeId>> all;
-  for (const auto& b : buckets_) {
-    for (const Contact& c : b) {
+  // Buckets in order of distance to `point`, which shares p leading bits with this node:
+  // bucket p (its contacts share bit p with the point too), then buckets deeper than p
+  // together, then p - 1, p - 2, ..., 0. Every distance in one group is below every
+  // distance in the next, so only the groups needed are sorted.
+  const uint64_t d = point ^ point_;
+  const size_t p = d == 0 ? 64 : static_cast<size_t>(std::countl_zero(d));
+  std::vector<NodeId> ids;
+  std::vector<std::pair<uint64_t, NodeId>> group;
+  auto add_bucket = [&](size_t b) {
+    for (const Contact& c : buckets_[b]) {
       if (c.id != except && c.fails < config_.fails_to_drop) {
-        all.emplace_back(host.PointOf(c.id) ^ point, c.id);
+        group.emplace_back(host.PointOf(c.id) ^ point, c.id);
       }
     }
+  };
+  auto flush = [&] {
+    std::sort(group.begin(), group.end());
+    for (const auto& [dist, id] : group) {
+      if (ids.size() == n) break;
+      ids.push_back(id);
+    }
+    group.clear();
+  };
+  if (p < buckets_.size()) {
+    add_bucket(p);
+    flush();
   }
-  const size_t m = std::min(n, all.size());
-  std::partial_sort(all.begin(), all.begin() + static_cast<ptrdiff_t>(m), all.end());
-  std::vector<NodeId> ids;
-  ids.reserve(m);
-  for (size_t i = 0; i < m; ++i) ids.push_back(all[i].second);
+  for (size_t b = p + 1; b < buckets_.size() && ids.size() < n; ++b) add_bucket(b);
+  flush();
+  for (size_t b = std::min(p, buckets_.size()); b-- > 0 && ids.size() < n;) {
+    add_bucket(b);
+    flush();
+  }
   return ids;
 }
 
