@@ -175,6 +175,26 @@ TEST(DhtTest, APublishedRecordIsFoundAndAForgedOneIsNot) {
   EXPECT_EQ(net.acks, acks_before);
 }
 
+TEST(DhtTest, ClosestIsTheNearestContactsInXorOrder) {
+  Net net(300);
+  net.JoinAll(0);
+  for (NodeId id : {0, 7, 150, 299}) {
+    const Dht& d = net.nodes[id];
+    // Every contact, whatever the order; then the 20 nearest by brute force.
+    const std::vector<NodeId> all = d.Closest(0, 100'000, kNoNode, net.host);
+    ASSERT_EQ(all.size(), d.contacts());
+    for (uint64_t t = 0; t < 50; ++t) {
+      const uint64_t point = t == 0 ? net.host.PointOf(id) : DhtPoint(KeyAt(t * 31 + id));
+      std::vector<std::pair<uint64_t, NodeId>> sorted;
+      for (NodeId c : all) sorted.emplace_back(net.host.PointOf(c) ^ point, c);
+      std::sort(sorted.begin(), sorted.end());
+      std::vector<NodeId> want;
+      for (size_t i = 0; i < 20 && i < sorted.size(); ++i) want.push_back(sorted[i].second);
+      EXPECT_EQ(d.Closest(point, 20, kNoNode, net.host), want) << id << " " << t;
+    }
+  }
+}
+
 TEST(DhtTest, ASilentPeerFailsAtTheTimeoutAndTheLookupGoesOn) {
   DhtConfig config;
   Net net(120, config);
