@@ -223,9 +223,13 @@ int main(int argc, char** argv) {
                          "[2001:db8::1]:7400", 1'700'000'000'000, 86'400));
     WriteFile(out / "dht" / "record-group", group->bytes);
     WriteFile(out / "dht" / "record-feed", feed->bytes);
-    const P::DhtMessage dht[] = {P::DhtFind{1, group->key, 0}, P::DhtFind{2, feed->key, 2},
-                                 P::DhtFound{3, {1, 2, 3}, {group, feed}}, P::DhtStore{4, group},
-                                 P::DhtStored{5, P::DhtStoreCode::kFull}};
+    const P::DhtMessage dht[] = {P::DhtFind{1, group->key, 0},
+                                 P::DhtFind{2, feed->key, 2},
+                                 P::DhtFound{3, {1, 2, 3}, {group, feed}},
+                                 P::DhtStore{4, group},
+                                 P::DhtStored{5, P::DhtStoreCode::kFull},
+                                 P::DhtFlood{6, group->key, 1, 5},
+                                 P::DhtFloodHit{7, {group, feed}}};
     int d = 0;
     for (const auto& msg : dht) {
       WriteFile(out / "dht" / ("message-" + std::to_string(d++)), P::EncodeDhtMessage(msg));
