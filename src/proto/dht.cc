@@ -7,6 +7,10 @@
 
 namespace pando::proto {
 
+bool DhtAccepted(const DhtRecord& record, TimeMs now, DhtHost& host) {
+  return DhtRecordFresh(record, host.UnixMs(now)).ok() && host.VerifyRecord(record).ok();
+}
+
 Dht::Dht(NodeId self, const DhtConfig& config) : self_(self), config_(config) {
   CHECK(config_.k >= 1 && config_.alpha >= 1 && config_.paths >= 1 && config_.paths <= 255);
 }
@@ -360,10 +364,9 @@ void Dht::Take(TimeMs now, NodeId from, const DhtFound& m, DhtHost& host, DhtOut
     }
   }
   if (l.kind != 0) {
-    const int64_t unix_ms = host.UnixMs(now);
     for (const DhtRecordRef& r : m.records) {
       if (static_cast<uint8_t>(r->kind) != l.kind || r->key != l.target) continue;
-      if (!DhtRecordFresh(*r, unix_ms).ok() || !host.VerifyRecord(*r).ok()) continue;
+      if (!DhtAccepted(*r, now, host)) continue;
       const bool dup = std::any_of(l.records.begin(), l.records.end(),
                                    [&r](const DhtRecordRef& x) { return x->bytes == r->bytes; });
       if (!dup) l.records.push_back(r);
@@ -403,7 +406,7 @@ bool Dht::Near(const Hash32& key, const DhtHost& host) const {
 }
 
 DhtStoreCode Dht::Keep(TimeMs now, const DhtRecordRef& r, DhtHost& host) {
-  if (!DhtRecordFresh(*r, host.UnixMs(now)).ok() || !host.VerifyRecord(*r).ok()) {
+  if (!DhtAccepted(*r, now, host)) {
     ++counters_.records_refused;
     return DhtStoreCode::kInvalid;
   }
@@ -491,10 +494,7 @@ void Dht::Refresh(TimeMs now, bool all, DhtHost& host, DhtOutbox& out) {
     if (buckets_[b].size() >= config_.k) continue;  // Full: nothing to learn.
     // A point sharing exactly b leading bits with this node's: bit 63 - b flipped, the bits
     // below it drawn from the node's id, the bucket and the time (replayable, no Rng).
-    uint64_t x = self_ ^ (b * 0x9e3779b97f4a7c15ULL) ^ static_cast<uint64_t>(now);
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-    x ^= x >> 31;
+    const uint64_t x = Mix64(self_ ^ (b * 0x9e3779b97f4a7c15ULL) ^ static_cast<uint64_t>(now));
     const uint64_t flip = uint64_t{1} << (63 - b);
     const uint64_t low = flip - 1;
     const uint64_t point = ((point_ ^ flip) & ~low) | (x & low);

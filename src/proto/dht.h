@@ -90,6 +90,10 @@ class DhtHost {
   ~DhtHost() = default;
 };
 
+// Whether a node accepts the record to store, serve or use (docs/dht-format.md): fresh at
+// the host's wall clock, then its signature (the dearer check) verifies.
+bool DhtAccepted(const DhtRecord& record, TimeMs now, DhtHost& host);
+
 struct DhtLookupResult {
   uint64_t handle = 0;
   Hash32 target{};

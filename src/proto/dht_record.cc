@@ -40,6 +40,31 @@ Result<DhtRecordRef> ReadRecord(ByteReader& in) {
   return std::make_shared<const DhtRecord>(std::move(r).value());
 }
 
+// A record list (FOUND, FLOOD_HIT): count (1 byte, at most kDhtRecordsMax), then each record.
+void PutRecords(Bytes& out, const std::vector<DhtRecordRef>& records) {
+  CHECK(records.size() <= kDhtRecordsMax);
+  out.push_back(static_cast<uint8_t>(records.size()));
+  for (const DhtRecordRef& r : records) PutRecord(out, r);
+}
+
+// Reads a record list into `records`; a count over the maximum leaves `in` failed.
+Status ReadRecords(ByteReader& in, std::vector<DhtRecordRef>& records) {
+  const size_t n = in.Count8(kDhtRecordsMax, 2);
+  for (size_t i = 0; i < n && in.ok(); ++i) {
+    auto rec = ReadRecord(in);
+    if (!rec.ok()) return rec.error();
+    records.push_back(std::move(rec).value());
+  }
+  return {};
+}
+
+// A record list's bytes on the wire.
+size_t RecordsBytes(const std::vector<DhtRecordRef>& records) {
+  size_t n = 1;
+  for (const DhtRecordRef& r : records) n += 2 + r->bytes.size();
+  return n;
+}
+
 }  // namespace
 
 Hash32 DhtGroupKey(std::string_view group) {
@@ -146,14 +171,13 @@ Bytes EncodeDhtMessage(const DhtMessage& m) {
         } else if constexpr (std::is_same_v<T, DhtFound>) {
           out.push_back(kFound);
           PutU32(out, v.rpc);
-          CHECK(v.nodes.size() <= kDhtNodesMax && v.records.size() <= kDhtRecordsMax);
+          CHECK(v.nodes.size() <= kDhtNodesMax);
           out.push_back(static_cast<uint8_t>(v.nodes.size()));
           for (NodeId id : v.nodes) {
             CHECK(id != kNoNode);
             PutU64(out, id);
           }
-          out.push_back(static_cast<uint8_t>(v.records.size()));
-          for (const DhtRecordRef& r : v.records) PutRecord(out, r);
+          PutRecords(out, v.records);
         } else if constexpr (std::is_same_v<T, DhtStore>) {
           out.push_back(kStore);
           PutU32(out, v.rpc);
@@ -173,9 +197,8 @@ Bytes EncodeDhtMessage(const DhtMessage& m) {
           static_assert(std::is_same_v<T, DhtFloodHit>);
           out.push_back(kFloodHit);
           PutU64(out, v.query);
-          CHECK(!v.records.empty() && v.records.size() <= kDhtRecordsMax);
-          out.push_back(static_cast<uint8_t>(v.records.size()));
-          for (const DhtRecordRef& r : v.records) PutRecord(out, r);
+          CHECK(!v.records.empty());
+          PutRecords(out, v.records);
         }
       },
       m);
@@ -209,12 +232,7 @@ Result<DhtMessage> DecodeDhtMessage(ByteSpan bytes) {
         if (id == kNoNode) return Malformed("FOUND names the no-node id");
         f.nodes.push_back(id);
       }
-      const size_t r = in.Count8(kDhtRecordsMax, 2);
-      for (size_t i = 0; i < r && in.ok(); ++i) {
-        auto rec = ReadRecord(in);
-        if (!rec.ok()) return rec.error();
-        f.records.push_back(std::move(rec).value());
-      }
+      if (Status s = ReadRecords(in, f.records); !s.ok()) return s.error();
       out = std::move(f);
       break;
     }
@@ -256,13 +274,8 @@ Result<DhtMessage> DecodeDhtMessage(ByteSpan bytes) {
     case kFloodHit: {
       DhtFloodHit h;
       h.query = in.U64();
-      const size_t r = in.Count8(kDhtRecordsMax, 2);
-      if (in.ok() && r == 0) return Malformed("FLOOD_HIT carries no record");
-      for (size_t i = 0; i < r && in.ok(); ++i) {
-        auto rec = ReadRecord(in);
-        if (!rec.ok()) return rec.error();
-        h.records.push_back(std::move(rec).value());
-      }
+      if (Status s = ReadRecords(in, h.records); !s.ok()) return s.error();
+      if (in.ok() && h.records.empty()) return Malformed("FLOOD_HIT carries no record");
       out = std::move(h);
       break;
     }
@@ -286,9 +299,7 @@ size_t DhtMessageBytes(const DhtMessage& m) {
         if constexpr (std::is_same_v<T, DhtFind>) {
           return 2 + 4 + 32 + 1;
         } else if constexpr (std::is_same_v<T, DhtFound>) {
-          size_t n = 2 + 4 + 1 + 8 * v.nodes.size() + 1;
-          for (const DhtRecordRef& r : v.records) n += 2 + r->bytes.size();
-          return n;
+          return 2 + 4 + 1 + 8 * v.nodes.size() + RecordsBytes(v.records);
         } else if constexpr (std::is_same_v<T, DhtStore>) {
           return 2 + 4 + 2 + v.record->bytes.size();
         } else if constexpr (std::is_same_v<T, DhtStored>) {
@@ -296,9 +307,7 @@ size_t DhtMessageBytes(const DhtMessage& m) {
         } else if constexpr (std::is_same_v<T, DhtFlood>) {
           return 2 + 8 + 32 + 1 + 1;
         } else {
-          size_t n = 2 + 8 + 1;
-          for (const DhtRecordRef& r : v.records) n += 2 + r->bytes.size();
-          return n;
+          return 2 + 8 + RecordsBytes(v.records);
         }
       },
       m);

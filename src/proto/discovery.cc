@@ -73,11 +73,7 @@ void Discovery::OnPeerDown(TimeMs now, NodeId peer, DiscoveryHost& host, Discove
 TimeMs Discovery::NextTimerAt() const {
   TimeMs at = dht_.NextTimerAt();
   for (const auto& [q, f] : floods_) at = std::min(at, f.deadline);
-  if (!due_.empty()) {
-    TimeMs first = kNever;
-    for (const auto& [d, when] : due_) first = std::min(first, when);
-    at = std::min(at, std::max(first, next_publication_at_));
-  }
+  if (first_due_ != kNever) at = std::min(at, std::max(first_due_, next_publication_at_));
   return at;
 }
 
@@ -133,7 +129,7 @@ void Discovery::Collect(TimeMs now, DiscoveryHost& host, DiscoveryOutbox& out) {
     }
     // Records from others, for a carrier lookup; any, for a find.
     const bool found = std::any_of(r.records.begin(), r.records.end(), [&](const DhtRecordRef& x) {
-      return group == UINT32_MAX || (x->publisher != self_key_ && !x->address.empty());
+      return group == UINT32_MAX || Joinable(*x);
     });
     if (!found && Fallback(now, r, group, host, out)) continue;
     Deliver(std::move(r), group, out);
@@ -150,7 +146,7 @@ void Discovery::Deliver(DhtLookupResult r, uint32_t group, DiscoveryOutbox& out)
   g.lookup = 0;
   size_t joins = 0;
   for (const DhtRecordRef& rec : r.records) {  // Newest first.
-    if (rec->publisher == self_key_ || rec->address.empty()) continue;
+    if (!Joinable(*rec)) continue;
     out.joins.emplace_back(group, rec);
     if (++joins == config_.joins_per_lookup) break;
   }
@@ -207,10 +203,7 @@ bool Discovery::Fallback(TimeMs now, DhtLookupResult& r, uint32_t group, Discove
 void Discovery::StartFlood(TimeMs now, DhtLookupResult r, uint32_t group, DiscoveryHost& host,
                            DiscoveryOutbox& out) {
   // A query id no other node is likely to pick: this node's id and a counter, mixed.
-  uint64_t q = self_ ^ (next_query_++ * 0x9e3779b97f4a7c15ULL);
-  q = (q ^ (q >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  q = (q ^ (q >> 27)) * 0x94d049bb133111ebULL;
-  q ^= q >> 31;
+  const uint64_t q = Mix64(self_ ^ (next_query_++ * 0x9e3779b97f4a7c15ULL));
   Flood& f = floods_[q];
   f.result = std::move(r);
   f.result.source = DhtLookupResult::Source::kFlood;
@@ -319,14 +312,13 @@ void Discovery::OnFloodHit(TimeMs now, NodeId /*from*/, const DhtFloodHit& h, Di
   auto seen = seen_.find(h.query);
   if (mine == floods_.end() && seen == seen_.end()) return;  // Nobody asked.
   const uint8_t kind = mine != floods_.end() ? mine->second.result.kind : 0;
-  const int64_t unix_ms = host.UnixMs(now);
   std::vector<DhtRecordRef> good;
   for (const DhtRecordRef& r : h.records) {
     if (kind != 0 &&
         (static_cast<uint8_t>(r->kind) != kind || r->key != mine->second.result.target)) {
       continue;
     }
-    if (!DhtRecordFresh(*r, unix_ms).ok() || !host.VerifyRecord(*r).ok()) continue;
+    if (!DhtAccepted(*r, now, host)) continue;
     good.push_back(r);
   }
   if (good.empty()) return;
@@ -366,7 +358,15 @@ void Discovery::EndFloods(TimeMs now, DiscoveryOutbox& out) {
   }
 }
 
-void Discovery::Schedule(uint8_t kind, const Hash32& key, TimeMs at) { due_[Due{kind, key}] = at; }
+void Discovery::Schedule(uint8_t kind, const Hash32& key, TimeMs at) {
+  due_[Due{kind, key}] = at;  // Only new records, or earlier times: the minimum follows.
+  first_due_ = std::min(first_due_, at);
+}
+
+void Discovery::FindFirstDue() {
+  first_due_ = kNever;
+  for (const auto& [d, when] : due_) first_due_ = std::min(first_due_, when);
+}
 
 void Discovery::RepublishIfGrown(TimeMs now) {
   const size_t contacts = dht_.contacts();
@@ -376,10 +376,11 @@ void Discovery::RepublishIfGrown(TimeMs now) {
   }
   contacts_at_round_ = contacts;
   for (auto& [d, when] : due_) when = std::min(when, now);
+  if (!due_.empty()) first_due_ = std::min(first_due_, now);
 }
 
 void Discovery::PublishDue(TimeMs now, DiscoveryHost& host, DiscoveryOutbox& out) {
-  if (!publish_ || now < next_publication_at_) return;
+  if (!publish_ || now < next_publication_at_ || now < first_due_) return;
   // The record due first (the smallest key among equals: a replayable order).
   auto next = due_.end();
   for (auto it = due_.begin(); it != due_.end(); ++it) {
@@ -396,6 +397,7 @@ void Discovery::PublishDue(TimeMs now, DiscoveryHost& host, DiscoveryOutbox& out
   }
   ++counters_.publications;
   next->second = now + TimeMs{500} * config_.record_ttl_s;  // Every half ttl.
+  FindFirstDue();
   next_publication_at_ = now + static_cast<TimeMs>(1000.0 / config_.publications_per_s);
 }
 

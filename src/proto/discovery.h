@@ -181,6 +181,8 @@ class Discovery {
   };
   // Takes the DHT's finished lookups out of out.dht.done and turns them into results.
   void Collect(TimeMs now, DiscoveryHost& host, DiscoveryOutbox& out);
+  // Whether a carrier record is one to join through: another node's, with an address.
+  bool Joinable(const DhtRecord& r) const { return r.publisher != self_key_ && !r.address.empty(); }
   // A lookup's result is final: hands it to its carrier lookup or find.
   void Deliver(DhtLookupResult r, uint32_t group, DiscoveryOutbox& out);
   // A lookup found no record: answers it from hints, or floods; false: neither (no
@@ -204,6 +206,8 @@ class Discovery {
   void AddHint(const DhtRecordRef& r);
   void PublishDue(TimeMs now, DiscoveryHost& host, DiscoveryOutbox& out);
   void Schedule(uint8_t kind, const Hash32& key, TimeMs at);
+  // Sets first_due_ from due_ (after a publication moved its record's time).
+  void FindFirstDue();
   // All records again now (the table doubled).
   void RepublishIfGrown(TimeMs now);
 
@@ -215,6 +219,7 @@ class Discovery {
   bool started_ = false;
   bool publish_ = false;
   std::map<Due, TimeMs> due_;       // Each record this node publishes, and when next.
+  TimeMs first_due_ = kNever;       // The earliest time in due_: no scan on every call.
   TimeMs next_publication_at_ = 0;  // Pacing.
   size_t contacts_at_round_ = 1;    // The table's size at the last full round.
   std::unordered_set<PublicKey, HashOf32> feeds_;

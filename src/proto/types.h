@@ -29,15 +29,18 @@ inline constexpr TimeMs kNever = INT64_MAX;
 
 // A small, fast, seedable generator (SplitMix64). Deterministic across platforms, so
 // simulations replay byte for byte. Not for cryptography.
+// SplitMix64's finalizer: a well-spread u64 from any u64 (Rng's output step; also the
+// replayable choices that need no Rng of their own).
+inline uint64_t Mix64(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
 class Rng {
  public:
   explicit Rng(uint64_t seed) : state_(seed) {}
-  uint64_t Next() {
-    uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
+  uint64_t Next() { return Mix64(state_ += 0x9e3779b97f4a7c15ULL); }
   // Uniform in [0, n); n > 0. The modulo bias is below 2^-40 for n < 2^24, far below what
   // any protocol decision here can notice.
   uint64_t Below(uint64_t n) { return Next() % n; }
