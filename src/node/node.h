@@ -191,8 +191,8 @@ class Node {
     std::unordered_map<uint32_t, uint32_t> handles;  // Peer's handle -> local group index.
     std::chrono::steady_clock::time_point last_used, last_sent;
     std::vector<proto::Frame> queue;  // Frames waiting while the connection is dialled.
-    std::unordered_map<uint32_t, std::string> names;  // Peer's handles of groups not carried here.
-    std::unordered_set<uint32_t> not_carried;         // Of them, those answered NOT_CARRIED.
+    // Peer's handles of groups not carried here, until answered NOT_CARRIED (once a binding).
+    std::unordered_map<uint32_t, std::string> names;
   };
   class CoreHost;
   class DiscoveryHost;
@@ -240,6 +240,12 @@ class Node {
   void PumpEntries(Peer& peer);
   void ArmPump();
   void Deliver(proto::NodeId to, const proto::GroupMessage& m);
+  // Sends frames to a peer, dialling it first if needed (its address from the book): they
+  // wait, in order, for the connection.
+  void SendTo(proto::NodeId to, std::vector<proto::Frame> frames);
+  // The peer is gone or unreachable: discovery's pending requests to it fail, and (once the
+  // core runs) every group hears of it.
+  void TellPeerDown(proto::NodeId id);
   void LearnPeer(const PublicKey& key, const std::string& address, bool first_hand);
 
   // The core (node.cc).
@@ -262,8 +268,6 @@ class Node {
   void ArmDiscoveryTimer();
   // A group frame for a group this node does not carry: NOT_CARRIED, once per handle.
   void AnswerNotCarried(Peer& p, uint32_t handle);
-  // Sends a frame to a peer, dialling it first if needed (its address from the book).
-  void SendTo(proto::NodeId to, proto::Frame frame);
   // Once a second (Sweep): carried groups with no neighbour ask discovery for carriers.
   void SeekCarriers();
 

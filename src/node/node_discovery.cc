@@ -41,17 +41,6 @@ void Node::OnDhtFrame(NodeId from, proto::DhtFrame& f) {
   FlushDiscovery();
 }
 
-void Node::SendTo(NodeId to, proto::Frame frame) {
-  Peer& p = peers_[to];
-  p.id = to;
-  if (!p.conn) {
-    p.queue.push_back(std::move(frame));
-    Dial(to);
-    return;
-  }
-  SendFrame(p, frame);
-}
-
 void Node::FlushDiscovery() {
   std::vector<std::pair<NodeId, proto::DhtMessage>> sends = std::move(dout_.dht.sends);
   dout_.dht.sends.clear();
@@ -70,7 +59,9 @@ void Node::FlushDiscovery() {
       if (n == to || n == identity_->id()) continue;
       frame.peers.push_back(*book_.Find(n));
     }
-    SendTo(to, std::move(frame));
+    std::vector<proto::Frame> frames;
+    frames.push_back(std::move(frame));
+    SendTo(to, std::move(frames));
   }
   const proto::TimeMs now = NowMs();
   std::vector<std::pair<uint32_t, proto::DhtRecordRef>> joins = std::move(dout_.joins);
@@ -130,10 +121,10 @@ void Node::SeekCarriers() {
 }
 
 void Node::AnswerNotCarried(Peer& p, uint32_t handle) {
-  if (!p.conn || !p.not_carried.insert(handle).second) return;
   auto name = p.names.find(handle);
-  if (name == p.names.end()) return;
-  SendFrame(p, proto::NotCarriedFrame{name->second});
+  if (!p.conn || name == p.names.end()) return;  // Answered already for this binding.
+  SendFrame(p, proto::NotCarriedFrame{std::move(name->second)});
+  p.names.erase(name);
 }
 
 void Node::Find(proto::DhtKind kind, const Hash32& key,

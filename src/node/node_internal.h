@@ -13,6 +13,18 @@ namespace pando::node {
 
 using proto::NodeHex;
 
+// Whether `endpoint` (host:port) names the IP address `ip`; a host name never does. A peer
+// may name only an address at the IP it connects from: otherwise any peer could make the
+// network dial a host:port of its choosing.
+inline bool AtIp(const std::string& endpoint, const std::string& ip) {
+  auto ep = ParseEndpoint(endpoint);
+  if (!ep.ok()) return false;
+  boost::system::error_code e1, e2;
+  const auto named = boost::asio::ip::make_address(ep->host, e1);
+  const auto actual = boost::asio::ip::make_address(ip, e2);
+  return !e1 && !e2 && named == actual;
+}
+
 // Runs jobs off the loop's thread: with one thread, in order (waiting for the store's
 // futures); the names threads call the registry, whose backends may block on the network.
 class Node::Waiter {
@@ -86,19 +98,13 @@ class Node::DiscoveryHost final : public proto::DiscoveryHost {
     return ep.ok() ? proto::RangeKey(ep->host) : 0;
   }
   int64_t UnixMs(proto::TimeMs now) const override { return now; }  // NowMs is Unix time.
-  // A record comes from its publisher, naming the address it connects from: else any peer
-  // could send the network to dial a third party.
+  // A record comes from its publisher, naming the address it connects from (AtIp).
   bool MayStore(proto::NodeId from, const proto::DhtRecord& r) const override {
     if (proto::NodeIdOfKey(r.publisher) != from) return false;
     auto it = node_->peers_.find(from);
     if (it == node_->peers_.end() || !it->second.conn) return false;
-    auto named = ParseEndpoint(r.address);
     auto remote = ParseEndpoint(it->second.conn->remote());
-    if (!named.ok() || !remote.ok()) return false;
-    boost::system::error_code e1, e2;
-    const auto a = boost::asio::ip::make_address(named->host, e1);
-    const auto b = boost::asio::ip::make_address(remote->host, e2);
-    return !e1 && !e2 && a == b;
+    return remote.ok() && AtIp(r.address, remote->host);
   }
   std::vector<proto::NodeId> Neighbours() const override {
     return node_->core_->replica().Connections();

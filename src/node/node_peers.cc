@@ -188,14 +188,7 @@ void Node::PeerUnreachable(NodeId id) {
     outflow_.Drop(id);
   }
   asio::post(io_, [this, id] {
-    if (peers_.contains(id) || stopping_) return;
-    dout_.Clear();
-    discovery_->OnPeerDown(NowMs(), id, *discovery_host_, dout_);
-    FlushDiscovery();
-    if (!core_->started()) return;
-    out_.Clear();
-    core_->OnPeerDown(NowMs(), id, *core_host_, out_);
-    Flush();
+    if (!peers_.contains(id) && !stopping_) TellPeerDown(id);
   });
 }
 
@@ -236,7 +229,10 @@ void Node::OnClosed(net::Connection& conn, const Error& why) {
   outflow_.Drop(id);
   guard_.OnPeerGone(id);
   core_->scores().OnGone(id);
-  if (stopping_) return;
+  if (!stopping_) TellPeerDown(id);
+}
+
+void Node::TellPeerDown(NodeId id) {
   dout_.Clear();
   discovery_->OnPeerDown(NowMs(), id, *discovery_host_, dout_);
   FlushDiscovery();
@@ -384,16 +380,20 @@ void Node::Deliver(NodeId to, const proto::GroupMessage& m) {
       },
       m.body);
   if (frames.empty() && !outflow_.Owes(to)) return;
+  SendTo(to, std::move(frames));
+  // WANT ids and ENTRIES go out as the send queue drains (PumpEntries), once connected.
+  if (auto it = peers_.find(to); it != peers_.end() && it->second.conn) PumpEntries(it->second);
+}
+
+void Node::SendTo(NodeId to, std::vector<proto::Frame> frames) {
   Peer& p = peers_[to];
   p.id = to;
-  // WANT ids and ENTRIES go out as the send queue drains (PumpEntries), once connected.
   if (!p.conn) {
     for (proto::Frame& f : frames) p.queue.push_back(std::move(f));
     Dial(to);
     return;
   }
   for (const proto::Frame& f : frames) SendFrame(p, f);
-  PumpEntries(p);
 }
 
 void Node::PumpEntries(Peer& p) {
@@ -475,7 +475,6 @@ void Node::OnFrame(net::Connection& conn, proto::Frame frame) {
           }
           const std::optional<uint32_t> g = core_->GroupOf(f.name);
           p.handles[f.handle] = g.value_or(UINT32_MAX);
-          p.not_carried.erase(f.handle);
           if (g) {
             p.names.erase(f.handle);
           } else {
@@ -539,10 +538,7 @@ void Node::OnFrame(net::Connection& conn, proto::Frame frame) {
 void Node::OnHello(Peer& p, net::Connection& conn, const std::string& listen_address) {
   // A peer may only name an address at the IP it connects from (or one this node dialled):
   // otherwise any peer could make the network dial a host:port of its choosing.
-  auto ep = ParseEndpoint(listen_address);
-  boost::system::error_code ec;
-  const auto named = ep.ok() ? asio::ip::make_address(ep->host, ec) : asio::ip::address();
-  const bool own_ip = p.outbound || (ep.ok() && !ec && named.to_string() == p.address);
+  const bool own_ip = p.outbound || AtIp(listen_address, p.address);
   if (own_ip) {
     LearnPeer(conn.peer_key(), listen_address, true);
   } else {
